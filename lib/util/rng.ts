@@ -12,6 +12,7 @@
 /** A seeded generator: mulberry32 for uniforms, Box–Muller for normals. */
 export class Rng {
   #state: number;
+  #origin: number;
   #spare: number | undefined;
 
   /**
@@ -26,6 +27,7 @@ export class Rng {
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new TypeError(`Expected a finite seed but found ${seed}`);
     this.#state = hashString(String(Math.trunc(seed))) >>> 0;
+    this.#origin = this.#state;
   }
 
   /** A uniform float in [0, 1). */
@@ -77,12 +79,14 @@ export class Rng {
   }
 
   /**
-   * An independent generator derived from this one's seed and a name; does not
-   * advance this generator.
+   * An independent generator derived from this one's seed and a name. The
+   * result depends only on the seed and the name, not on how far this
+   * generator has advanced, and forking does not advance it.
    */
   fork(name: string): Rng {
     const child = new Rng(0);
-    child.#state = hashString(`${this.#state}:${name}`) >>> 0;
+    child.#state = hashString(`${this.#origin}:${name}`) >>> 0;
+    child.#origin = child.#state;
     return child;
   }
 }
