@@ -1,0 +1,104 @@
+/**
+ * Inner products, norms and cosines of named gradient maps.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+/** Dot products and squared norms of two gradient maps, per key and summed. */
+export interface GradientStats {
+  keys: string[];
+  /** Per key: ⟨main, aux⟩, |main|², |aux|². */
+  dot: number[];
+  mainSq: number[];
+  auxSq: number[];
+  /** Sums over all keys. */
+  totalDot: number;
+  totalMainSq: number;
+  totalAuxSq: number;
+}
+
+/**
+ * Checks that two maps have the same keys and shapes, computes their per-key
+ * inner products and squared norms in one device read, and throws a
+ * `RangeError` naming the map and variable when a gradient holds NaN or ±Inf.
+ */
+export function gradientStats(main: tf.NamedTensorMap, aux: tf.NamedTensorMap): GradientStats {
+  const keys = Object.keys(main);
+  const auxKeys = Object.keys(aux);
+  if (keys.length === 0) throw new RangeError("Expected non-empty gradient maps but found none");
+  const missing = keys.filter((k) => !(k in aux));
+  const extra = auxKeys.filter((k) => !(k in main));
+  if (missing.length || extra.length) {
+    throw new RangeError(
+      `Expected main and aux gradients over the same variables but found ` +
+        `${missing.length ? `missing in aux: ${missing.join(", ")}` : ""}` +
+        `${missing.length && extra.length ? "; " : ""}` +
+        `${extra.length ? `only in aux: ${extra.join(", ")}` : ""}`,
+    );
+  }
+  for (const k of keys) {
+    const a = main[k].shape, b = aux[k].shape;
+    if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
+      throw new RangeError(`Expected equal shapes for '${k}' but found [${a}] and [${b}]`);
+    }
+  }
+  const values = tf.tidy(() => {
+    const parts: tf.Tensor[] = [];
+    for (const k of keys) {
+      const m = tf.cast(main[k], "float32"), a = tf.cast(aux[k], "float32");
+      parts.push(tf.sum(tf.mul(m, a)), tf.sum(tf.square(m)), tf.sum(tf.square(a)));
+    }
+    return tf.stack(parts);
+  });
+  const v = values.dataSync();
+  values.dispose();
+  const s: GradientStats = {
+    keys,
+    dot: [],
+    mainSq: [],
+    auxSq: [],
+    totalDot: 0,
+    totalMainSq: 0,
+    totalAuxSq: 0,
+  };
+  keys.forEach((k, i) => {
+    const [d, m, a] = [v[3 * i], v[3 * i + 1], v[3 * i + 2]];
+    if (!Number.isFinite(m)) {
+      throw new RangeError(`Expected a finite main gradient but found ${m} in its norm for '${k}'`);
+    }
+    if (!Number.isFinite(a)) {
+      throw new RangeError(`Expected a finite aux gradient but found ${a} in its norm for '${k}'`);
+    }
+    s.dot.push(d);
+    s.mainSq.push(m);
+    s.auxSq.push(a);
+    s.totalDot += d;
+    s.totalMainSq += m;
+    s.totalAuxSq += a;
+  });
+  return s;
+}
+
+/** cos = ⟨a, b⟩ / (|a|·|b|), defined as 0 when either vector is zero. */
+export function cosineOf(dot: number, aSq: number, bSq: number): number {
+  const denom = Math.sqrt(aSq) * Math.sqrt(bSq);
+  if (denom === 0) return 0;
+  return Math.max(-1, Math.min(1, dot / denom));
+}
+
+/** `main + w·aux` per key, with a weight per key (a fresh map; inputs untouched). */
+export function combine(
+  main: tf.NamedTensorMap,
+  aux: tf.NamedTensorMap,
+  weight: (key: string, index: number) => number,
+): tf.NamedTensorMap {
+  const out: tf.NamedTensorMap = {};
+  Object.keys(main).forEach((k, i) => {
+    const w = weight(k, i);
+    out[k] = tf.tidy(() =>
+      w === 0 ? tf.clone(main[k]) : w === 1 ? tf.add(main[k], aux[k]) : tf.add(main[k], tf.mul(aux[k], w))
+    );
+  });
+  return out;
+}

@@ -1,0 +1,29 @@
+import { combine, cosineOf, gradientStats } from "./_grad_math.ts";
+import type { StrategyResult } from "./types.ts";
+import type * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * Joint training: θ follows the gradient of L_IP + λ·L_VR, i.e. `main + aux`.
+ *
+ * @param main ∇θ L_IP by variable name.
+ * @param aux ∇θ λ·L_VR by variable name (same keys and shapes).
+ * @returns `{grads: main + aux, cosine, auxWeight: 1}`.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { joint } from "./joint.ts";
+ * await tf.setBackend("cpu");
+ * const r = joint({ w: tf.tensor([1, 0]) }, { w: tf.tensor([0, 2]) });
+ * console.log(r.cosine); // 0
+ * r.grads.w.print(); // [1, 2]
+ * ```
+ */
+export function joint(main: tf.NamedTensorMap, aux: tf.NamedTensorMap): StrategyResult {
+  const s = gradientStats(main, aux);
+  return {
+    grads: combine(main, aux, () => 1),
+    cosine: cosineOf(s.totalDot, s.totalMainSq, s.totalAuxSq),
+    auxWeight: 1,
+  };
+}
