@@ -202,11 +202,11 @@ export function batchNorm(
   x: tf.Tensor4D,
   ctx: ForwardContext,
 ): tf.Tensor4D {
-  const gamma = m.p(`${path}/gamma`) as tf.Tensor1D;
-  const beta = m.p(`${path}/beta`) as tf.Tensor1D;
-  const mm = m.p(`${path}/moving_mean`) as tf.Tensor1D;
-  const mv = m.p(`${path}/moving_variance`) as tf.Tensor1D;
-  if (!ctx.training) return tf.batchNorm(x, mm, mv, beta, gamma, BN_EPSILON);
+  const gamma = m.p(`${path}/gamma`) as tf.Variable<tf.Rank.R1>;
+  const beta = m.p(`${path}/beta`) as tf.Variable<tf.Rank.R1>;
+  const mm = m.p(`${path}/moving_mean`) as tf.Variable<tf.Rank.R1>;
+  const mv = m.p(`${path}/moving_variance`) as tf.Variable<tf.Rank.R1>;
+  if (!ctx.training) return tf.batchNorm4d(x, mm, mv, beta, gamma, BN_EPSILON);
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
   if (ctx.updates) {
     const n = x.shape[0] * x.shape[1] * x.shape[2];
@@ -219,5 +219,5 @@ export function batchNorm(
     ctx.updates.set(mm.name, tf.keep(newMean));
     ctx.updates.set(mv.name, tf.keep(newVar));
   }
-  return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPSILON);
+  return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, BN_EPSILON);
 }

@@ -106,7 +106,7 @@ export function srResNet(options: Partial<SrResNetOptions> = {}, seed = 0): SrRe
   }
   convParams(m, "tail", o.outerKernel, C, o.imageChannels);
 
-  const act = (path: string, x: tf.Tensor4D) => tf.prelu(x, m.p(`${path}/alpha`)) as tf.Tensor4D;
+  const act = (path: string, x: tf.Tensor4D) => tf.prelu(x, m.p(`${path}/alpha`) as tf.Tensor) as tf.Tensor4D;
   const bn = (path: string, x: tf.Tensor4D, ctx: ForwardContext) =>
     o.batchNorm ? batchNorm(m, path, x, ctx) : x;
 

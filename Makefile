@@ -1,0 +1,67 @@
+# GradProm reproduction: the two commands a new user runs are `make reproduce` and `make test`.
+# Each installs what it needs first (Deno from npm when none is on PATH, the npm packages from
+# deno.lock, and the Debian packages for notebook execution when running as root).
+SHELL := /bin/bash
+DENO_VERSION := 2.9.6
+NOTEBOOK_DEBS := python3-nbclient python3-nbformat python3-jupyter-client
+LOCAL_DENO := $(CURDIR)/.tools/node_modules/.bin/deno
+DENO := $(shell command -v deno 2>/dev/null || echo $(LOCAL_DENO))
+export DENO_NO_UPDATE_CHECK := 1
+export NO_COLOR := 1
+
+.PHONY: help setup deno npm-deps notebook-deps test check reproduce clean
+
+help:
+	@echo "make reproduce   run the paper experiments on the embedded data and execute the notebooks"
+	@echo "make test        formatting, lint, type-check and the test suite"
+	@echo "make check       formatting, lint and type-check only"
+	@echo "make clean       remove results/ (executed notebooks, tables, the results cache)"
+
+setup: deno npm-deps
+
+# Deno: the one on PATH, else a pinned copy installed from npm into .tools/.
+deno:
+	@if command -v deno >/dev/null 2>&1; then \
+	  echo "deno: using $$(command -v deno) ($$(deno --version | head -1))"; \
+	elif [ -x "$(LOCAL_DENO)" ]; then \
+	  echo "deno: using $(LOCAL_DENO)"; \
+	else \
+	  command -v npm >/dev/null 2>&1 || { echo "error: Deno is not on PATH and npm is missing to install it."; \
+	    echo "  Install Node.js/npm (Debian: apt-get install -y npm), or Deno $(DENO_VERSION) itself, and retry."; exit 1; }; \
+	  echo "deno: installing deno@$(DENO_VERSION) from npm into .tools/"; \
+	  npm install --prefix .tools --no-audit --no-fund --no-package-lock deno@$(DENO_VERSION) >/dev/null || { \
+	    echo "error: 'npm install deno@$(DENO_VERSION)' failed (is the npm registry reachable?)"; exit 1; }; \
+	  "$(LOCAL_DENO)" --version | head -1; \
+	fi
+
+# npm packages, exactly as pinned in deno.lock (fails if deno.json and deno.lock disagree).
+npm-deps: deno
+	@$(DENO) install --frozen >/dev/null || { echo "error: 'deno install --frozen' failed:"; \
+	  echo "  deno.lock does not match deno.json, or the npm registry is unreachable."; exit 1; }
+
+# Debian packages that run notebooks headlessly (Jupyter's own executor, nbclient).
+notebook-deps:
+	@if /usr/bin/python3 -c 'import nbclient, nbformat, jupyter_client' 2>/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "notebooks: installing Debian packages $(NOTEBOOK_DEBS)"; \
+	  (apt-get install -y --no-install-recommends $(NOTEBOOK_DEBS) >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y --no-install-recommends $(NOTEBOOK_DEBS) >/dev/null)) || { \
+	    echo "error: could not install $(NOTEBOOK_DEBS) with apt-get"; exit 1; }; \
+	else \
+	  echo "error: notebook execution needs /usr/bin/python3 with nbclient. As root run:"; \
+	  echo "  apt-get install -y --no-install-recommends $(NOTEBOOK_DEBS)"; exit 1; \
+	fi
+
+check: setup
+	$(DENO) task check
+
+test: setup
+	@$(MAKE) --no-print-directory notebook-deps || echo "warning: notebook tests will be skipped (see above)"
+	$(DENO) task check
+	$(DENO) task test
+
+reproduce: setup notebook-deps
+	$(DENO) task reproduce
+
+clean:
+	rm -rf results/

@@ -1,0 +1,94 @@
+/**
+ * A results cache on disk, keyed by a hash of everything a result depends on.
+ *
+ * Entries are JSON files (and optional binary side files, e.g. weights) under
+ * one folder. Every write goes to a temporary file in the same folder and is
+ * renamed into place, so a killed process or two processes writing the same
+ * entry never leave a torn file: readers see the old entry, or the new one.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { dirname, fromFileUrl, join } from "node:path";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+
+/** The repository's root folder. */
+export const REPO_ROOT: string = join(dirname(fromFileUrl(import.meta.url)), "..", "..");
+
+/** Default cache folder: `$GRADPROM_CACHE`, else `<repo>/results/cache`. */
+export function defaultCacheDir(): string {
+  return Deno.env.get("GRADPROM_CACHE") ?? join(REPO_ROOT, "results", "cache");
+}
+
+/**
+ * JSON with object keys sorted at every level, so equal values hash equally
+ * whatever the order their keys were written in.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+      : v);
+}
+
+/**
+ * SHA-256 (hex) of the canonical JSON of a value.
+ *
+ * @example
+ * ```ts
+ * import { hashKey } from "./results_cache.ts";
+ * console.log(hashKey({ b: 1, a: 2 }) === hashKey({ a: 2, b: 1 })); // true
+ * ```
+ */
+export function hashKey(value: unknown): string {
+  return createHash("sha256").update(canonicalJson(value)).digest("hex");
+}
+
+/** Writes a file atomically: temp file in the same folder, then rename. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** A folder of cached results. */
+export class ResultsCache {
+  /** @param dir Cache folder (created on first write). */
+  constructor(readonly dir: string = defaultCacheDir()) {}
+
+  /** Path of an entry's JSON file. */
+  path(kind: string, key: string): string {
+    return join(this.dir, kind, `${key}.json`);
+  }
+
+  /** Path of an entry's side file (e.g. `weights.bin`). */
+  sidePath(kind: string, key: string, name: string): string {
+    return join(this.dir, kind, `${key}.${name}`);
+  }
+
+  /** The cached value, or undefined. A torn or unreadable entry counts as absent. */
+  async get<T>(kind: string, key: string): Promise<T | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.path(kind, key), "utf8");
+    } catch {
+      return undefined;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stores a value atomically. */
+  async put(kind: string, key: string, value: unknown): Promise<void> {
+    await writeFileAtomic(this.path(kind, key), JSON.stringify(value, null, 1));
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * One training step of the enhancement (IP) and recognition (VR) networks.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { ResNet } from "../models/resnet.ts";
+import type { SrResNet } from "../models/sr_resnet.ts";
+import type { Strategy } from "../strategies/types.ts";
+import { crossEntropyLoss, mseLoss } from "./losses.ts";
+
+/** How the recognition network takes part in a step. */
+export type VrMode =
+  /** No recognition network (Benchmark-i): θ follows ∇θ L_IP. */
+  | "none"
+  /** VR trained with ∇φ L_VR on the enhanced images (Joint, GradProm). */
+  | "trained"
+  /** VR frozen, in evaluation mode (Frozen-params, the ESTR recipe). */
+  | "frozen";
+
+/** Everything a step needs beyond the batch. */
+export interface TrainStepSetup {
+  ip: SrResNet;
+  vr?: ResNet;
+  vrMode: VrMode;
+  /** Combines G_IP and G_VR into θ's update. Ignored when `vrMode` is "none". */
+  strategy: Strategy;
+  /** Weight λ of L_VR in L_total = L_IP + λ·L_VR. */
+  lambda: number;
+  ipOptimizer: tf.Optimizer;
+  /** Needed when `vrMode` is "trained". */
+  vrOptimizer?: tf.Optimizer;
+}
+
+/** A batch: degraded input X, high-quality target Y, class labels. */
+export interface TrainBatch {
+  input: tf.Tensor4D;
+  target: tf.Tensor4D;
+  labels?: tf.Tensor1D;
+}
+
+/** What a step reports (plain numbers, no tensors). */
+export interface StepLog {
+  lossIp: number;
+  /** L_VR (without λ); NaN when there is no VR. */
+  lossVr: number;
+  /** cos(G_IP, G_VR) over all of θ; NaN when there is no VR. */
+  cosine: number;
+  /** Weight given to G_VR (1 open, 0 shut, between for weighted forms); NaN without VR. */
+  auxWeight: number;
+}
+
+/** Thrown when a loss becomes NaN or infinite; nothing was updated in that step. */
+export class NonFiniteLossError extends Error {
+  constructor(readonly which: string, readonly value: number) {
+    super(`Expected a finite ${which} but found ${value}`);
+    this.name = "NonFiniteLossError";
+  }
+}
+
+/**
+ * Runs one step: computes G_IP = ∇θ L_IP, G_VR = ∇θ λ·L_VR and ∇φ L_VR, lets
+ * the strategy combine G_IP and G_VR into θ's update, and updates φ with
+ * ∇φ L_VR (unless VR is frozen). Batch-norm running statistics are taken from
+ * the first forward pass only.
+ *
+ * Cost: the floor is one forward of IP and VR, one backward of VR and two of
+ * IP (G_IP and G_VR are two different vector–Jacobian products through IP).
+ * TF.js's public API records one forward pass per gradient call and frees it
+ * after one backward (there is no `retain_graph`), so this step pays one
+ * extra forward of IP: pass 1 is forward+backward of IP for L_IP, pass 2
+ * forward+backward of IP and VR for L_VR over θ ∪ φ. ∇φ L_VR comes from pass
+ * 2 for free. Sharing the forward needs TF.js's unexported tape internals and
+ * saved only 9–13% of a step on wasm (see FINDINGS), so it is not done.
+ *
+ * Nothing is updated when a loss is not finite: the step throws
+ * {@link NonFiniteLossError} before touching any variable.
+ *
+ * @param s Models, optimizers and the strategy.
+ * @param batch The batch.
+ * @returns Losses, cosine and gate of the step.
+ */
+export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
+  const ipVars = s.ip.module.trainable();
+  const ipUpdates = new Map<string, tf.Tensor>();
+  const vrUpdates = new Map<string, tf.Tensor>();
+  const owned: tf.Tensor[] = [];
+  try {
+    const pass1 = tf.variableGrads(
+      () => mseLoss(s.ip.apply(batch.input, { training: true, updates: ipUpdates }), batch.target),
+      ipVars,
+    );
+    owned.push(pass1.value, ...Object.values(pass1.grads));
+    const lossIp = pass1.value.dataSync()[0];
+    if (!Number.isFinite(lossIp)) throw new NonFiniteLossError("L_IP", lossIp);
+    checkAllGrads(pass1.grads, ipVars, "L_IP");
+
+    if (s.vrMode === "none") {
+      s.ipOptimizer.applyGradients(pass1.grads as Record<string, tf.Variable>);
+      s.ip.module.commitUpdates(ipUpdates);
+      return { lossIp, lossVr: NaN, cosine: NaN, auxWeight: NaN };
+    }
+    const vr = s.vr;
+    if (!vr || !batch.labels) {
+      throw new TypeError(`vrMode "${s.vrMode}" needs a VR model and labels in the batch`);
+    }
+    const labels = batch.labels;
+    const trainVr = s.vrMode === "trained";
+    if (trainVr && !s.vrOptimizer) throw new TypeError(`vrMode "trained" needs a vrOptimizer`);
+    const vrVars = trainVr ? vr.module.trainable() : [];
+    const pass2 = tf.variableGrads(() => {
+      const enhanced = s.ip.apply(batch.input, { training: true });
+      const logits = vr.apply(enhanced, { training: trainVr, updates: trainVr ? vrUpdates : undefined });
+      return crossEntropyLoss(logits, labels);
+    }, [...ipVars, ...vrVars]);
+    owned.push(pass2.value, ...Object.values(pass2.grads));
+    const lossVr = pass2.value.dataSync()[0];
+    if (!Number.isFinite(lossVr)) throw new NonFiniteLossError("L_VR", lossVr);
+    checkAllGrads(pass2.grads, [...ipVars, ...vrVars], "L_VR");
+
+    const gIp: tf.NamedTensorMap = {}, gVr: tf.NamedTensorMap = {}, gPhi: tf.NamedTensorMap = {};
+    for (const v of ipVars) {
+      gIp[v.name] = pass1.grads[v.name];
+      gVr[v.name] = tf.mul(pass2.grads[v.name], s.lambda);
+      owned.push(gVr[v.name]);
+    }
+    for (const v of vrVars) gPhi[v.name] = pass2.grads[v.name];
+    const r = s.strategy(gIp, gVr);
+    owned.push(...Object.values(r.grads));
+    s.ipOptimizer.applyGradients(r.grads as Record<string, tf.Variable>);
+    if (trainVr) s.vrOptimizer!.applyGradients(gPhi as Record<string, tf.Variable>);
+    s.ip.module.commitUpdates(ipUpdates);
+    vr.module.commitUpdates(vrUpdates);
+    return { lossIp, lossVr, cosine: r.cosine, auxWeight: r.auxWeight };
+  } finally {
+    tf.dispose(owned);
+    tf.dispose([...ipUpdates.values(), ...vrUpdates.values()]);
+  }
+}
+
+/**
+ * One step of the recognition network alone on `images` (Benchmark-ii, and
+ * the pre-training of the Frozen-params recipe).
+ *
+ * @returns L_VR of the step.
+ */
+export function trainVrStep(
+  vr: ResNet,
+  optimizer: tf.Optimizer,
+  images: tf.Tensor4D,
+  labels: tf.Tensor1D,
+): number {
+  const updates = new Map<string, tf.Tensor>();
+  const vars = vr.module.trainable();
+  const { value, grads } = tf.variableGrads(
+    () => crossEntropyLoss(vr.apply(images, { training: true, updates }), labels),
+    vars,
+  );
+  try {
+    const loss = value.dataSync()[0];
+    if (!Number.isFinite(loss)) throw new NonFiniteLossError("L_VR", loss);
+    optimizer.applyGradients(grads as Record<string, tf.Variable>);
+    vr.module.commitUpdates(updates);
+    return loss;
+  } finally {
+    tf.dispose([value, ...Object.values(grads), ...updates.values()]);
+  }
+}
+
+function checkAllGrads(grads: tf.NamedTensorMap, vars: tf.Variable[], loss: string): void {
+  const missing = vars.filter((v) => !(v.name in grads)).map((v) => v.name);
+  if (missing.length) {
+    throw new Error(`No gradient of ${loss} reached ${missing.length} variables: ${missing.join(", ")}`);
+  }
+}

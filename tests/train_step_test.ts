@@ -1,0 +1,116 @@
+import * as tf from "@tensorflow/tfjs-core";
+import assert from "node:assert/strict";
+import { setupBackend } from "../lib/backend/setup_backend.ts";
+import { resNet } from "../lib/models/resnet.ts";
+import { srResNet } from "../lib/models/sr_resnet.ts";
+import { gradProm } from "../lib/strategies/grad_prom.ts";
+import { joint } from "../lib/strategies/joint.ts";
+import { trainStep, type VrMode } from "../lib/train/train_step.ts";
+import { Rng } from "../lib/util/rng.ts";
+
+await setupBackend({ quiet: true });
+
+/** A tiny, learnable problem: noisy versions of class-coloured squares. */
+function toyBatch(rng: Rng, n = 4, size = 16) {
+  const clean = new Float32Array(n * size * size * 3);
+  const noisy = new Float32Array(clean.length);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = rng.int(2);
+    labels[i] = c;
+    for (let p = 0; p < size * size; p++) {
+      const y = Math.floor(p / size), x = p % size;
+      const inside = Math.abs(y - size / 2) < 4 && Math.abs(x - size / 2) < 4;
+      for (let ch = 0; ch < 3; ch++) {
+        const v = inside ? (c === 0 ? [0.8, 0.2, 0.2][ch] : [0.2, 0.2, 0.8][ch]) : 0.5;
+        const j = ((i * size * size) + p) * 3 + ch;
+        clean[j] = v;
+        noisy[j] = Math.min(1, Math.max(0, v + 0.1 * rng.normal()));
+      }
+    }
+  }
+  const shape: [number, number, number, number] = [n, size, size, 3];
+  return { target: tf.tensor4d(clean, shape), input: tf.tensor4d(noisy, shape), labels: tf.tensor1d(labels, "int32") };
+}
+
+function setup(vrMode: VrMode, seed = 0) {
+  const ip = srResNet({ channels: 8, blocks: 1, outerKernel: 3, globalResidual: true }, seed);
+  const vr = resNet({ blocks: [1, 1], widths: [4, 8], classes: 2 }, seed);
+  return {
+    ip,
+    vr,
+    vrMode,
+    strategy: gradProm(),
+    lambda: 0.1,
+    ipOptimizer: tf.train.adam(3e-3),
+    vrOptimizer: tf.train.adam(3e-3),
+  };
+}
+
+function dispose(s: ReturnType<typeof setup>) {
+  s.ip.module.dispose();
+  s.vr.module.dispose();
+  s.ipOptimizer.dispose();
+  s.vrOptimizer.dispose();
+}
+
+Deno.test("trainStep() keeps the tensor count flat across steps, in every VR mode", () => {
+  for (const mode of ["none", "trained", "frozen"] as VrMode[]) {
+    const s = setup(mode);
+    const rng = new Rng(1);
+    const counts: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const b = toyBatch(rng);
+      trainStep(s, b);
+      tf.dispose([b.input, b.target, b.labels]);
+      counts.push(tf.memory().numTensors);
+    }
+    // Step 1 creates the optimizer's slots; after that the count must not move.
+    assert.deepEqual(counts.slice(1), [counts[1], counts[1], counts[1]], `${mode}: ${counts}`);
+    dispose(s);
+  }
+});
+
+Deno.test("trainStep() lowers both losses over a short run (GradProm)", () => {
+  const s = setup("trained");
+  const rng = new Rng(2);
+  const ip: number[] = [], vr: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const b = toyBatch(rng, 8);
+    const log = trainStep(s, b);
+    tf.dispose([b.input, b.target, b.labels]);
+    ip.push(log.lossIp);
+    vr.push(log.lossVr);
+    assert.ok(log.cosine >= -1 && log.cosine <= 1);
+    assert.equal(log.auxWeight, log.cosine >= 0 ? 1 : 0);
+  }
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  assert.ok(avg(ip.slice(-8)) < 0.7 * avg(ip.slice(0, 8)), `L_IP ${ip.slice(0, 8)} → ${ip.slice(-8)}`);
+  assert.ok(avg(vr.slice(-8)) < avg(vr.slice(0, 8)), `L_VR ${vr.slice(0, 8)} → ${vr.slice(-8)}`);
+  dispose(s);
+});
+
+Deno.test("trainStep() frozen mode leaves VR untouched and joint/gradProm move it", () => {
+  for (const [mode, moves] of [["frozen", false], ["trained", true]] as const) {
+    const s = { ...setup(mode), strategy: joint };
+    const before = s.vr.module.trainable().map((v) => Array.from(v.dataSync()));
+    const b = toyBatch(new Rng(3));
+    trainStep(s, b);
+    tf.dispose([b.input, b.target, b.labels]);
+    const after = s.vr.module.trainable().map((v) => Array.from(v.dataSync()));
+    assert.equal(JSON.stringify(before) !== JSON.stringify(after), moves, mode);
+    dispose(s);
+  }
+});
+
+Deno.test("trainStep() stops on a NaN loss without updating anything", () => {
+  const s = setup("trained");
+  const b = toyBatch(new Rng(4));
+  const bad = { ...b, target: tf.fill(b.target.shape, NaN) as tf.Tensor4D };
+  const before = s.ip.module.trainable().map((v) => Array.from(v.dataSync()));
+  assert.throws(() => trainStep(s, bad), /Expected a finite L_IP but found NaN/);
+  const after = s.ip.module.trainable().map((v) => Array.from(v.dataSync()));
+  assert.deepEqual(after, before);
+  tf.dispose([b.input, b.target, b.labels, bad.target]);
+  dispose(s);
+});
