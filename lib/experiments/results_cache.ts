@@ -9,11 +9,12 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { dirname, fromFileUrl, join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 
 /** The repository's root folder. */
-export const REPO_ROOT: string = join(dirname(fromFileUrl(import.meta.url)), "..", "..");
+export const REPO_ROOT: string = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** Default cache folder: `$GRADPROM_CACHE`, else `<repo>/results/cache`. */
 export function defaultCacheDir(): string {

@@ -1,0 +1,84 @@
+import * as tf from "@tensorflow/tfjs-core";
+import assert from "node:assert/strict";
+import { type BackendName, setupBackend } from "./setup_backend.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+const MODULE = new URL("./setup_backend.ts", import.meta.url).href;
+
+/** Runs `code` (TypeScript) in a fresh Deno process at the repository root. */
+async function child(code: string, env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", code],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+const CALL_TWICE = `
+import { setupBackend } from "${MODULE}";
+const a = await setupBackend();
+const b = await setupBackend();
+console.log(a === b ? a.name : "different infos");
+`;
+
+Deno.test("setupBackend() picks wasm here, once, and refuses a different backend later", async () => {
+  Deno.env.delete("GRADPROM_BACKEND");
+  const t0 = performance.now();
+  const info = await setupBackend({ quiet: true });
+  const ms = performance.now() - t0;
+  // tfjs-node cannot be installed on these machines: its attempt must fail fast and cleanly.
+  assert.equal(info.name, "wasm");
+  assert.equal(tf.getBackend(), "wasm");
+  assert.equal(info.failed[0].name, "tensorflow");
+  assert.equal(
+    info.failed[0].error,
+    "@tensorflow/tfjs-node-gpu not installed; @tensorflow/tfjs-node not installed",
+  );
+  assert.equal(info.wasm?.gradientKernels, true);
+  assert.ok(tf.getKernel("Conv2DBackpropFilter", "wasm"));
+  assert.ok(ms < 5000, `setup took ${ms} ms`);
+  assert.equal(await setupBackend(), info);
+  assert.equal(await setupBackend({ backend: "wasm", quiet: true }), info);
+  await assert.rejects(setupBackend({ backend: "cpu" }), /already set up in this process/);
+  await assert.rejects(
+    setupBackend({ backend: "gpu" as BackendName }),
+    /Expected options.backend to be one of tensorflow, wasm, cpu but found "gpu"/,
+  );
+  Deno.env.set("GRADPROM_BACKEND", "cpu");
+  try {
+    await assert.rejects(setupBackend({ backend: "wasm" }), /to agree but they differ/);
+  } finally {
+    Deno.env.delete("GRADPROM_BACKEND");
+  }
+});
+
+Deno.test("setupBackend() honours GRADPROM_BACKEND and prints its choice once", async () => {
+  const r = await child(CALL_TWICE, { GRADPROM_BACKEND: "cpu" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "cpu");
+  const lines = r.stderr.split("\n").filter((l) => l.startsWith("gradprom: "));
+  assert.deepEqual(lines, ["gradprom: TF.js backend cpu (forced by GRADPROM_BACKEND)"]);
+});
+
+Deno.test("setupBackend() rejects an invalid GRADPROM_BACKEND", async () => {
+  const r = await child(CALL_TWICE, { GRADPROM_BACKEND: "gpu" });
+  assert.notEqual(r.code, 0);
+  assert.match(
+    r.stderr,
+    /Expected GRADPROM_BACKEND to be one of tensorflow, wasm, cpu but found "gpu"/,
+  );
+});
+
+Deno.test("setupBackend() does not fall back when the forced backend fails", async () => {
+  const r = await child(CALL_TWICE, { GRADPROM_BACKEND: "tensorflow" });
+  assert.notEqual(r.code, 0);
+  assert.match(
+    r.stderr,
+    /TF.js backend tensorflow \(GRADPROM_BACKEND\) failed to start: .*tfjs-node not installed/,
+  );
+  assert.doesNotMatch(r.stderr, /gradprom: TF.js backend (wasm|cpu)/);
+});
