@@ -7,7 +7,10 @@
 import { type ConfigOverrides, DEFAULT_CONFIG, type ExperimentConfig, mergeConfig, type Method } from "./config.ts";
 
 /** A run profile. */
-export type Profile = "quick" | "paper";
+export type Profile = "smoke" | "quick" | "paper";
+
+/** Every profile, for argument checking. */
+export const PROFILES: Profile[] = ["smoke", "quick", "paper"];
 
 /** A paper value to show beside ours. */
 export interface PaperValue {
@@ -27,6 +30,7 @@ export interface ExperimentSpec {
   /** The runs of the grid for a profile and a number of seeds. */
   grid(profile: Profile, options?: { seeds?: number; dataRoot?: string | null }): ExperimentConfig[];
   paper: PaperValue[];
+  claims: PaperClaim[];
 }
 
 /**
@@ -40,8 +44,20 @@ export const QUICK_OVERRIDES: ConfigOverrides<ExperimentConfig> = {
   data: { size: [32, 32] },
   ip: { channels: 16, blocks: 2, outerKernel: 5, batchNorm: true, globalResidual: true },
   vr: { blocks: [1, 1, 1], widths: [8, 16, 32] },
-  train: { steps: 300, batchSize: 8, lr: 1e-3, vrLr: 1e-3, lambda: 0.05 },
-  vrPretrain: { steps: 300, batchSize: 16, lr: 3e-3 },
+  train: { steps: 300, batchSize: 8, lr: 1e-3, vrLr: 1e-3, lambda: 0.01 },
+  vrPretrain: { steps: 400, batchSize: 16, lr: 1e-3 },
+};
+
+/**
+ * Smoke profile: a few steps on 16×16 images, to test the whole pipeline
+ * (tests and CI) in seconds. Its numbers mean nothing.
+ */
+export const SMOKE_OVERRIDES: ConfigOverrides<ExperimentConfig> = {
+  data: { size: [16, 16], trainLimit: 48, testLimit: 16 },
+  ip: { channels: 4, blocks: 1, outerKernel: 3, batchNorm: true, globalResidual: true },
+  vr: { blocks: [1, 1], widths: [4, 8] },
+  train: { steps: 3, batchSize: 4, lr: 1e-3, vrLr: 1e-3, lambda: 0.01 },
+  vrPretrain: { steps: 3, batchSize: 8, lr: 1e-3 },
 };
 
 /**
@@ -60,7 +76,30 @@ export const PAPER_OVERRIDES: ConfigOverrides<ExperimentConfig> = {
 export const TABLE1_METHODS: Method[] = ["benchmark-i", "joint", "frozen", "gradprom", "gradprom-weighted"];
 
 /** Noise levels of each profile. */
-export const TABLE1_SIGMAS: Record<Profile, number[]> = { quick: [0.1, 0.2], paper: [0.1, 0.2, 0.3] };
+export const TABLE1_SIGMAS: Record<Profile, number[]> = {
+  smoke: [0.1],
+  quick: [0.1, 0.2],
+  paper: [0.1, 0.2, 0.3],
+};
+
+/** The overrides of each profile. */
+export const PROFILE_OVERRIDES: Record<Profile, ConfigOverrides<ExperimentConfig>> = {
+  smoke: SMOKE_OVERRIDES,
+  quick: QUICK_OVERRIDES,
+  paper: PAPER_OVERRIDES,
+};
+
+/** A claim of the paper that a table checks on our numbers. */
+export interface PaperClaim {
+  text: string;
+  /** Holds when mean(metric of `better`) − mean(metric of `worse`) > 0 at `sigma`. */
+  better: Method;
+  worse: Method;
+  metric: "psnr" | "ssim" | "accuracy";
+  sigma: number;
+  /** The paper's difference, when it gives one. */
+  paperDelta?: number;
+}
 
 const table1: ExperimentSpec = {
   id: "table1-isic-denoise",
@@ -70,9 +109,37 @@ const table1: ExperimentSpec = {
     { method: "frozen", sigma: 0.1, psnr: 32.152, ssim: 0.906, source: "Table 1/2, σ = 0.1" },
     { method: "gradprom", sigma: 0.1, psnr: 33.383, ssim: 0.915, source: "Table 1/2, σ = 0.1" },
   ],
+  claims: [
+    {
+      text: "GradProm beats Frozen-params in PSNR at σ = 0.1 (paper: +1.231 dB)",
+      better: "gradprom",
+      worse: "frozen",
+      metric: "psnr",
+      sigma: 0.1,
+      paperDelta: 1.231,
+    },
+    {
+      text: "GradProm beats Frozen-params in SSIM at σ = 0.1 (paper: +0.009)",
+      better: "gradprom",
+      worse: "frozen",
+      metric: "ssim",
+      sigma: 0.1,
+      paperDelta: 0.009,
+    },
+    {
+      text: "GradProm beats Joint training in PSNR at σ = 0.1 (paper's ablation)",
+      better: "gradprom",
+      worse: "joint",
+      metric: "psnr",
+      sigma: 0.1,
+    },
+  ],
   grid(profile, options = {}) {
     const seeds = options.seeds ?? 1;
-    const base = mergeConfig(DEFAULT_CONFIG, profile === "quick" ? QUICK_OVERRIDES : PAPER_OVERRIDES);
+    if (!PROFILES.includes(profile)) {
+      throw new RangeError(`Expected profile ${PROFILES.join(", ")} but found "${profile}"`);
+    }
+    const base = mergeConfig(DEFAULT_CONFIG, PROFILE_OVERRIDES[profile]);
     if (profile === "paper" && !options.dataRoot) {
       throw new TypeError("The paper profile needs the real ISIC 2018 folder (--data <dir> or GRADPROM_DATA)");
     }

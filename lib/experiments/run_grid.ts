@@ -1,0 +1,117 @@
+/**
+ * Runs a grid of experiments on all cores: cached runs are skipped, the rest
+ * are shared among worker processes (the wasm backend uses one thread, so one
+ * process per core is how a grid uses the machine).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { Progress } from "../train/progress.ts";
+import type { ExperimentConfig } from "./config.ts";
+import { REPO_ROOT, ResultsCache, writeFileAtomic } from "./results_cache.ts";
+import { type RunResult, runKey } from "./run_experiment.ts";
+
+/** Options of {@link runGrid}. */
+export interface RunGridOptions {
+  /** Worker processes (default `$GRADPROM_WORKERS`, else the number of cores, at most 2 per 2 cores). */
+  workers?: number;
+  cache?: ResultsCache;
+  /** Print progress (default true). */
+  progress?: boolean;
+}
+
+/** Default number of workers: `$GRADPROM_WORKERS` or the core count. */
+export function defaultWorkers(): number {
+  const env = Number(Deno.env.get("GRADPROM_WORKERS"));
+  if (Number.isInteger(env) && env > 0) return env;
+  return Math.max(1, navigator.hardwareConcurrency ?? 1);
+}
+
+/**
+ * Runs every config of a grid that the cache does not hold yet, and returns
+ * all results in the order of `configs`. Runs that share a VR pre-training
+ * (same data, VR and seed) wait for the first of them, so it is trained once.
+ *
+ * @throws If a worker fails: the error names the run and quotes its log's end.
+ */
+export async function runGrid(configs: ExperimentConfig[], options: RunGridOptions = {}): Promise<RunResult[]> {
+  const cache = options.cache ?? new ResultsCache();
+  const keys = await Promise.all(configs.map(runKey));
+  const missing: number[] = [];
+  for (let i = 0; i < configs.length; i++) {
+    if (!(await cache.get("runs", keys[i]))) missing.push(i);
+  }
+  const log = (s: string) => options.progress !== false && console.error(s);
+  log(`grid: ${configs.length} runs, ${configs.length - missing.length} cached, ${missing.length} to run`);
+  if (missing.length) {
+    const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), missing.length));
+    // Phase 1: one run per distinct VR pre-training, so that pre-training happens once.
+    const preKey = (c: ExperimentConfig) => JSON.stringify([c.data, c.vr, c.vrPretrain, c.seed]);
+    const leaders = new Map<string, number>();
+    for (const i of missing) if (!leaders.has(preKey(configs[i]))) leaders.set(preKey(configs[i]), i);
+    const phase1 = [...leaders.values()];
+    const phase2 = missing.filter((i) => !phase1.includes(i));
+    const progress = new Progress("grid", missing.length, { enabled: options.progress !== false, intervalSeconds: 0 });
+    let done = 0;
+    for (const phase of [phase1, phase2]) {
+      const queue = [...phase];
+      await Promise.all(
+        Array.from({ length: Math.min(workers, queue.length) }, async () => {
+          while (queue.length) {
+            const i = queue.shift()!;
+            await runInWorker(configs[i], cache);
+            progress.update(++done, { last: `${configs[i].method} σ=${configs[i].degradation.sigma}` });
+          }
+        }),
+      );
+    }
+  }
+  const results: RunResult[] = [];
+  for (let i = 0; i < configs.length; i++) {
+    const r = await cache.get<RunResult>("runs", keys[i]);
+    if (!r) throw new Error(`Run ${configs[i].method} σ=${configs[i].degradation.sigma} finished but is not in the cache`);
+    results.push(r);
+  }
+  return results;
+}
+
+/** Runs one config in a fresh `deno` process; its log goes to `<cache>/logs/`. */
+async function runInWorker(config: ExperimentConfig, cache: ResultsCache): Promise<void> {
+  const key = await runKey(config);
+  const configPath = join(cache.dir, "configs", `${key}.json`);
+  const logPath = join(cache.dir, "logs", `${key}.log`);
+  await writeFileAtomic(configPath, JSON.stringify(config, null, 1));
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(REPO_ROOT, "tools", "experiment.ts"), "--config", configPath, "--quiet-result"],
+    env: { GRADPROM_CACHE: cache.dir, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = cmd.spawn();
+  await Deno.mkdir(join(cache.dir, "logs"), { recursive: true });
+  const file = await Deno.open(logPath, { create: true, write: true, truncate: true });
+  const tail: string[] = [];
+  const pump = async (stream: ReadableStream<Uint8Array>, echo: boolean) => {
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of stream) {
+      await file.write(chunk);
+      buf += decoder.decode(chunk, { stream: true });
+      const lines = buf.split("\n");
+      buf = lines.pop()!;
+      for (const l of lines) {
+        tail.push(l);
+        if (tail.length > 20) tail.shift();
+        if (echo && l.startsWith("[")) console.error(l);
+      }
+    }
+  };
+  const [status] = await Promise.all([child.status, pump(child.stdout, false), pump(child.stderr, true)]);
+  file.close();
+  if (!status.success) {
+    throw new Error(
+      `Run ${config.method} σ=${config.degradation.sigma} seed ${config.seed} failed (exit ${status.code}); ` +
+        `log: ${logPath}\n${tail.join("\n")}`,
+    );
+  }
+}

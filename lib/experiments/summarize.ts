@@ -1,0 +1,249 @@
+/**
+ * Turns cached runs into the paper's table: mean ± std over seeds per method
+ * and noise level, the paper's value beside ours, and whether each of the
+ * paper's claims holds on our numbers.
+ *
+ * @module
+ */
+import type { Method } from "./config.ts";
+import type { ExperimentSpec } from "./registry.ts";
+import type { RunResult } from "./run_experiment.ts";
+
+/** Mean, standard deviation (n − 1; 0 for one seed) and count. */
+export interface Stat {
+  mean: number;
+  std: number;
+  n: number;
+}
+
+/** Human names of the methods, as the paper writes them. */
+export const METHOD_LABELS: Record<Method | "benchmark-ii", string> = {
+  "benchmark-i": "Benchmark-i (IP only)",
+  "benchmark-ii": "Benchmark-ii (VR only, clean images)",
+  "joint": "Joint training",
+  "frozen": "Frozen-params (ESTR)",
+  "gradprom": "GradProm (gate)",
+  "gradprom-weighted": "GradProm (weighted, Lemma 3.1)",
+};
+
+/** One row of the table. */
+export interface TableRow {
+  method: Method | "benchmark-ii";
+  label: string;
+  sigma: number;
+  seeds: number[];
+  psnr?: Stat;
+  ssim?: Stat;
+  accuracy?: Stat;
+  /** For Benchmark-ii: accuracy on the degraded (not enhanced) test images. */
+  accuracyDegraded?: Stat;
+  psnrInput?: Stat;
+  ssimInput?: Stat;
+  paperPsnr?: number;
+  paperSsim?: number;
+}
+
+/** A claim checked on our numbers. */
+export interface ClaimCheck {
+  text: string;
+  /** Our mean difference (better − worse). */
+  delta: number;
+  paperDelta?: number;
+  /**
+   * With two or more seeds: `holds` when the mean difference exceeds twice its
+   * standard error, `does not hold` when it is below minus that, else
+   * `inconclusive`. With one seed there is no error bar: the sign decides, and
+   * the text says so. `not run` when a method is missing.
+   */
+  verdict: "holds" | "does not hold" | "inconclusive" | "not run";
+  /** Standard error of `delta` (NaN with one seed). */
+  stderr: number;
+  seeds: number;
+}
+
+/** Mean and sample standard deviation. */
+export function stat(values: number[]): Stat {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std, n };
+}
+
+/**
+ * Groups runs by noise level and method into table rows (Benchmark-ii from
+ * the VR pre-training the runs share), in the spec's method order.
+ */
+export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
+  const rows: TableRow[] = [];
+  const sigmas = [...new Set(runs.map((r) => r.config.degradation.sigma))].sort((a, b) => a - b);
+  const order: Method[] = ["benchmark-i", "joint", "frozen", "gradprom", "gradprom-weighted"];
+  for (const sigma of sigmas) {
+    const atSigma = runs.filter((r) => r.config.degradation.sigma === sigma);
+    const pre = new Map(atSigma.map((r) => [r.config.seed, r.vrPretrain]));
+    if (pre.size) {
+      rows.push({
+        method: "benchmark-ii",
+        label: METHOD_LABELS["benchmark-ii"],
+        sigma,
+        seeds: [...pre.keys()].sort(),
+        accuracy: stat([...pre.values()].map((p) => p.accuracyClean)),
+        accuracyDegraded: stat([...pre.values()].map((p) => p.accuracyDegraded)),
+      });
+    }
+    for (const method of order) {
+      const rs = atSigma.filter((r) => r.config.method === method);
+      if (!rs.length) continue;
+      const paper = spec.paper.find((p) => p.method === method && p.sigma === sigma);
+      rows.push({
+        method,
+        label: METHOD_LABELS[method],
+        sigma,
+        seeds: rs.map((r) => r.config.seed).sort((a, b) => a - b),
+        psnr: stat(rs.map((r) => r.metrics.psnr)),
+        ssim: stat(rs.map((r) => r.metrics.ssim)),
+        accuracy: stat(rs.map((r) => r.metrics.accuracy)),
+        psnrInput: stat(rs.map((r) => r.metrics.psnrInput)),
+        ssimInput: stat(rs.map((r) => r.metrics.ssimInput)),
+        paperPsnr: paper?.psnr,
+        paperSsim: paper?.ssim,
+      });
+    }
+  }
+  return rows;
+}
+
+/** Checks each of the spec's claims on the rows. */
+export function checkClaims(spec: ExperimentSpec, rows: TableRow[]): ClaimCheck[] {
+  return spec.claims.map((c) => {
+    const find = (m: Method) => rows.find((r) => r.method === m && r.sigma === c.sigma);
+    const a = find(c.better)?.[c.metric], b = find(c.worse)?.[c.metric];
+    if (!a || !b) {
+      return { text: c.text, delta: NaN, stderr: NaN, paperDelta: c.paperDelta, verdict: "not run", seeds: 0 };
+    }
+    const delta = a.mean - b.mean;
+    const seeds = Math.min(a.n, b.n);
+    const stderr = seeds > 1 ? Math.sqrt(a.std ** 2 / a.n + b.std ** 2 / b.n) : NaN;
+    const verdict = seeds > 1
+      ? (delta > 2 * stderr ? "holds" : delta < -2 * stderr ? "does not hold" : "inconclusive")
+      : (delta > 0 ? "holds" : "does not hold");
+    return { text: c.text, delta, stderr, paperDelta: c.paperDelta, verdict, seeds };
+  });
+}
+
+const fmtStat = (s: Stat | undefined, digits: number, scale = 1) =>
+  s ? (s.n > 1 ? `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}` : (s.mean * scale).toFixed(digits)) : "";
+const fmtNum = (v: number | undefined, digits: number) => (v === undefined ? "" : v.toFixed(digits));
+
+/** Column headers of {@link tableCells}. */
+export const TABLE_HEADERS = [
+  "σ",
+  "Method",
+  "PSNR (dB)",
+  "Paper PSNR",
+  "SSIM",
+  "Paper SSIM",
+  "Accuracy (%)",
+  "Seeds",
+];
+
+/** The rows as display strings (mean ± std over seeds). */
+export function tableCells(rows: TableRow[]): string[][] {
+  return rows.map((r) => [
+    r.sigma.toFixed(2),
+    r.label,
+    fmtStat(r.psnr, 2),
+    fmtNum(r.paperPsnr, 3),
+    fmtStat(r.ssim, 3),
+    fmtNum(r.paperSsim, 3),
+    r.method === "benchmark-ii"
+      ? `${fmtStat(r.accuracy, 1, 100)} clean / ${fmtStat(r.accuracyDegraded, 1, 100)} degraded`
+      : fmtStat(r.accuracy, 1, 100),
+    r.seeds.join(","),
+  ]);
+}
+
+/** A Markdown table of the rows, with the degraded input's PSNR/SSIM as a note per σ. */
+export function tableMarkdown(rows: TableRow[], claims: ClaimCheck[] = []): string {
+  const cells = tableCells(rows);
+  const esc = (s: string) => s.replaceAll("|", "\\|");
+  const lines = [
+    `| ${TABLE_HEADERS.join(" | ")} |`,
+    `| ${TABLE_HEADERS.map(() => "---").join(" | ")} |`,
+    ...cells.map((c) => `| ${c.map(esc).join(" | ")} |`),
+  ];
+  const inputs = [...new Set(rows.map((r) => r.sigma))].map((s) => {
+    const r = rows.find((x) => x.sigma === s && x.psnrInput);
+    return r ? `σ = ${s}: noisy input ${fmtStat(r.psnrInput, 2)} dB / SSIM ${fmtStat(r.ssimInput, 3)}` : "";
+  }).filter(Boolean);
+  if (inputs.length) lines.push("", `Degraded input, before enhancement: ${inputs.join("; ")}.`);
+  if (claims.length) {
+    lines.push("", "| Paper's claim | Ours (Δ) | Paper (Δ) | Verdict on our data |", "| --- | --- | --- | --- |");
+    for (const c of claims) {
+      lines.push(
+        `| ${esc(c.text)} | ${formatDelta(c)} | ${c.paperDelta ?? ""} | ${describeVerdict(c)} |`,
+      );
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** A CSV of the rows with raw numbers (means, stds, seeds). */
+export function tableCsv(rows: TableRow[]): string {
+  const head = [
+    "sigma",
+    "method",
+    "psnr_mean",
+    "psnr_std",
+    "ssim_mean",
+    "ssim_std",
+    "accuracy_mean",
+    "accuracy_std",
+    "psnr_input",
+    "ssim_input",
+    "paper_psnr",
+    "paper_ssim",
+    "seeds",
+  ];
+  const v = (x: number | undefined) => (x === undefined ? "" : String(x));
+  const lines = rows.map((r) =>
+    [
+      r.sigma,
+      r.method,
+      v(r.psnr?.mean),
+      v(r.psnr?.std),
+      v(r.ssim?.mean),
+      v(r.ssim?.std),
+      v(r.accuracy?.mean),
+      v(r.accuracy?.std),
+      v(r.psnrInput?.mean),
+      v(r.ssimInput?.mean),
+      v(r.paperPsnr),
+      v(r.paperSsim),
+      `"${r.seeds.join(" ")}"`,
+    ].join(",")
+  );
+  return [head.join(","), ...lines].join("\n") + "\n";
+}
+
+/** An HTML table of the rows (for notebooks and the report). */
+export function tableHtml(rows: TableRow[]): string {
+  const e = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
+  const head = TABLE_HEADERS.map((h) => `<th>${e(h)}</th>`).join("");
+  const body = tableCells(rows).map((c) => `<tr>${c.map((x) => `<td>${e(x)}</td>`).join("")}</tr>`).join("\n");
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+/** `+0.123 ± 0.045` (± the standard error when there are several seeds). */
+export function formatDelta(c: ClaimCheck): string {
+  if (Number.isNaN(c.delta)) return "";
+  const d = `${c.delta >= 0 ? "+" : ""}${c.delta.toFixed(3)}`;
+  return Number.isNaN(c.stderr) ? d : `${d} ± ${c.stderr.toFixed(3)}`;
+}
+
+/** The verdict with its evidence, e.g. `holds (3 seeds, Δ > 2 s.e.)`. */
+export function describeVerdict(c: ClaimCheck): string {
+  if (c.verdict === "not run") return "not run";
+  if (c.seeds === 1) return `${c.verdict} (1 seed: no error bar; run with more seeds to test it)`;
+  const how = c.verdict === "inconclusive" ? "|Δ| ≤ 2 s.e." : c.verdict === "holds" ? "Δ > 2 s.e." : "Δ < −2 s.e.";
+  return `${c.verdict} (${c.seeds} seeds, ${how})`;
+}

@@ -1,0 +1,91 @@
+/**
+ * GradProm: task-driven medical image enhancement with gradient promotion
+ * (Zhang & Cheng, TPAMI 2025), rebuilt on TensorFlow.js.
+ *
+ * Public surface (re-exports only). Start with {@link setupBackend}, build an
+ * enhancement network ({@link srResNet}) and a recognition network
+ * ({@link resNet}), and train them with {@link trainStep} and a strategy
+ * ({@link gradProm}, {@link joint}, {@link ipOnly}); or run the paper's
+ * experiments by id with {@link runGrid} / {@link runExperiment}.
+ *
+ * @example
+ * ```ts
+ * import { gradProm, setupBackend } from "./mod.ts";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * await setupBackend({ quiet: true });
+ * const r = gradProm()({ w: tf.tensor([1, 0]) }, { w: tf.tensor([-1, 1]) });
+ * console.log(r.auxWeight); // 0: the auxiliary gradient conflicts, so it is refused
+ * ```
+ *
+ * @module
+ */
+
+// Compute backend
+export { type BackendInfo, type BackendName, setupBackend, type SetupBackendOptions } from "./backend/setup_backend.ts";
+export { pixelShuffle } from "./backend/pixel_shuffle.ts";
+
+// Data
+export { ISIC2018_CLASSES, ISIC2018_LAYOUT } from "./data/isic2018_classes.ts";
+export {
+  type IsicBatch,
+  type IsicDataset,
+  type IsicSplit,
+  type IsicTask,
+  loadIsic2018,
+  type LoadIsic2018Options,
+} from "./data/isic2018.ts";
+export { generateSyntheticIsic2018, type SyntheticIsic2018Options } from "./data/synthetic_isic2018.ts";
+export { addGaussianNoise } from "./data/gaussian_noise.ts";
+export { readImage, type ReadImageOptions } from "./io/read_image.ts";
+export { readMask, type ReadMaskOptions } from "./io/read_mask.ts";
+
+// Models
+export { type ForwardContext, Module } from "./models/module.ts";
+export { SR_RESNET_DEFAULTS, type SrResNet, srResNet, type SrResNetOptions } from "./models/sr_resnet.ts";
+export { RESNET_DEFAULTS, type ResNet, resNet, type ResNetOptions } from "./models/resnet.ts";
+export { loadWeights, saveWeights } from "./models/checkpoint.ts";
+
+// Metrics
+export { psnr, psnrPerImage, type PsnrOptions } from "./metrics/psnr.ts";
+export { ssim, ssimPerImage, type SsimOptions } from "./metrics/ssim.ts";
+export { accuracy } from "./metrics/accuracy.ts";
+
+// Strategies
+export { gradProm, type GradPromOptions, ipOnly, joint, type Strategy, type StrategyResult } from "./strategies/mod.ts";
+
+// Training
+export { crossEntropyLoss, mseLoss } from "./train/losses.ts";
+export {
+  NonFiniteLossError,
+  type StepLog,
+  type TrainBatch,
+  trainStep,
+  type TrainStepSetup,
+  trainVrStep,
+  type VrMode,
+} from "./train/train_step.ts";
+export { Progress } from "./train/progress.ts";
+
+// Experiments
+export { DEFAULT_CONFIG, type ExperimentConfig, mergeConfig, type Method, METHODS } from "./experiments/config.ts";
+export { EXPERIMENTS, type ExperimentSpec, getExperiment, type Profile, PROFILES } from "./experiments/registry.ts";
+export { LIB_VERSION, runExperiment, type RunResult } from "./experiments/run_experiment.ts";
+export { runGrid } from "./experiments/run_grid.ts";
+export { ResultsCache } from "./experiments/results_cache.ts";
+export {
+  checkClaims,
+  type ClaimCheck,
+  describeVerdict,
+  formatDelta,
+  summarize,
+  tableCsv,
+  tableHtml,
+  tableMarkdown,
+  type TableRow,
+} from "./experiments/summarize.ts";
+
+// Plots and notebooks
+export { plotly, type PlotlyFigure } from "./plots/plotly.ts";
+export { markdown } from "./plots/display.ts";
+export { dynamicsFigure, metricBarFigure } from "./plots/table_figures.ts";
+export { checkNotebookTooling, executeNotebook } from "./notebook/execute_notebook.ts";

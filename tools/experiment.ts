@@ -1,0 +1,86 @@
+/**
+ * `deno task experiment`: list, run and tabulate the paper's experiments.
+ *
+ * ```
+ * deno task experiment --list
+ * deno task experiment table1-isic-denoise [--profile quick|paper|smoke] [--seeds 3] [--data DIR] [--workers 2] [--force]
+ * deno task experiment --config run.json [--force]      (one run; the file overrides the defaults)
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { readFile } from "node:fs/promises";
+import { DEFAULT_CONFIG, type ExperimentConfig, mergeConfig } from "../lib/experiments/config.ts";
+import { EXPERIMENTS, getExperiment, type Profile, PROFILES } from "../lib/experiments/registry.ts";
+import { runExperiment } from "../lib/experiments/run_experiment.ts";
+import { runGrid } from "../lib/experiments/run_grid.ts";
+import { checkClaims, summarize, tableMarkdown } from "../lib/experiments/summarize.ts";
+
+const USAGE = `usage:
+  deno task experiment --list
+  deno task experiment <id> [--profile quick|paper|smoke] [--seeds N] [--data DIR] [--workers N]
+  deno task experiment --config FILE.json [--force]`;
+
+async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      list: { type: "boolean" },
+      profile: { type: "string", default: "quick" },
+      seeds: { type: "string", default: "1" },
+      data: { type: "string" },
+      workers: { type: "string" },
+      config: { type: "string" },
+      force: { type: "boolean" },
+      "quiet-result": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.list) {
+    for (const spec of Object.values(EXPERIMENTS)) console.log(`${spec.id.padEnd(24)} ${spec.title}: ${spec.description}`);
+    return 0;
+  }
+  if (values.config) {
+    let overrides: Record<string, unknown>;
+    try {
+      overrides = JSON.parse(await readFile(values.config, "utf8"));
+    } catch (e) {
+      throw new Error(`Cannot read config ${values.config}: ${(e as Error).message}`);
+    }
+    const config: ExperimentConfig = mergeConfig(DEFAULT_CONFIG, overrides);
+    const r = await runExperiment(config, { force: values.force });
+    if (!values["quiet-result"]) console.log(JSON.stringify({ key: r.key, metrics: r.metrics, fromCache: !!r.fromCache }));
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    console.error(USAGE);
+    return 2;
+  }
+  const spec = getExperiment(positionals[0]);
+  const profile = values.profile as Profile;
+  if (!PROFILES.includes(profile)) throw new RangeError(`Expected --profile ${PROFILES.join("|")} but found ${profile}`);
+  const seeds = Number(values.seeds);
+  if (!Number.isInteger(seeds) || seeds < 1) throw new RangeError(`Expected --seeds ≥ 1 but found ${values.seeds}`);
+  const dataRoot = values.data ?? Deno.env.get("GRADPROM_DATA") ?? null;
+  const configs = spec.grid(profile, { seeds, dataRoot });
+  const results = await runGrid(configs, { workers: values.workers ? Number(values.workers) : undefined });
+  const rows = summarize(spec, results);
+  console.log(`\n${spec.title} (${profile} profile, ${seeds} seed${seeds > 1 ? "s" : ""})\n`);
+  console.log(tableMarkdown(rows, checkClaims(spec, rows)));
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}
