@@ -21,7 +21,12 @@
  */
 
 // Compute backend
-export { type BackendInfo, type BackendName, setupBackend, type SetupBackendOptions } from "./backend/setup_backend.ts";
+export {
+  type BackendInfo,
+  type BackendName,
+  setupBackend,
+  type SetupBackendOptions,
+} from "./backend/setup_backend.ts";
 export { pixelShuffle } from "./backend/pixel_shuffle.ts";
 
 // Data
@@ -34,24 +39,39 @@ export {
   loadIsic2018,
   type LoadIsic2018Options,
 } from "./data/isic2018.ts";
-export { generateSyntheticIsic2018, type SyntheticIsic2018Options } from "./data/synthetic_isic2018.ts";
+export {
+  generateSyntheticIsic2018,
+  type SyntheticIsic2018Options,
+} from "./data/synthetic_isic2018.ts";
 export { addGaussianNoise } from "./data/gaussian_noise.ts";
 export { readImage, type ReadImageOptions } from "./io/read_image.ts";
 export { readMask, type ReadMaskOptions } from "./io/read_mask.ts";
 
 // Models
 export { type ForwardContext, Module } from "./models/module.ts";
-export { SR_RESNET_DEFAULTS, type SrResNet, srResNet, type SrResNetOptions } from "./models/sr_resnet.ts";
-export { RESNET_DEFAULTS, type ResNet, resNet, type ResNetOptions } from "./models/resnet.ts";
+export {
+  SR_RESNET_DEFAULTS,
+  type SrResNet,
+  srResNet,
+  type SrResNetOptions,
+} from "./models/sr_resnet.ts";
+export { type ResNet, resNet, RESNET_DEFAULTS, type ResNetOptions } from "./models/resnet.ts";
 export { loadWeights, saveWeights } from "./models/checkpoint.ts";
 
 // Metrics
-export { psnr, psnrPerImage, type PsnrOptions } from "./metrics/psnr.ts";
-export { ssim, ssimPerImage, type SsimOptions } from "./metrics/ssim.ts";
+export { psnr, type PsnrOptions, psnrPerImage } from "./metrics/psnr.ts";
+export { ssim, type SsimOptions, ssimPerImage } from "./metrics/ssim.ts";
 export { accuracy } from "./metrics/accuracy.ts";
 
 // Strategies
-export { gradProm, type GradPromOptions, ipOnly, joint, type Strategy, type StrategyResult } from "./strategies/mod.ts";
+export {
+  gradProm,
+  type GradPromOptions,
+  ipOnly,
+  joint,
+  type Strategy,
+  type StrategyResult,
+} from "./strategies/mod.ts";
 
 // Training
 export { crossEntropyLoss, mseLoss } from "./train/losses.ts";
@@ -67,8 +87,20 @@ export {
 export { Progress } from "./train/progress.ts";
 
 // Experiments
-export { DEFAULT_CONFIG, type ExperimentConfig, mergeConfig, type Method, METHODS } from "./experiments/config.ts";
-export { EXPERIMENTS, type ExperimentSpec, getExperiment, type Profile, PROFILES } from "./experiments/registry.ts";
+export {
+  DEFAULT_CONFIG,
+  type ExperimentConfig,
+  mergeConfig,
+  type Method,
+  METHODS,
+} from "./experiments/config.ts";
+export {
+  EXPERIMENTS,
+  type ExperimentSpec,
+  getExperiment,
+  type Profile,
+  PROFILES,
+} from "./experiments/registry.ts";
 export { LIB_VERSION, runExperiment, type RunResult } from "./experiments/run_experiment.ts";
 export { runGrid } from "./experiments/run_grid.ts";
 export { ResultsCache } from "./experiments/results_cache.ts";

@@ -30,7 +30,11 @@ function toyBatch(rng: Rng, n = 4, size = 16) {
     }
   }
   const shape: [number, number, number, number] = [n, size, size, 3];
-  return { target: tf.tensor4d(clean, shape), input: tf.tensor4d(noisy, shape), labels: tf.tensor1d(labels, "int32") };
+  return {
+    target: tf.tensor4d(clean, shape),
+    input: tf.tensor4d(noisy, shape),
+    labels: tf.tensor1d(labels, "int32"),
+  };
 }
 
 function setup(vrMode: VrMode, seed = 0) {
@@ -85,7 +89,10 @@ Deno.test("trainStep() lowers both losses over a short run (GradProm)", () => {
     assert.equal(log.auxWeight, log.cosine >= 0 ? 1 : 0);
   }
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  assert.ok(avg(ip.slice(-8)) < 0.7 * avg(ip.slice(0, 8)), `L_IP ${ip.slice(0, 8)} → ${ip.slice(-8)}`);
+  assert.ok(
+    avg(ip.slice(-8)) < 0.7 * avg(ip.slice(0, 8)),
+    `L_IP ${ip.slice(0, 8)} → ${ip.slice(-8)}`,
+  );
   assert.ok(avg(vr.slice(-8)) < avg(vr.slice(0, 8)), `L_VR ${vr.slice(0, 8)} → ${vr.slice(-8)}`);
   dispose(s);
 });

@@ -43,7 +43,9 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (values.list) {
-    for (const spec of Object.values(EXPERIMENTS)) console.log(`${spec.id.padEnd(24)} ${spec.title}: ${spec.description}`);
+    for (const spec of Object.values(EXPERIMENTS)) {
+      console.log(`${spec.id.padEnd(24)} ${spec.title}: ${spec.description}`);
+    }
     return 0;
   }
   if (values.config) {
@@ -55,7 +57,9 @@ async function main(args: string[]): Promise<number> {
     }
     const config: ExperimentConfig = mergeConfig(DEFAULT_CONFIG, overrides);
     const r = await runExperiment(config, { force: values.force });
-    if (!values["quiet-result"]) console.log(JSON.stringify({ key: r.key, metrics: r.metrics, fromCache: !!r.fromCache }));
+    if (!values["quiet-result"]) {
+      console.log(JSON.stringify({ key: r.key, metrics: r.metrics, fromCache: !!r.fromCache }));
+    }
     return 0;
   }
   if (positionals.length !== 1) {
@@ -64,12 +68,18 @@ async function main(args: string[]): Promise<number> {
   }
   const spec = getExperiment(positionals[0]);
   const profile = values.profile as Profile;
-  if (!PROFILES.includes(profile)) throw new RangeError(`Expected --profile ${PROFILES.join("|")} but found ${profile}`);
+  if (!PROFILES.includes(profile)) {
+    throw new RangeError(`Expected --profile ${PROFILES.join("|")} but found ${profile}`);
+  }
   const seeds = Number(values.seeds);
-  if (!Number.isInteger(seeds) || seeds < 1) throw new RangeError(`Expected --seeds ≥ 1 but found ${values.seeds}`);
+  if (!Number.isInteger(seeds) || seeds < 1) {
+    throw new RangeError(`Expected --seeds ≥ 1 but found ${values.seeds}`);
+  }
   const dataRoot = values.data ?? Deno.env.get("GRADPROM_DATA") ?? null;
   const configs = spec.grid(profile, { seeds, dataRoot });
-  const results = await runGrid(configs, { workers: values.workers ? Number(values.workers) : undefined });
+  const results = await runGrid(configs, {
+    workers: values.workers ? Number(values.workers) : undefined,
+  });
   const rows = summarize(spec, results);
   console.log(`\n${spec.title} (${profile} profile, ${seeds} seed${seeds > 1 ? "s" : ""})\n`);
   console.log(tableMarkdown(rows, checkClaims(spec, rows)));

@@ -9,7 +9,10 @@ import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { loadIsic2018 } from "../data/isic2018.ts";
 import { ISIC2018_LAYOUT } from "../data/isic2018_classes.ts";
-import { generateSyntheticIsic2018, SYNTHETIC_ISIC2018_VERSION } from "../data/synthetic_isic2018.ts";
+import {
+  generateSyntheticIsic2018,
+  SYNTHETIC_ISIC2018_VERSION,
+} from "../data/synthetic_isic2018.ts";
 import type { ExperimentConfig } from "./config.ts";
 
 /** The embedded default: synthetic ISIC 2018 generator settings (80 images per class). */
@@ -42,7 +45,9 @@ export async function dataRoot(data: ExperimentConfig["data"]): Promise<string> 
  */
 export async function loadSplits(data: ExperimentConfig["data"]): Promise<DataSplits> {
   if (data.dataset !== "isic2018" || data.task !== "diagnosis") {
-    throw new TypeError(`Expected dataset isic2018 / task diagnosis but found ${data.dataset} / ${data.task}`);
+    throw new TypeError(
+      `Expected dataset isic2018 / task diagnosis but found ${data.dataset} / ${data.task}`,
+    );
   }
   const root = await dataRoot(data);
   const load = async (split: "train" | "test", limit: number | null): Promise<Split> => {
@@ -74,7 +79,9 @@ export async function loadSplits(data: ExperimentConfig["data"]): Promise<DataSp
  * the relative path, size and modification time of every file the task reads.
  */
 export async function dataFingerprint(data: ExperimentConfig["data"]): Promise<string> {
-  if (!data.root) return `synthetic-isic2018-v${SYNTHETIC_ISIC2018_VERSION}:${JSON.stringify(SYNTHETIC_DEFAULT)}`;
+  if (!data.root) {
+    return `synthetic-isic2018-v${SYNTHETIC_ISIC2018_VERSION}:${JSON.stringify(SYNTHETIC_DEFAULT)}`;
+  }
   const h = createHash("sha256");
   const folders = [ISIC2018_LAYOUT.task3Input, ISIC2018_LAYOUT.task3GroundTruth];
   for (const f of folders) {

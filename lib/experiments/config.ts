@@ -113,7 +113,10 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
  * console.log(c.train.steps, c.train.lr); // 10 0.0001
  * ```
  */
-export function mergeConfig<T>(base: T, overrides: ConfigOverrides<T> | Record<string, unknown>): T {
+export function mergeConfig<T>(
+  base: T,
+  overrides: ConfigOverrides<T> | Record<string, unknown>,
+): T {
   return mergeAt(base, overrides, "") as T;
 }
 
@@ -122,13 +125,17 @@ function mergeAt(base: unknown, over: unknown, path: string): unknown {
   const isObj = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
   if (isObj(base)) {
     if (!isObj(over)) {
-      throw new TypeError(`Expected an object at '${path || "."}' but found ${JSON.stringify(over)}`);
+      throw new TypeError(
+        `Expected an object at '${path || "."}' but found ${JSON.stringify(over)}`,
+      );
     }
     const b = base as Record<string, unknown>, o = over as Record<string, unknown>;
     const unknown = Object.keys(o).filter((k) => !(k in b));
     if (unknown.length) {
       throw new TypeError(
-        `Unknown config key${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${join(path, k)}'`).join(", ")}; ` +
+        `Unknown config key${unknown.length > 1 ? "s" : ""} ${
+          unknown.map((k) => `'${join(path, k)}'`).join(", ")
+        }; ` +
           `expected one of: ${Object.keys(b).join(", ")}`,
       );
     }
@@ -139,7 +146,9 @@ function mergeAt(base: unknown, over: unknown, path: string): unknown {
   const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
   // `null` defaults (optional paths and limits) accept a string/number in their place.
   if (base !== null && over !== null && kind(base) !== kind(over)) {
-    throw new TypeError(`Expected ${kind(base)} at '${path}' but found ${kind(over)} ${JSON.stringify(over)}`);
+    throw new TypeError(
+      `Expected ${kind(base)} at '${path}' but found ${kind(over)} ${JSON.stringify(over)}`,
+    );
   }
   return structuredClone(over);
 }

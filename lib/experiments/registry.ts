@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { type ConfigOverrides, DEFAULT_CONFIG, type ExperimentConfig, mergeConfig, type Method } from "./config.ts";
+import {
+  type ConfigOverrides,
+  DEFAULT_CONFIG,
+  type ExperimentConfig,
+  mergeConfig,
+  type Method,
+} from "./config.ts";
 
 /** A run profile. */
 export type Profile = "smoke" | "quick" | "paper";
@@ -28,7 +34,10 @@ export interface ExperimentSpec {
   title: string;
   description: string;
   /** The runs of the grid for a profile and a number of seeds. */
-  grid(profile: Profile, options?: { seeds?: number; dataRoot?: string | null }): ExperimentConfig[];
+  grid(
+    profile: Profile,
+    options?: { seeds?: number; dataRoot?: string | null },
+  ): ExperimentConfig[];
   paper: PaperValue[];
   claims: PaperClaim[];
 }
@@ -73,7 +82,13 @@ export const PAPER_OVERRIDES: ConfigOverrides<ExperimentConfig> = {
 };
 
 /** Methods of Table 1, in the paper's row order. */
-export const TABLE1_METHODS: Method[] = ["benchmark-i", "joint", "frozen", "gradprom", "gradprom-weighted"];
+export const TABLE1_METHODS: Method[] = [
+  "benchmark-i",
+  "joint",
+  "frozen",
+  "gradprom",
+  "gradprom-weighted",
+];
 
 /** Noise levels of each profile. */
 export const TABLE1_SIGMAS: Record<Profile, number[]> = {
@@ -141,7 +156,9 @@ const table1: ExperimentSpec = {
     }
     const base = mergeConfig(DEFAULT_CONFIG, PROFILE_OVERRIDES[profile]);
     if (profile === "paper" && !options.dataRoot) {
-      throw new TypeError("The paper profile needs the real ISIC 2018 folder (--data <dir> or GRADPROM_DATA)");
+      throw new TypeError(
+        "The paper profile needs the real ISIC 2018 folder (--data <dir> or GRADPROM_DATA)",
+      );
     }
     const root = options.dataRoot ?? null;
     const out: ExperimentConfig[] = [];
@@ -171,7 +188,9 @@ export const EXPERIMENTS: Record<string, ExperimentSpec> = { [table1.id]: table1
 export function getExperiment(id: string): ExperimentSpec {
   const spec = EXPERIMENTS[id];
   if (!spec) {
-    throw new RangeError(`Unknown experiment '${id}'; known: ${Object.keys(EXPERIMENTS).join(", ")}`);
+    throw new RangeError(
+      `Unknown experiment '${id}'; known: ${Object.keys(EXPERIMENTS).join(", ")}`,
+    );
   }
   return spec;
 }

@@ -22,7 +22,7 @@ import { Progress } from "../train/progress.ts";
 import { type StepLog, trainStep, trainVrStep, type VrMode } from "../train/train_step.ts";
 import { Rng } from "../util/rng.ts";
 import type { ExperimentConfig, Method } from "./config.ts";
-import { type DataSplits, dataFingerprint, loadSplits, type Split } from "./_data.ts";
+import { dataFingerprint, type DataSplits, loadSplits, type Split } from "./_data.ts";
 import { ResultsCache, writeFileAtomic } from "./results_cache.ts";
 import { readFile } from "node:fs/promises";
 
@@ -93,7 +93,12 @@ const STRATEGY: Record<Method, { vrMode: VrMode; strategy: (c: ExperimentConfig)
 /** Cache key of a run: its config, the library version and the data's fingerprint. */
 export async function runKey(config: ExperimentConfig): Promise<string> {
   const { hashKey } = await import("./results_cache.ts");
-  return hashKey({ kind: "run", config, version: LIB_VERSION, data: await dataFingerprint(config.data) });
+  return hashKey({
+    kind: "run",
+    config,
+    version: LIB_VERSION,
+    data: await dataFingerprint(config.data),
+  });
 }
 
 /**
@@ -103,7 +108,10 @@ export async function runKey(config: ExperimentConfig): Promise<string> {
  * @param options Cache, force, progress.
  * @returns The result, with `fromCache` set when it came from the cache.
  */
-export async function runExperiment(config: ExperimentConfig, options: RunOptions = {}): Promise<RunResult> {
+export async function runExperiment(
+  config: ExperimentConfig,
+  options: RunOptions = {},
+): Promise<RunResult> {
   const cache = options.cache ?? new ResultsCache();
   const key = await runKey(config);
   if (!options.force) {
@@ -122,18 +130,34 @@ export async function runExperiment(config: ExperimentConfig, options: RunOption
     const vr = resNet(config.vr, rng.fork("vr-init").seed());
     models.vr = vr;
     const { vrMode, strategy } = STRATEGY[config.method];
-    if (vrMode !== "trained" || config.train.vrInit === "pretrained") decodeWeightsInto(vr.module, pre.weights);
+    if (vrMode !== "trained" || config.train.vrInit === "pretrained") {
+      decodeWeightsInto(vr.module, pre.weights);
+    }
     const ip = srResNet(config.ip, rng.fork("ip-init").seed());
     models.ip = ip;
     const ipOptimizer = makeOptimizer(config.train.optimizer, config.train.lr);
     const vrOptimizer = makeOptimizer(config.train.optimizer, config.train.vrLr);
     optimizers.push(ipOptimizer, vrOptimizer);
-    const setup = { ip, vr, vrMode, strategy: strategy(config), lambda: config.train.lambda, ipOptimizer, vrOptimizer };
+    const setup = {
+      ip,
+      vr,
+      vrMode,
+      strategy: strategy(config),
+      lambda: config.train.lambda,
+      ipOptimizer,
+      vrOptimizer,
+    };
 
     const log: RunResult["log"] = { lossIp: [], lossVr: [], cosine: [], auxWeight: [] };
     const label = `${config.method} σ=${config.degradation.sigma} seed ${config.seed}`;
-    const progress = new Progress(label, config.train.steps, { enabled: options.progress !== false });
-    const sampler = batchSampler(data.train.images.shape[0], config.train.batchSize, rng.fork("batches"));
+    const progress = new Progress(label, config.train.steps, {
+      enabled: options.progress !== false,
+    });
+    const sampler = batchSampler(
+      data.train.images.shape[0],
+      config.train.batchSize,
+      rng.fork("batches"),
+    );
     const noiseRng = rng.fork("train-noise");
     let opened = 0;
     for (let step = 0; step < config.train.steps; step++) {
@@ -212,7 +236,9 @@ function makeOptimizer(kind: "adam" | "sgd", lr: number): tf.Optimizer {
 
 /** Epoch-wise shuffled batches of indices (the last partial batch is dropped). */
 function batchSampler(n: number, batchSize: number, rng: Rng): () => tf.Tensor1D {
-  if (n < batchSize) throw new RangeError(`Expected at least ${batchSize} training images but found ${n}`);
+  if (n < batchSize) {
+    throw new RangeError(`Expected at least ${batchSize} training images but found ${n}`);
+  }
   let order: number[] = [];
   return () => {
     if (order.length < batchSize) order = rng.shuffle([...Array(n).keys()]);
@@ -235,7 +261,11 @@ function evaluate(
     const [enhanced, clean, logits] = tf.tidy(() => {
       const x = tf.slice(testInput, [i, 0, 0, 0], [size, -1, -1, -1]);
       const y = tf.clipByValue(ip.apply(x, { training: false }), 0, 1);
-      return [y, tf.slice(test.images, [i, 0, 0, 0], [size, -1, -1, -1]), vr.apply(y, { training: false })];
+      return [
+        y,
+        tf.slice(test.images, [i, 0, 0, 0], [size, -1, -1, -1]),
+        vr.apply(y, { training: false }),
+      ];
     });
     psnrs.push(...psnrPerImage(enhanced, clean, { maxValue: 1 }));
     ssims.push(...ssimPerImage(enhanced, clean, { dataRange: 1 }));
@@ -253,7 +283,9 @@ async function pretrainVr(
   testInput: tf.Tensor4D,
   cache: ResultsCache,
   options: RunOptions,
-): Promise<{ result: VrPretrainResult; weights: Uint8Array; psnrInput: number; ssimInput: number }> {
+): Promise<
+  { result: VrPretrainResult; weights: Uint8Array; psnrInput: number; ssimInput: number }
+> {
   const { hashKey } = await import("./results_cache.ts");
   const keyObj = {
     kind: "vr-pretrain",
@@ -271,7 +303,12 @@ async function pretrainVr(
   const hit = options.force ? undefined : await cache.get<VrPretrainResult>("vr-pretrain", key);
   if (hit) {
     try {
-      return { result: hit, weights: new Uint8Array(await readFile(weightsPath)), psnrInput, ssimInput };
+      return {
+        result: hit,
+        weights: new Uint8Array(await readFile(weightsPath)),
+        psnrInput,
+        ssimInput,
+      };
     } catch { /* weights missing: train again */ }
   }
   const t0 = performance.now();
@@ -280,11 +317,15 @@ async function pretrainVr(
   const opt = makeOptimizer(config.train.optimizer, config.vrPretrain.lr);
   try {
     const p = config.vrPretrain;
-    const progress = new Progress(`vr-pretrain seed ${config.seed}`, p.steps, { enabled: options.progress !== false });
+    const progress = new Progress(`vr-pretrain seed ${config.seed}`, p.steps, {
+      enabled: options.progress !== false,
+    });
     const sampler = batchSampler(data.train.images.shape[0], p.batchSize, rng.fork("batches"));
     for (let step = 0; step < p.steps; step++) {
       const idx = sampler();
-      const [x, y] = tf.tidy(() => [tf.gather(data.train.images, idx), tf.gather(data.train.labels, idx)]);
+      const [x, y] = tf.tidy(
+        () => [tf.gather(data.train.images, idx), tf.gather(data.train.labels, idx)],
+      );
       let loss: number;
       try {
         loss = trainVrStep(vr, opt, x as tf.Tensor4D, y as tf.Tensor1D);
@@ -301,7 +342,10 @@ async function pretrainVr(
       for (let i = 0; i < images.shape[0]; i += 32) {
         const size = Math.min(32, images.shape[0] - i);
         const p = tf.tidy(() =>
-          tf.argMax(vr.apply(tf.slice(images, [i, 0, 0, 0], [size, -1, -1, -1]), { training: false }), -1)
+          tf.argMax(
+            vr.apply(tf.slice(images, [i, 0, 0, 0], [size, -1, -1, -1]), { training: false }),
+            -1,
+          )
         );
         preds.push(...(p.dataSync() as Int32Array));
         p.dispose();

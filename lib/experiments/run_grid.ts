@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Progress } from "../train/progress.ts";
 import type { ExperimentConfig } from "./config.ts";
 import { REPO_ROOT, ResultsCache, writeFileAtomic } from "./results_cache.ts";
-import { type RunResult, runKey } from "./run_experiment.ts";
+import { runKey, type RunResult } from "./run_experiment.ts";
 
 /** Options of {@link runGrid}. */
 export interface RunGridOptions {
@@ -34,7 +34,10 @@ export function defaultWorkers(): number {
  *
  * @throws If a worker fails: the error names the run and quotes its log's end.
  */
-export async function runGrid(configs: ExperimentConfig[], options: RunGridOptions = {}): Promise<RunResult[]> {
+export async function runGrid(
+  configs: ExperimentConfig[],
+  options: RunGridOptions = {},
+): Promise<RunResult[]> {
   const cache = options.cache ?? new ResultsCache();
   const keys = await Promise.all(configs.map(runKey));
   const missing: number[] = [];
@@ -42,16 +45,25 @@ export async function runGrid(configs: ExperimentConfig[], options: RunGridOptio
     if (!(await cache.get("runs", keys[i]))) missing.push(i);
   }
   const log = (s: string) => options.progress !== false && console.error(s);
-  log(`grid: ${configs.length} runs, ${configs.length - missing.length} cached, ${missing.length} to run`);
+  log(
+    `grid: ${configs.length} runs, ${
+      configs.length - missing.length
+    } cached, ${missing.length} to run`,
+  );
   if (missing.length) {
     const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), missing.length));
     // Phase 1: one run per distinct VR pre-training, so that pre-training happens once.
     const preKey = (c: ExperimentConfig) => JSON.stringify([c.data, c.vr, c.vrPretrain, c.seed]);
     const leaders = new Map<string, number>();
-    for (const i of missing) if (!leaders.has(preKey(configs[i]))) leaders.set(preKey(configs[i]), i);
+    for (const i of missing) {
+      if (!leaders.has(preKey(configs[i]))) leaders.set(preKey(configs[i]), i);
+    }
     const phase1 = [...leaders.values()];
     const phase2 = missing.filter((i) => !phase1.includes(i));
-    const progress = new Progress("grid", missing.length, { enabled: options.progress !== false, intervalSeconds: 0 });
+    const progress = new Progress("grid", missing.length, {
+      enabled: options.progress !== false,
+      intervalSeconds: 0,
+    });
     let done = 0;
     for (const phase of [phase1, phase2]) {
       const queue = [...phase];
@@ -60,7 +72,9 @@ export async function runGrid(configs: ExperimentConfig[], options: RunGridOptio
           while (queue.length) {
             const i = queue.shift()!;
             await runInWorker(configs[i], cache);
-            progress.update(++done, { last: `${configs[i].method} σ=${configs[i].degradation.sigma}` });
+            progress.update(++done, {
+              last: `${configs[i].method} σ=${configs[i].degradation.sigma}`,
+            });
           }
         }),
       );
@@ -69,7 +83,13 @@ export async function runGrid(configs: ExperimentConfig[], options: RunGridOptio
   const results: RunResult[] = [];
   for (let i = 0; i < configs.length; i++) {
     const r = await cache.get<RunResult>("runs", keys[i]);
-    if (!r) throw new Error(`Run ${configs[i].method} σ=${configs[i].degradation.sigma} finished but is not in the cache`);
+    if (!r) {
+      throw new Error(
+        `Run ${configs[i].method} σ=${
+          configs[i].degradation.sigma
+        } finished but is not in the cache`,
+      );
+    }
     results.push(r);
   }
   return results;
@@ -82,7 +102,14 @@ async function runInWorker(config: ExperimentConfig, cache: ResultsCache): Promi
   const logPath = join(cache.dir, "logs", `${key}.log`);
   await writeFileAtomic(configPath, JSON.stringify(config, null, 1));
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(REPO_ROOT, "tools", "experiment.ts"), "--config", configPath, "--quiet-result"],
+    args: [
+      "run",
+      "-A",
+      join(REPO_ROOT, "tools", "experiment.ts"),
+      "--config",
+      configPath,
+      "--quiet-result",
+    ],
     env: { GRADPROM_CACHE: cache.dir, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
@@ -106,7 +133,11 @@ async function runInWorker(config: ExperimentConfig, cache: ResultsCache): Promi
       }
     }
   };
-  const [status] = await Promise.all([child.status, pump(child.stdout, false), pump(child.stderr, true)]);
+  const [status] = await Promise.all([
+    child.status,
+    pump(child.stdout, false),
+    pump(child.stderr, true),
+  ]);
   file.close();
   if (!status.success) {
     throw new Error(

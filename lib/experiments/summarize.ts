@@ -118,7 +118,14 @@ export function checkClaims(spec: ExperimentSpec, rows: TableRow[]): ClaimCheck[
     const find = (m: Method) => rows.find((r) => r.method === m && r.sigma === c.sigma);
     const a = find(c.better)?.[c.metric], b = find(c.worse)?.[c.metric];
     if (!a || !b) {
-      return { text: c.text, delta: NaN, stderr: NaN, paperDelta: c.paperDelta, verdict: "not run", seeds: 0 };
+      return {
+        text: c.text,
+        delta: NaN,
+        stderr: NaN,
+        paperDelta: c.paperDelta,
+        verdict: "not run",
+        seeds: 0,
+      };
     }
     const delta = a.mean - b.mean;
     const seeds = Math.min(a.n, b.n);
@@ -131,8 +138,15 @@ export function checkClaims(spec: ExperimentSpec, rows: TableRow[]): ClaimCheck[
 }
 
 const fmtStat = (s: Stat | undefined, digits: number, scale = 1) =>
-  s ? (s.n > 1 ? `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}` : (s.mean * scale).toFixed(digits)) : "";
-const fmtNum = (v: number | undefined, digits: number) => (v === undefined ? "" : v.toFixed(digits));
+  s
+    ? (s.n > 1
+      ? `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}`
+      : (s.mean * scale).toFixed(digits))
+    : "";
+const fmtNum = (
+  v: number | undefined,
+  digits: number,
+) => (v === undefined ? "" : v.toFixed(digits));
 
 /** Column headers of {@link tableCells}. */
 export const TABLE_HEADERS = [
@@ -173,11 +187,17 @@ export function tableMarkdown(rows: TableRow[], claims: ClaimCheck[] = []): stri
   ];
   const inputs = [...new Set(rows.map((r) => r.sigma))].map((s) => {
     const r = rows.find((x) => x.sigma === s && x.psnrInput);
-    return r ? `σ = ${s}: noisy input ${fmtStat(r.psnrInput, 2)} dB / SSIM ${fmtStat(r.ssimInput, 3)}` : "";
+    return r
+      ? `σ = ${s}: noisy input ${fmtStat(r.psnrInput, 2)} dB / SSIM ${fmtStat(r.ssimInput, 3)}`
+      : "";
   }).filter(Boolean);
   if (inputs.length) lines.push("", `Degraded input, before enhancement: ${inputs.join("; ")}.`);
   if (claims.length) {
-    lines.push("", "| Paper's claim | Ours (Δ) | Paper (Δ) | Verdict on our data |", "| --- | --- | --- | --- |");
+    lines.push(
+      "",
+      "| Paper's claim | Ours (Δ) | Paper (Δ) | Verdict on our data |",
+      "| --- | --- | --- | --- |",
+    );
     for (const c of claims) {
       lines.push(
         `| ${esc(c.text)} | ${formatDelta(c)} | ${c.paperDelta ?? ""} | ${describeVerdict(c)} |`,
@@ -229,7 +249,8 @@ export function tableCsv(rows: TableRow[]): string {
 export function tableHtml(rows: TableRow[]): string {
   const e = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
   const head = TABLE_HEADERS.map((h) => `<th>${e(h)}</th>`).join("");
-  const body = tableCells(rows).map((c) => `<tr>${c.map((x) => `<td>${e(x)}</td>`).join("")}</tr>`).join("\n");
+  const body = tableCells(rows).map((c) => `<tr>${c.map((x) => `<td>${e(x)}</td>`).join("")}</tr>`)
+    .join("\n");
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
@@ -244,6 +265,10 @@ export function formatDelta(c: ClaimCheck): string {
 export function describeVerdict(c: ClaimCheck): string {
   if (c.verdict === "not run") return "not run";
   if (c.seeds === 1) return `${c.verdict} (1 seed: no error bar; run with more seeds to test it)`;
-  const how = c.verdict === "inconclusive" ? "|Δ| ≤ 2 s.e." : c.verdict === "holds" ? "Δ > 2 s.e." : "Δ < −2 s.e.";
+  const how = c.verdict === "inconclusive"
+    ? "|Δ| ≤ 2 s.e."
+    : c.verdict === "holds"
+    ? "Δ > 2 s.e."
+    : "Δ < −2 s.e.";
   return `${c.verdict} (${c.seeds} seeds, ${how})`;
 }

@@ -44,7 +44,9 @@ export function encodeWeights(m: Module): Uint8Array {
  * another shape.
  */
 export function decodeWeightsInto(m: Module, bytes: Uint8Array, source = "weights"): void {
-  if (bytes.length < 4) throw new Error(`${source}: expected a weights file but found ${bytes.length} bytes`);
+  if (bytes.length < 4) {
+    throw new Error(`${source}: expected a weights file but found ${bytes.length} bytes`);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlen = view.getUint32(0, true);
   let header: { format: string; variables: { path: string; shape: number[]; offset: number }[] };
@@ -57,17 +59,23 @@ export function decodeWeightsInto(m: Module, bytes: Uint8Array, source = "weight
     throw new Error(`${source}: expected format ${FORMAT} but found ${header.format}`);
   }
   const values = new Float32Array(bytes.slice(4 + hlen).buffer);
-  const mine = new Map([...m.params.entries(), ...m.state.entries()].map(([k, v]) => [k.slice(m.scope.length + 1), v]));
+  const mine = new Map(
+    [...m.params.entries(), ...m.state.entries()].map(([k, v]) => [k.slice(m.scope.length + 1), v]),
+  );
   const seen = new Set<string>();
   for (const e of header.variables) {
     const v = mine.get(e.path);
     if (!v) throw new Error(`${source}: variable '${e.path}' does not exist in ${m.scope}`);
     if (v.shape.join() !== e.shape.join()) {
-      throw new Error(`${source}: expected shape [${v.shape}] for '${e.path}' but found [${e.shape}]`);
+      throw new Error(
+        `${source}: expected shape [${v.shape}] for '${e.path}' but found [${e.shape}]`,
+      );
     }
     const size = v.size;
     if (e.offset + size > values.length) throw new Error(`${source}: truncated at '${e.path}'`);
-    tf.tidy(() => v.assign(tf.tensor(values.subarray(e.offset, e.offset + size), v.shape, "float32")));
+    tf.tidy(() =>
+      v.assign(tf.tensor(values.subarray(e.offset, e.offset + size), v.shape, "float32"))
+    );
     seen.add(e.path);
   }
   const missing = [...mine.keys()].filter((k) => !seen.has(k));

@@ -17,7 +17,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { batchNorm, batchNormParams, conv, convParams, type ForwardContext, Module } from "./module.ts";
+import {
+  batchNorm,
+  batchNormParams,
+  conv,
+  convParams,
+  type ForwardContext,
+  Module,
+} from "./module.ts";
 
 /** Options of {@link resNet}. */
 export interface ResNetOptions {
@@ -111,11 +118,16 @@ export function resNet(options: Partial<ResNetOptions> = {}, seed = 0): ResNet {
     for (const { path, stride, project } of plan) {
       let r = tf.relu(batchNorm(m, `${path}/bn1`, conv(m, `${path}/conv1`, h, stride), ctx));
       r = batchNorm(m, `${path}/bn2`, conv(m, `${path}/conv2`, r), ctx);
-      const s = project ? batchNorm(m, `${path}/proj_bn`, conv(m, `${path}/proj`, h, stride), ctx) : h;
+      const s = project
+        ? batchNorm(m, `${path}/proj_bn`, conv(m, `${path}/proj`, h, stride), ctx)
+        : h;
       h = tf.relu(tf.add(r, s));
     }
     const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
-    return tf.add(tf.matMul(pooled, m.p("fc/kernel") as tf.Tensor2D), m.p("fc/bias")) as tf.Tensor2D;
+    return tf.add(
+      tf.matMul(pooled, m.p("fc/kernel") as tf.Tensor2D),
+      m.p("fc/bias"),
+    ) as tf.Tensor2D;
   }
   return { module: m, options: o, apply };
 }

@@ -20,7 +20,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { pixelShuffle } from "../backend/pixel_shuffle.ts";
-import { batchNorm, batchNormParams, conv, convParams, type ForwardContext, Module } from "./module.ts";
+import {
+  batchNorm,
+  batchNormParams,
+  conv,
+  convParams,
+  type ForwardContext,
+  Module,
+} from "./module.ts";
 
 /** Options of {@link srResNet}. */
 export interface SrResNetOptions {
@@ -83,11 +90,14 @@ export function srResNet(options: Partial<SrResNetOptions> = {}, seed = 0): SrRe
     throw new RangeError(`Expected scale 1, 2 or 4 but found ${o.scale}`);
   }
   if (!(o.channels >= 1 && o.blocks >= 0)) {
-    throw new RangeError(`Expected channels ≥ 1 and blocks ≥ 0 but found ${o.channels}, ${o.blocks}`);
+    throw new RangeError(
+      `Expected channels ≥ 1 and blocks ≥ 0 but found ${o.channels}, ${o.blocks}`,
+    );
   }
   const m = new Module("srresnet", seed);
   const C = o.channels;
-  const prelu = (path: string) => m.addParam(`${path}/alpha`, [C], { kind: "constant", value: 0.25 });
+  const prelu = (path: string) =>
+    m.addParam(`${path}/alpha`, [C], { kind: "constant", value: 0.25 });
   convParams(m, "head", o.outerKernel, o.imageChannels, C);
   prelu("head_act");
   for (let b = 0; b < o.blocks; b++) {
@@ -106,7 +116,8 @@ export function srResNet(options: Partial<SrResNetOptions> = {}, seed = 0): SrRe
   }
   convParams(m, "tail", o.outerKernel, C, o.imageChannels);
 
-  const act = (path: string, x: tf.Tensor4D) => tf.prelu(x, m.p(`${path}/alpha`) as tf.Tensor) as tf.Tensor4D;
+  const act = (path: string, x: tf.Tensor4D) =>
+    tf.prelu(x, m.p(`${path}/alpha`) as tf.Tensor) as tf.Tensor4D;
   const bn = (path: string, x: tf.Tensor4D, ctx: ForwardContext) =>
     o.batchNorm ? batchNorm(m, path, x, ctx) : x;
 
@@ -129,7 +140,9 @@ export function srResNet(options: Partial<SrResNetOptions> = {}, seed = 0): SrRe
     }
     const z = conv(m, "tail", h);
     if (!o.globalResidual) return tf.div(tf.add(tf.tanh(z), 1), 2);
-    const base = o.scale === 1 ? x : tf.image.resizeBilinear(x, [x.shape[1] * o.scale, x.shape[2] * o.scale]);
+    const base = o.scale === 1
+      ? x
+      : tf.image.resizeBilinear(x, [x.shape[1] * o.scale, x.shape[2] * o.scale]);
     return tf.add(base, tf.div(tf.tanh(z), 2));
   }
   return { module: m, options: o, apply };

@@ -21,7 +21,9 @@ import { type Displayable, JUPYTER_DISPLAY } from "./plotly.ts";
 export function markdown(md: string, html?: string): Displayable & { toString(): string } {
   return {
     [JUPYTER_DISPLAY]() {
-      return html ? { "text/markdown": md, "text/html": html, "text/plain": md } : { "text/markdown": md, "text/plain": md };
+      return html
+        ? { "text/markdown": md, "text/html": html, "text/plain": md }
+        : { "text/markdown": md, "text/plain": md };
     },
     toString: () => md,
   };

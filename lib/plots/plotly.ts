@@ -55,18 +55,26 @@ export function plotly(fig: PlotlyFigure, fallbackHtml?: string): Displayable {
 /** The traces of a figure as small HTML tables (x, y and error columns). */
 export function figureAsHtmlTables(fig: PlotlyFigure): string {
   const e = (v: unknown) => String(v ?? "").replaceAll("&", "&amp;").replaceAll("<", "&lt;");
-  const title = (fig.layout.title as { text?: string } | string | undefined);
+  const title = fig.layout.title as { text?: string } | string | undefined;
   const t = typeof title === "string" ? title : title?.text ?? "";
   const parts = [`<p><b>${e(t)}</b> <i>(interactive chart: open in JupyterLab or VS Code)</i></p>`];
   for (const tr of fig.data) {
     const x = (tr.x as unknown[]) ?? [], y = (tr.y as unknown[]) ?? [];
     const err = ((tr.error_y as { array?: unknown[] } | undefined)?.array) ?? [];
     const rows = x.map((xi, i) =>
-      `<tr><td>${e(xi)}</td><td>${e(typeof y[i] === "number" ? (y[i] as number).toFixed(4) : y[i])}</td>` +
-      `${err.length ? `<td>${e(typeof err[i] === "number" ? (err[i] as number).toFixed(4) : "")}</td>` : ""}</tr>`
+      `<tr><td>${e(xi)}</td><td>${
+        e(typeof y[i] === "number" ? (y[i] as number).toFixed(4) : y[i])
+      }</td>` +
+      `${
+        err.length
+          ? `<td>${e(typeof err[i] === "number" ? (err[i] as number).toFixed(4) : "")}</td>`
+          : ""
+      }</tr>`
     );
     parts.push(
-      `<table><caption>${e(tr.name)}</caption><tr><th>x</th><th>y</th>${err.length ? "<th>±</th>" : ""}</tr>` +
+      `<table><caption>${e(tr.name)}</caption><tr><th>x</th><th>y</th>${
+        err.length ? "<th>±</th>" : ""
+      }</tr>` +
         `${rows.join("")}</table>`,
     );
   }

@@ -25,7 +25,10 @@ const COLORS: Record<string, string> = {
  * @param metric `psnr`, `ssim` or `accuracy`.
  * @returns A Plotly figure.
  */
-export function metricBarFigure(rows: TableRow[], metric: "psnr" | "ssim" | "accuracy"): PlotlyFigure {
+export function metricBarFigure(
+  rows: TableRow[],
+  metric: "psnr" | "ssim" | "accuracy",
+): PlotlyFigure {
   const names = { psnr: "PSNR (dB)", ssim: "SSIM", accuracy: "Accuracy (%)" } as const;
   const scale = metric === "accuracy" ? 100 : 1;
   const methods = [...new Set(rows.filter((r) => r[metric]).map((r) => r.method))];
@@ -56,7 +59,9 @@ export function metricBarFigure(rows: TableRow[], metric: "psnr" | "ssim" | "acc
     }
   }
   const input = metric !== "accuracy"
-    ? rows.filter((r) => r.method === "benchmark-i" && r[metric === "psnr" ? "psnrInput" : "ssimInput"])
+    ? rows.filter((r) =>
+      r.method === "benchmark-i" && r[metric === "psnr" ? "psnrInput" : "ssimInput"]
+    )
     : [];
   for (const r of input) {
     const v = (metric === "psnr" ? r.psnrInput : r.ssimInput)!.mean;
@@ -122,10 +127,17 @@ export function dynamicsFigure(runs: RunResult[], window = 20): PlotlyFigure {
   return {
     data,
     layout: {
-      title: { text: `cos(G_IP, G_VR) and GradProm's gate over training (moving average of ${window})` },
+      title: {
+        text: `cos(G_IP, G_VR) and GradProm's gate over training (moving average of ${window})`,
+      },
       xaxis: { title: { text: "step" } },
       yaxis: { title: { text: "cosine" }, zeroline: true },
-      yaxis2: { title: { text: "weight on G_VR" }, overlaying: "y", side: "right", range: [0, 1.05] },
+      yaxis2: {
+        title: { text: "weight on G_VR" },
+        overlaying: "y",
+        side: "right",
+        range: [0, 1.05],
+      },
       legend: { orientation: "h", y: -0.25 },
     },
   };

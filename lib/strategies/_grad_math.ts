@@ -97,7 +97,11 @@ export function combine(
   Object.keys(main).forEach((k, i) => {
     const w = weight(k, i);
     out[k] = tf.tidy(() =>
-      w === 0 ? tf.clone(main[k]) : w === 1 ? tf.add(main[k], aux[k]) : tf.add(main[k], tf.mul(aux[k], w))
+      w === 0
+        ? tf.clone(main[k])
+        : w === 1
+        ? tf.add(main[k], aux[k])
+        : tf.add(main[k], tf.mul(aux[k], w))
     );
   });
   return out;

@@ -73,7 +73,9 @@ Deno.test("gradProm() cosine is global over all variables, not per variable", ()
 Deno.test("gradProm() update never has a negative inner product with main", () => {
   let seed = 1;
   const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
-  for (const s of [gradProm(), gradProm({ mode: "weighted" }), gradProm({ granularity: "layer" })]) {
+  for (
+    const s of [gradProm(), gradProm({ mode: "weighted" }), gradProm({ granularity: "layer" })]
+  ) {
     for (let t = 0; t < 50; t++) {
       const main = map({ a: [rand(), rand(), rand()], b: [rand()] });
       const aux = map({ a: [rand() * 5, rand() * 5, rand() * 5], b: [rand() * 5] });
@@ -115,7 +117,9 @@ Deno.test("strategies reject NaN gradients, mismatched keys and shapes with clea
 Deno.test("strategies leak no tensors", () => {
   const main = map({ a: [1, 2], b: [3] }), aux = map({ a: [-1, 0], b: [2] });
   const before = tf.memory().numTensors;
-  for (const s of [joint, ipOnly, gradProm(), gradProm({ mode: "weighted", granularity: "layer" })]) {
+  for (
+    const s of [joint, ipOnly, gradProm(), gradProm({ mode: "weighted", granularity: "layer" })]
+  ) {
     const r = s(main, aux);
     tf.dispose(r.grads);
   }

@@ -55,7 +55,8 @@ export class Progress {
     const parts = Object.entries(values)
       .filter(([, v]) => v !== undefined && v !== "")
       .map(([k, v]) => `${k} ${typeof v === "number" ? fmt(v) : v}`);
-    const line = `[${this.label}] ${done}/${this.total} ${parts.join(" ")} | ${rate.toFixed(2)} steps/s ` +
+    const line =
+      `[${this.label}] ${done}/${this.total} ${parts.join(" ")} | ${rate.toFixed(2)} steps/s ` +
       (final ? `took ${formatDuration(elapsed)}` : `ETA ${formatDuration(eta)}`);
     const text = this.#tty ? `\r\x1b[2K${line}${final ? "\n" : ""}` : `${line}\n`;
     Deno.stderr.writeSync(this.#encoder.encode(text));

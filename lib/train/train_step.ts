@@ -110,7 +110,10 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
     const vrVars = trainVr ? vr.module.trainable() : [];
     const pass2 = tf.variableGrads(() => {
       const enhanced = s.ip.apply(batch.input, { training: true });
-      const logits = vr.apply(enhanced, { training: trainVr, updates: trainVr ? vrUpdates : undefined });
+      const logits = vr.apply(enhanced, {
+        training: trainVr,
+        updates: trainVr ? vrUpdates : undefined,
+      });
       return crossEntropyLoss(logits, labels);
     }, [...ipVars, ...vrVars]);
     owned.push(pass2.value, ...Object.values(pass2.grads));
@@ -170,6 +173,8 @@ export function trainVrStep(
 function checkAllGrads(grads: tf.NamedTensorMap, vars: tf.Variable[], loss: string): void {
   const missing = vars.filter((v) => !(v.name in grads)).map((v) => v.name);
   if (missing.length) {
-    throw new Error(`No gradient of ${loss} reached ${missing.length} variables: ${missing.join(", ")}`);
+    throw new Error(
+      `No gradient of ${loss} reached ${missing.length} variables: ${missing.join(", ")}`,
+    );
   }
 }

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DEFAULT_CONFIG, mergeConfig } from "../lib/experiments/config.ts";
+import { SMOKE_OVERRIDES } from "../lib/experiments/registry.ts";
+import { ResultsCache } from "../lib/experiments/results_cache.ts";
+import { runExperiment } from "../lib/experiments/run_experiment.ts";
+
+const smoke = (over: Record<string, unknown> = {}) =>
+  mergeConfig(mergeConfig(DEFAULT_CONFIG, SMOKE_OVERRIDES), { method: "gradprom", ...over });
+
+Deno.test("runExperiment() trains, evaluates, caches atomically, and a rerun returns from the cache", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gradprom-cache-" });
+  try {
+    const cache = new ResultsCache(dir);
+    const config = smoke();
+    const first = await runExperiment(config, { cache, progress: false });
+    assert.equal(first.fromCache, undefined);
+    assert.equal(first.log.lossIp.length, config.train.steps);
+    assert.ok(first.metrics.psnr > 0 && first.metrics.ssim > -1 && first.metrics.accuracy >= 0);
+    assert.ok(first.log.cosine.every((c) => c >= -1 && c <= 1));
+    const t0 = performance.now();
+    const again = await runExperiment(config, { cache, progress: false });
+    assert.equal(again.fromCache, true);
+    assert.ok(performance.now() - t0 < 2000, "a cached rerun takes seconds");
+    assert.deepEqual(again.metrics, first.metrics);
+    // No temporary files are left behind by the atomic writes.
+    const files = [...Deno.readDirSync(join(dir, "runs"))].map((e) => e.name);
+    assert.deepEqual(files, [`${first.key}.json`]);
+    // Same seed, same numbers (a forced rerun is deterministic).
+    const forced = await runExperiment(config, { cache, progress: false, force: true });
+    assert.deepEqual(forced.metrics, first.metrics);
+    assert.deepEqual(forced.log, first.log);
+    // Another config is another entry.
+    const other = await runExperiment(smoke({ method: "joint" }), { cache, progress: false });
+    assert.notEqual(other.key, first.key);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,241 @@
+/**
+ * `deno task reproduce` (what `make reproduce` runs): runs the experiment grid
+ * of every paper notebook on all cores, writes the tables (Markdown and CSV),
+ * executes every notebook headlessly and writes a one-page HTML report, all
+ * under the git-ignored `results/`.
+ *
+ * ```
+ * deno task reproduce [--profile quick|paper|smoke] [--seeds N] [--data DIR] [--workers N] [--only NAME]
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { copyFile, mkdir, readdir } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { getExperiment, type Profile, PROFILES } from "../lib/experiments/registry.ts";
+import { REPO_ROOT, ResultsCache, writeFileAtomic } from "../lib/experiments/results_cache.ts";
+import { runGrid } from "../lib/experiments/run_grid.ts";
+import {
+  checkClaims,
+  type ClaimCheck,
+  describeVerdict,
+  formatDelta,
+  summarize,
+  tableCsv,
+  tableHtml,
+  tableMarkdown,
+} from "../lib/experiments/summarize.ts";
+import { checkNotebookTooling, executeNotebook } from "../lib/notebook/execute_notebook.ts";
+import { dynamicsFigure, metricBarFigure } from "../lib/plots/table_figures.ts";
+import type { PlotlyFigure } from "../lib/plots/plotly.ts";
+import { formatDuration } from "../lib/train/progress.ts";
+import { setupBackend } from "../lib/backend/setup_backend.ts";
+
+/** Each paper notebook and the experiment whose grid it shows. */
+const NOTEBOOKS: { name: string; experiment: string }[] = [
+  { name: "table1_isic_denoise", experiment: "table1-isic-denoise" },
+];
+
+interface Section {
+  name: string;
+  title: string;
+  markdownPath: string;
+  csvPath: string;
+  notebookPath: string;
+  tableHtml: string;
+  claims: ClaimCheck[];
+  figures: PlotlyFigure[];
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      profile: { type: "string", default: Deno.env.get("GRADPROM_PROFILE") ?? "quick" },
+      seeds: { type: "string", default: Deno.env.get("GRADPROM_SEEDS") ?? "1" },
+      data: { type: "string" },
+      workers: { type: "string" },
+      only: { type: "string" },
+    },
+  });
+  const t0 = performance.now();
+  const profile = values.profile as Profile;
+  if (!PROFILES.includes(profile)) {
+    throw new RangeError(`Expected --profile ${PROFILES.join("|")} but found ${profile}`);
+  }
+  const seeds = Number(values.seeds);
+  if (!Number.isInteger(seeds) || seeds < 1) {
+    throw new RangeError(`Expected --seeds ≥ 1 but found ${values.seeds}`);
+  }
+  const dataRoot = values.data ?? Deno.env.get("GRADPROM_DATA") ?? null;
+  if (profile === "paper" && !dataRoot) {
+    throw new TypeError(
+      "--profile paper needs the real ISIC 2018 folder: --data DIR (or GRADPROM_DATA)",
+    );
+  }
+  const tooling = await checkNotebookTooling();
+  if (!tooling.ok) {
+    throw new Error(
+      `notebook execution needs Debian packages ${tooling.missing.join(" ")}; as root run: ` +
+        `apt-get install -y --no-install-recommends ${tooling.missing.join(" ")}`,
+    );
+  }
+  const out = join(REPO_ROOT, "results");
+  const cache = new ResultsCache();
+  const backend = await setupBackend();
+  console.error(
+    `reproduce: profile ${profile}, ${seeds} seed(s), data ${
+      dataRoot ?? "embedded synthetic ISIC 2018"
+    }, ` +
+      `backend ${backend.name}, cache ${relative(REPO_ROOT, cache.dir) || cache.dir}`,
+  );
+  const notebooks = values.only ? NOTEBOOKS.filter((n) => n.name === values.only) : NOTEBOOKS;
+  if (!notebooks.length) {
+    throw new RangeError(
+      `No notebook named ${values.only}; known: ${NOTEBOOKS.map((n) => n.name)}`,
+    );
+  }
+
+  // 1. The experiment grids, on all cores.
+  const sections: Section[] = [];
+  for (const nb of notebooks) {
+    const spec = getExperiment(nb.experiment);
+    console.error(`\n== ${spec.title}`);
+    const results = await runGrid(spec.grid(profile, { seeds, dataRoot }), {
+      workers: values.workers ? Number(values.workers) : undefined,
+      cache,
+    });
+    const rows = summarize(spec, results);
+    const claims = checkClaims(spec, rows);
+    const header = `# ${spec.title}\n\nProfile ${profile}, seeds ${
+      [...new Set(results.map((r) => r.config.seed))].join(", ")
+    }, ` +
+      `data ${dataRoot ?? "embedded synthetic ISIC 2018"}, backend ${
+        results[0]?.backend
+      }, library ${results[0]?.version}.\n\n`;
+    const markdownPath = join(out, "tables", `${nb.name}.md`);
+    const csvPath = join(out, "tables", `${nb.name}.csv`);
+    await writeFileAtomic(markdownPath, header + tableMarkdown(rows, claims));
+    await writeFileAtomic(csvPath, tableCsv(rows));
+    const sigma0 = Math.min(...rows.map((r) =>
+      r.sigma
+    ));
+    sections.push({
+      name: nb.name,
+      title: spec.title,
+      markdownPath,
+      csvPath,
+      notebookPath: join(out, "notebooks", `${nb.name}.ipynb`),
+      tableHtml: tableHtml(rows),
+      claims,
+      figures: [
+        metricBarFigure(rows, "psnr"),
+        metricBarFigure(rows, "ssim"),
+        metricBarFigure(rows, "accuracy"),
+        dynamicsFigure(results.filter((r) =>
+          r.config.degradation.sigma === sigma0 &&
+          ["joint", "gradprom"].includes(r.config.method) && r.config.seed === 0
+        )),
+      ],
+    });
+  }
+
+  // 2. The notebooks, headlessly, against the filled cache.
+  for (const s of sections) {
+    console.error(`\n== executing notebooks/${s.name}.ipynb`);
+    await mkdir(join(out, "notebooks"), { recursive: true });
+    const r = await executeNotebook(
+      join(REPO_ROOT, "notebooks", `${s.name}.ipynb`),
+      s.notebookPath,
+      {
+        env: {
+          GRADPROM_PROFILE: profile,
+          GRADPROM_SEEDS: String(seeds),
+          GRADPROM_CACHE: cache.dir,
+          ...(dataRoot ? { GRADPROM_DATA: dataRoot } : {}),
+        },
+      },
+    );
+    console.error(`   ${r.cells} cells in ${r.seconds.toFixed(1)} s`);
+  }
+
+  // 3. The report.
+  const report = join(out, "index.html");
+  await writeReport(report, sections, { profile, seeds, dataRoot, backend: backend.name });
+  console.log(`\nreproduce: done in ${formatDuration((performance.now() - t0) / 1000)}`);
+  for (const s of sections) {
+    console.log(`  table:    ${relative(Deno.cwd(), s.markdownPath)} (and .csv)`);
+    console.log(`  notebook: ${relative(Deno.cwd(), s.notebookPath)}`);
+  }
+  console.log(`  report:   ${relative(Deno.cwd(), report)}`);
+  for (const s of sections) {
+    for (const c of s.claims) {
+      console.log(`  claim: ${c.text}: ${describeVerdict(c)} (ours Δ ${formatDelta(c)})`);
+    }
+  }
+}
+
+async function writeReport(
+  path: string,
+  sections: Section[],
+  meta: { profile: string; seeds: number; dataRoot: string | null; backend: string },
+): Promise<void> {
+  // Plotly.js from the pinned npm package, copied beside the report (no network at view time).
+  const plotlyDir = join(REPO_ROOT, "node_modules", "plotly.js-dist-min");
+  const plotlyOk = await readdir(plotlyDir).then(() => true, () => false);
+  if (plotlyOk) {
+    await copyFile(join(plotlyDir, "plotly.min.js"), join(REPO_ROOT, "results", "plotly.min.js"));
+  }
+  const e = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
+  let fig = 0;
+  const body = sections.map((s) => {
+    const rel = (p: string) => relative(join(REPO_ROOT, "results"), p);
+    const claims = s.claims.map((c) =>
+      `<tr><td>${e(c.text)}</td><td>${e(formatDelta(c))}</td><td>${c.paperDelta ?? ""}</td>` +
+      `<td class="${c.verdict.replaceAll(" ", "-")}">${e(describeVerdict(c))}</td></tr>`
+    ).join("\n");
+    const figs = s.figures.map((f) => {
+      const id = `fig${fig++}`;
+      return `<div id="${id}" class="fig"></div><script>Plotly.newPlot(${JSON.stringify(id)}, ${
+        JSON.stringify(f.data)
+      }, ${JSON.stringify(f.layout)}, {responsive: true});</script>`;
+    }).join("\n");
+    return `<section><h2>${e(s.title)}</h2>
+<p><a href="${rel(s.notebookPath)}">executed notebook</a> · <a href="${
+      rel(s.markdownPath)
+    }">table (Markdown)</a> ·
+<a href="${rel(s.csvPath)}">table (CSV)</a></p>
+${s.tableHtml}
+<h3>The paper's claims on our data</h3>
+<table><tr><th>Claim</th><th>Ours (Δ)</th><th>Paper (Δ)</th><th>Verdict</th></tr>${claims}</table>
+${plotlyOk ? figs : "<p>(plotly.js not installed: figures are in the notebook)</p>"}
+</section>`;
+  }).join("\n");
+  const html =
+    `<!doctype html><html><head><meta charset="utf-8"><title>GradProm reproduction</title>
+${plotlyOk ? '<script src="plotly.min.js"></script>' : ""}
+<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+.holds{color:#080}.does-not-hold{color:#b00}.inconclusive{color:#a60}.fig{height:420px}</style></head><body>
+<h1>GradProm reproduction</h1>
+<p>Profile <b>${e(meta.profile)}</b>, ${meta.seeds} seed(s), data ${
+      e(meta.dataRoot ?? "embedded synthetic ISIC 2018")
+    },
+TF.js backend ${e(meta.backend)}, generated ${
+      new Date().toISOString()
+    }. The quick profile uses CPU-sized networks on
+synthetic data: compare methods with each other, not absolute numbers with the paper's.</p>
+${body}
+</body></html>`;
+  await writeFileAtomic(path, html);
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    console.error(`\nreproduce: error: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}
