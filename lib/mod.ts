@@ -109,6 +109,7 @@ export {
   type ClaimCheck,
   describeVerdict,
   formatDelta,
+  observations,
   summarize,
   tableCsv,
   tableHtml,

@@ -13,14 +13,14 @@ import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
 import { DEFAULT_CONFIG, type ExperimentConfig, mergeConfig } from "../lib/experiments/config.ts";
 import { EXPERIMENTS, getExperiment, type Profile, PROFILES } from "../lib/experiments/registry.ts";
-import { runExperiment } from "../lib/experiments/run_experiment.ts";
+import { ensureVrPretrain, runExperiment } from "../lib/experiments/run_experiment.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
 import { checkClaims, summarize, tableMarkdown } from "../lib/experiments/summarize.ts";
 
 const USAGE = `usage:
   deno task experiment --list
   deno task experiment <id> [--profile quick|paper|smoke] [--seeds N] [--data DIR] [--workers N]
-  deno task experiment --config FILE.json [--force]`;
+  deno task experiment --config FILE.json [--force] [--pretrain-only]`;
 
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -35,6 +35,7 @@ async function main(args: string[]): Promise<number> {
       config: { type: "string" },
       force: { type: "boolean" },
       "quiet-result": { type: "boolean" },
+      "pretrain-only": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -56,6 +57,11 @@ async function main(args: string[]): Promise<number> {
       throw new Error(`Cannot read config ${values.config}: ${(e as Error).message}`);
     }
     const config: ExperimentConfig = mergeConfig(DEFAULT_CONFIG, overrides);
+    if (values["pretrain-only"]) {
+      const p = await ensureVrPretrain(config, { force: values.force });
+      if (!values["quiet-result"]) console.log(JSON.stringify(p));
+      return 0;
+    }
     const r = await runExperiment(config, { force: values.force });
     if (!values["quiet-result"]) {
       console.log(JSON.stringify({ key: r.key, metrics: r.metrics, fromCache: !!r.fromCache }));

@@ -214,6 +214,30 @@ export async function runExperiment(
   }
 }
 
+/**
+ * Trains (or finds in the cache) the VR pre-training a config uses (Benchmark-ii
+ * and the first stage of Frozen-params), without running the config itself.
+ * The grid runner calls it first, so that runs sharing a pre-training do not
+ * each train it.
+ *
+ * @returns The pre-training's result (accuracy on clean and degraded test images).
+ */
+export async function ensureVrPretrain(
+  config: ExperimentConfig,
+  options: RunOptions = {},
+): Promise<VrPretrainResult> {
+  await setupBackend();
+  const data = await loadSplits(config.data);
+  const testInput = degradeTest(config, data.test);
+  try {
+    return (await pretrainVr(config, data, testInput, options.cache ?? new ResultsCache(), options))
+      .result;
+  } finally {
+    testInput.dispose();
+    data.dispose();
+  }
+}
+
 /** Degrades a clean batch as the config says (seeded). */
 function degrade(config: ExperimentConfig, clean: tf.Tensor4D, seed: number): tf.Tensor4D {
   if (config.degradation.kind !== "gaussian") {

@@ -52,33 +52,24 @@ export async function runGrid(
   );
   if (missing.length) {
     const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), missing.length));
-    // Phase 1: one run per distinct VR pre-training, so that pre-training happens once.
+    // Phase 1: each distinct VR pre-training once (runs sharing one would otherwise all train it).
     const preKey = (c: ExperimentConfig) => JSON.stringify([c.data, c.vr, c.vrPretrain, c.seed]);
     const leaders = new Map<string, number>();
     for (const i of missing) {
       if (!leaders.has(preKey(configs[i]))) leaders.set(preKey(configs[i]), i);
     }
-    const phase1 = [...leaders.values()];
-    const phase2 = missing.filter((i) => !phase1.includes(i));
+    await inParallel([...leaders.values()], workers, (i) => runInWorker(configs[i], cache, true));
+    // Phase 2: the runs.
     const progress = new Progress("grid", missing.length, {
       enabled: options.progress !== false,
       intervalSeconds: 0,
+      unit: "runs",
     });
     let done = 0;
-    for (const phase of [phase1, phase2]) {
-      const queue = [...phase];
-      await Promise.all(
-        Array.from({ length: Math.min(workers, queue.length) }, async () => {
-          while (queue.length) {
-            const i = queue.shift()!;
-            await runInWorker(configs[i], cache);
-            progress.update(++done, {
-              last: `${configs[i].method} σ=${configs[i].degradation.sigma}`,
-            });
-          }
-        }),
-      );
-    }
+    await inParallel(missing, workers, async (i) => {
+      await runInWorker(configs[i], cache, false);
+      progress.update(++done, { last: `${configs[i].method} σ=${configs[i].degradation.sigma}` });
+    });
   }
   const results: RunResult[] = [];
   for (let i = 0; i < configs.length; i++) {
@@ -95,11 +86,32 @@ export async function runGrid(
   return results;
 }
 
-/** Runs one config in a fresh `deno` process; its log goes to `<cache>/logs/`. */
-async function runInWorker(config: ExperimentConfig, cache: ResultsCache): Promise<void> {
+/** Runs `job` on every item, at most `workers` at a time. */
+async function inParallel<T>(
+  items: T[],
+  workers: number,
+  job: (item: T) => Promise<void>,
+): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: Math.min(workers, queue.length) }, async () => {
+      while (queue.length) await job(queue.shift()!);
+    }),
+  );
+}
+
+/**
+ * Runs one config (or only its VR pre-training) in a fresh `deno` process;
+ * its log goes to `<cache>/logs/`.
+ */
+async function runInWorker(
+  config: ExperimentConfig,
+  cache: ResultsCache,
+  pretrainOnly: boolean,
+): Promise<void> {
   const key = await runKey(config);
   const configPath = join(cache.dir, "configs", `${key}.json`);
-  const logPath = join(cache.dir, "logs", `${key}.log`);
+  const logPath = join(cache.dir, "logs", `${key}${pretrainOnly ? ".pretrain" : ""}.log`);
   await writeFileAtomic(configPath, JSON.stringify(config, null, 1));
   const cmd = new Deno.Command(Deno.execPath(), {
     args: [
@@ -141,7 +153,10 @@ async function runInWorker(config: ExperimentConfig, cache: ResultsCache): Promi
   file.close();
   if (!status.success) {
     throw new Error(
-      `Run ${config.method} σ=${config.degradation.sigma} seed ${config.seed} failed (exit ${status.code}); ` +
+      `${
+        pretrainOnly ? "VR pre-training for " : ""
+      }Run ${config.method} σ=${config.degradation.sigma} ` +
+        `seed ${config.seed} failed (exit ${status.code}); ` +
         `log: ${logPath}\n${tail.join("\n")}`,
     );
   }

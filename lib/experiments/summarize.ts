@@ -157,7 +157,7 @@ export const TABLE_HEADERS = [
   "SSIM",
   "Paper SSIM",
   "Accuracy (%)",
-  "Seeds",
+  "Seed(s)",
 ];
 
 /** The rows as display strings (mean ± std over seeds). */
@@ -192,6 +192,8 @@ export function tableMarkdown(rows: TableRow[], claims: ClaimCheck[] = []): stri
       : "";
   }).filter(Boolean);
   if (inputs.length) lines.push("", `Degraded input, before enhancement: ${inputs.join("; ")}.`);
+  const notes = observations(rows);
+  if (notes.length) lines.push("", ...notes.map((n) => `- ${n}`));
   if (claims.length) {
     lines.push(
       "",
@@ -271,4 +273,33 @@ export function describeVerdict(c: ClaimCheck): string {
     ? "Δ > 2 s.e."
     : "Δ < −2 s.e.";
   return `${c.verdict} (${c.seeds} seeds, ${how})`;
+}
+
+/**
+ * Plain-language observations on the rows, per noise level: which method has
+ * the best PSNR and the best accuracy, and what GradProm costs or gains
+ * against IP alone (the trade-off a table of means can hide).
+ *
+ * @returns One sentence per noise level.
+ */
+export function observations(rows: TableRow[]): string[] {
+  const out: string[] = [];
+  for (const sigma of [...new Set(rows.map((r) => r.sigma))]) {
+    const at = rows.filter((r) => r.sigma === sigma && r.psnr);
+    if (!at.length) continue;
+    const best = (k: "psnr" | "accuracy") => at.reduce((a, b) => (b[k]!.mean > a[k]!.mean ? b : a));
+    const bp = best("psnr"), ba = best("accuracy");
+    let s = `σ = ${sigma}: best PSNR ${bp.label} (${bp.psnr!.mean.toFixed(2)} dB), ` +
+      `best accuracy ${ba.label} (${(100 * ba.accuracy!.mean).toFixed(1)}%).`;
+    const ip = at.find((r) => r.method === "benchmark-i"),
+      gp = at.find((r) => r.method === "gradprom");
+    if (ip && gp) {
+      const dp = gp.psnr!.mean - ip.psnr!.mean, da = 100 * (gp.accuracy!.mean - ip.accuracy!.mean);
+      s += ` GradProm vs IP alone: ${dp >= 0 ? "+" : ""}${dp.toFixed(2)} dB PSNR, ` +
+        `${da >= 0 ? "+" : ""}${da.toFixed(1)} points of accuracy` +
+        (dp < 0 ? " (the recognition task helps recognition but costs image quality here)." : ".");
+    }
+    out.push(s);
+  }
+  return out;
 }

@@ -31,12 +31,12 @@ export class Progress {
   /**
    * @param label Shown first on the line, e.g. `gradprom σ=0.1 seed 0`.
    * @param total Number of steps.
-   * @param options `enabled: false` silences it; `intervalSeconds` for non-terminals.
+   * @param options `enabled: false` silences it; `intervalSeconds` for non-terminals; `unit` (default "steps").
    */
   constructor(
     readonly label: string,
     readonly total: number,
-    readonly options: { enabled?: boolean; intervalSeconds?: number } = {},
+    readonly options: { enabled?: boolean; intervalSeconds?: number; unit?: string } = {},
   ) {
     this.#tty = Deno.stderr.isTerminal();
   }
@@ -55,8 +55,11 @@ export class Progress {
     const parts = Object.entries(values)
       .filter(([, v]) => v !== undefined && v !== "")
       .map(([k, v]) => `${k} ${typeof v === "number" ? fmt(v) : v}`);
-    const line =
-      `[${this.label}] ${done}/${this.total} ${parts.join(" ")} | ${rate.toFixed(2)} steps/s ` +
+    const unit = this.options.unit ?? "steps";
+    const speed = rate >= 0.1
+      ? `${rate.toFixed(2)} ${unit}/s`
+      : `${(1 / rate).toFixed(1)} s per ${unit.replace(/s$/, "")}`;
+    const line = `[${this.label}] ${done}/${this.total} ${parts.join(" ")} | ${speed} ` +
       (final ? `took ${formatDuration(elapsed)}` : `ETA ${formatDuration(eta)}`);
     const text = this.#tty ? `\r\x1b[2K${line}${final ? "\n" : ""}` : `${line}\n`;
     Deno.stderr.writeSync(this.#encoder.encode(text));
