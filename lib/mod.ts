@@ -63,13 +63,28 @@ export { psnr, type PsnrOptions, psnrPerImage } from "./metrics/psnr.ts";
 export { ssim, type SsimOptions, ssimPerImage } from "./metrics/ssim.ts";
 export { accuracy } from "./metrics/accuracy.ts";
 
-// Strategies
+// Strategies (the paper's, and gradient-surgery baselines on the same contract)
 export {
+  caGrad,
+  type CaGradOptions,
+  getStrategy,
+  gradientSimilarity,
+  type GradientSimilarityOptions,
   gradProm,
   type GradPromOptions,
+  gradVac,
+  type GradVacOptions,
+  type GradVacStrategy,
   ipOnly,
   joint,
+  mgda,
+  type MgdaOptions,
+  pcGrad,
+  type PcGradOptions,
+  STRATEGIES,
   type Strategy,
+  type StrategyFactory,
+  type StrategyName,
   type StrategyResult,
 } from "./strategies/mod.ts";
 
