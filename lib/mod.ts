@@ -46,6 +46,9 @@ export {
 export { addGaussianNoise } from "./data/gaussian_noise.ts";
 export { readImage, type ReadImageOptions } from "./io/read_image.ts";
 export { readMask, type ReadMaskOptions } from "./io/read_mask.ts";
+export { type MatArray, readMat, type ReadMatOptions, toRowMajor2d } from "./io/mat_v5.ts";
+export { type NiftiImage, readNifti } from "./io/nifti.ts";
+export { type MetaImage, readMetaImage } from "./io/metaimage.ts";
 
 // Models
 export { type ForwardContext, Module } from "./models/module.ts";
