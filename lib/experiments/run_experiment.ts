@@ -19,6 +19,11 @@ import { ipOnly } from "../strategies/ip_only.ts";
 import { joint } from "../strategies/joint.ts";
 import type { Strategy } from "../strategies/types.ts";
 import { Progress } from "../train/progress.ts";
+import {
+  loadTrainingState,
+  removeTrainingState,
+  saveTrainingState,
+} from "../train/training_state.ts";
 import { type StepLog, trainStep, trainVrStep, type VrMode } from "../train/train_step.ts";
 import { Rng } from "../util/rng.ts";
 import type { ExperimentConfig, Method } from "./config.ts";
@@ -74,6 +79,13 @@ export interface RunOptions {
   force?: boolean;
   /** Print progress to stderr (default true). */
   progress?: boolean;
+  /**
+   * Save a resumable checkpoint every this many steps (default: a tenth of
+   * the run, at least 10). A later call with the same config resumes from it.
+   */
+  checkpointEvery?: number;
+  /** Stop (throw) after this step, as an interruption would: for tests of resuming. */
+  stopAfterStep?: number;
 }
 
 const STRATEGY: Record<Method, { vrMode: VrMode; strategy: (c: ExperimentConfig) => Strategy }> = {
@@ -159,9 +171,30 @@ export async function runExperiment(
       rng.fork("batches"),
     );
     const noiseRng = rng.fork("train-noise");
-    let opened = 0;
-    for (let step = 0; step < config.train.steps; step++) {
-      const idx = sampler();
+    // Resume from a checkpoint of this very run, if an earlier process left one.
+    const checkpoint = cache.sidePath("checkpoints", key, "state.bin");
+    const parts = {
+      modules: { ip: ip.module, vr: vr.module },
+      optimizers: { ip: ipOptimizer, vr: vrOptimizer },
+    };
+    let start = 0;
+    const resumed = options.force ? undefined : await loadTrainingState(checkpoint, parts);
+    if (resumed) {
+      start = resumed.step;
+      Object.assign(log, resumed.meta as RunResult["log"]);
+      // Replay the seeded streams, so that step `start` sees the batch and noise it would have.
+      for (let s = 0; s < start; s++) {
+        sampler();
+        noiseRng.seed();
+      }
+      if (options.progress !== false) {
+        console.error(`[${label}] resumed at step ${start} from ${checkpoint}`);
+      }
+    }
+    const every = options.checkpointEvery ?? Math.max(10, Math.ceil(config.train.steps / 10));
+    let opened = log.auxWeight.filter((w) => w > 0).length;
+    for (let step = start; step < config.train.steps; step++) {
+      const idx = tf.tensor1d(sampler(), "int32");
       let out: StepLog;
       const batch = tf.tidy(() => {
         const target = tf.gather(data.train.images, idx) as tf.Tensor4D;
@@ -171,7 +204,11 @@ export async function runExperiment(
       try {
         out = trainStep(setup, batch);
       } catch (e) {
-        if (e instanceof Error) e.message = `${label}, step ${step + 1}: ${e.message}`;
+        if (e instanceof Error) {
+          const last = step >= every ? Math.floor(step / every) * every : 0;
+          e.message = `${label}, step ${step + 1}: ${e.message}` +
+            (last ? ` (the last good checkpoint, step ${last}, is kept: ${checkpoint})` : "");
+        }
         throw e;
       } finally {
         tf.dispose([batch.target, batch.input, batch.labels]);
@@ -190,6 +227,12 @@ export async function runExperiment(
           ? `${Math.round((100 * opened) / (step + 1))}%open`
           : undefined,
       });
+      if ((step + 1) % every === 0 && step + 1 < config.train.steps) {
+        await saveTrainingState(checkpoint, step + 1, log, parts);
+      }
+      if (options.stopAfterStep !== undefined && step + 1 >= options.stopAfterStep) {
+        throw new Error(`${label}: stopped after step ${step + 1} (stopAfterStep)`);
+      }
     }
     const ev = evaluate(ip, vr, data.test, testInput, config.train.batchSize);
     const result: RunResult = {
@@ -204,6 +247,7 @@ export async function runExperiment(
       createdAt: new Date().toISOString(),
     };
     await cache.put("runs", key, result);
+    await removeTrainingState(checkpoint);
     return result;
   } finally {
     models.ip?.module.dispose();
@@ -259,14 +303,14 @@ function makeOptimizer(kind: "adam" | "sgd", lr: number): tf.Optimizer {
 }
 
 /** Epoch-wise shuffled batches of indices (the last partial batch is dropped). */
-function batchSampler(n: number, batchSize: number, rng: Rng): () => tf.Tensor1D {
+function batchSampler(n: number, batchSize: number, rng: Rng): () => number[] {
   if (n < batchSize) {
     throw new RangeError(`Expected at least ${batchSize} training images but found ${n}`);
   }
   let order: number[] = [];
   return () => {
     if (order.length < batchSize) order = rng.shuffle([...Array(n).keys()]);
-    return tf.tensor1d(order.splice(0, batchSize), "int32");
+    return order.splice(0, batchSize);
   };
 }
 
@@ -346,7 +390,7 @@ async function pretrainVr(
     });
     const sampler = batchSampler(data.train.images.shape[0], p.batchSize, rng.fork("batches"));
     for (let step = 0; step < p.steps; step++) {
-      const idx = sampler();
+      const idx = tf.tensor1d(sampler(), "int32");
       const [x, y] = tf.tidy(
         () => [tf.gather(data.train.images, idx), tf.gather(data.train.labels, idx)],
       );
