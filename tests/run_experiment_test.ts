@@ -37,3 +37,20 @@ Deno.test("runExperiment() trains, evaluates, caches atomically, and a rerun ret
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runExperiment() runs every method (paper's and gradient-surgery baselines)", async () => {
+  const { METHODS } = await import("../lib/experiments/config.ts");
+  const dir = await Deno.makeTempDir({ prefix: "gradprom-methods-" });
+  try {
+    const cache = new ResultsCache(dir);
+    for (const method of METHODS) {
+      const r = await runExperiment(smoke({ method, train: { steps: 2 } }), { cache, progress: false });
+      assert.equal(r.log.lossIp.length, 2, method);
+      assert.ok(Number.isFinite(r.metrics.psnr), method);
+      if (method === "benchmark-i") assert.ok(r.log.cosine.every(Number.isNaN));
+      else assert.ok(r.log.cosine.every((c) => c >= -1 && c <= 1), method);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -15,13 +15,23 @@ export const METHODS = [
   "frozen",
   "gradprom",
   "gradprom-weighted",
+  // Gradient-surgery baselines on the same footing (VR trained, as in Joint/GradProm).
+  "pcgrad",
+  "gradvac",
+  "cagrad",
+  "mgda",
+  "gradsim",
 ] as const;
 /** A training method. */
 export type Method = (typeof METHODS)[number];
 
 /** One experiment: one method, one degradation, one seed. */
 export interface ExperimentConfig {
-  /** `benchmark-i` (IP alone), `joint`, `frozen` (ESTR's Frozen-params), `gradprom` (gate), `gradprom-weighted` (Lemma 3.1). */
+  /**
+   * `benchmark-i` (IP alone), `joint`, `frozen` (ESTR's Frozen-params), `gradprom` (gate),
+   * `gradprom-weighted` (Lemma 3.1); baselines: `pcgrad`, `gradvac`, `cagrad`, `mgda`, `gradsim`
+   * (Du et al. 2018, unweighted), each with the defaults of `lib/strategies/registry.ts`.
+   */
   method: Method;
   /** Seed of everything random in the run: initialisation, batches, noise. */
   seed: number;

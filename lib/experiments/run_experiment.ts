@@ -17,6 +17,7 @@ import { type SrResNet, srResNet } from "../models/sr_resnet.ts";
 import { gradProm } from "../strategies/grad_prom.ts";
 import { ipOnly } from "../strategies/ip_only.ts";
 import { joint } from "../strategies/joint.ts";
+import { getStrategy } from "../strategies/registry.ts";
 import type { Strategy } from "../strategies/types.ts";
 import { Progress } from "../train/progress.ts";
 import {
@@ -100,6 +101,11 @@ const STRATEGY: Record<Method, { vrMode: VrMode; strategy: (c: ExperimentConfig)
     vrMode: "trained",
     strategy: (c) => gradProm({ mode: "weighted", granularity: c.train.granularity }),
   },
+  "pcgrad": { vrMode: "trained", strategy: () => getStrategy("pcgrad") },
+  "gradvac": { vrMode: "trained", strategy: () => getStrategy("gradvac") },
+  "cagrad": { vrMode: "trained", strategy: () => getStrategy("cagrad") },
+  "mgda": { vrMode: "trained", strategy: () => getStrategy("mgda") },
+  "gradsim": { vrMode: "trained", strategy: () => getStrategy("gradsim-unweighted") },
 };
 
 /** Cache key of a run: its config, the library version and the data's fingerprint. */

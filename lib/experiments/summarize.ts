@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Method } from "./config.ts";
+import { type Method, METHODS } from "./config.ts";
 import type { ExperimentSpec } from "./registry.ts";
 import type { RunResult } from "./run_experiment.ts";
 
@@ -24,6 +24,11 @@ export const METHOD_LABELS: Record<Method | "benchmark-ii", string> = {
   "frozen": "Frozen-params (ESTR)",
   "gradprom": "GradProm (gate)",
   "gradprom-weighted": "GradProm (weighted, Lemma 3.1)",
+  "pcgrad": "PCGrad (asymmetric)",
+  "gradvac": "GradVac",
+  "cagrad": "CAGrad",
+  "mgda": "MGDA (two-task closed form)",
+  "gradsim": "Gradient similarity (Du et al. 2018)",
 };
 
 /** One row of the table. */
@@ -76,7 +81,7 @@ export function stat(values: number[]): Stat {
 export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
   const rows: TableRow[] = [];
   const sigmas = [...new Set(runs.map((r) => r.config.degradation.sigma))].sort((a, b) => a - b);
-  const order: Method[] = ["benchmark-i", "joint", "frozen", "gradprom", "gradprom-weighted"];
+  const order: readonly Method[] = METHODS;
   for (const sigma of sigmas) {
     const atSigma = runs.filter((r) => r.config.degradation.sigma === sigma);
     const pre = new Map(atSigma.map((r) => [r.config.seed, r.vrPretrain]));
