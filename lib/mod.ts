@@ -65,6 +65,21 @@ export { loadWeights, saveWeights } from "./models/checkpoint.ts";
 export { psnr, type PsnrOptions, psnrPerImage } from "./metrics/psnr.ts";
 export { ssim, type SsimOptions, ssimPerImage } from "./metrics/ssim.ts";
 export { accuracy } from "./metrics/accuracy.ts";
+export {
+  type AbsentClass,
+  confusionMatrix,
+  dice,
+  meanIoU,
+  type MeanIoUOptions,
+  perClassDice,
+  perClassIoU,
+  type SegInput,
+} from "./metrics/miou.ts";
+
+// Class activation maps
+export { gradCam, type GradCamOptions } from "./cam/grad_cam.ts";
+export { segmentationCam, type SegmentationCamOptions } from "./cam/segmentation_cam.ts";
+export { camOverlay, type CamOverlayOptions, jetColormap } from "./cam/cam_overlay.ts";
 
 // Strategies (the paper's, and gradient-surgery baselines on the same contract)
 export {

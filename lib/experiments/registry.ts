@@ -76,7 +76,8 @@ export const SMOKE_OVERRIDES: ConfigOverrides<ExperimentConfig> = {
 export const PAPER_OVERRIDES: ConfigOverrides<ExperimentConfig> = {
   data: { size: [128, 128] },
   ip: { channels: 64, blocks: 5 },
-  vr: { blocks: [2, 2, 2, 2], widths: [64, 128, 256, 512], stemStride: 2 },
+  // ResNet-18 as torchvision builds it (7×7/2 stem and max pool); the paper also uses ResNet-101.
+  vr: { blocks: [2, 2, 2, 2], widths: [64, 128, 256, 512], stem: "imagenet", stemStride: 2 },
   train: { steps: 20000, batchSize: 16, lr: 1e-4, vrLr: 1e-4, lambda: 1e-3 },
   vrPretrain: { steps: 10000, batchSize: 32, lr: 1e-3 },
 };

@@ -82,3 +82,11 @@ Deno.test("batch norm: training uses batch statistics, evaluation the running on
   tf.dispose([x, train, evalBefore]);
   net.module.dispose();
 });
+
+Deno.test("building and disposing a model leaves no tensor behind", () => {
+  const before = tf.memory().numTensors;
+  for (const build of [() => srResNet({ channels: 4, blocks: 1 }).module, () => resNet().module]) {
+    build().dispose();
+  }
+  assert.equal(tf.memory().numTensors, before);
+});

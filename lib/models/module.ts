@@ -98,7 +98,9 @@ export class Module {
         values[i] = z * std;
       }
     }
-    const v = tf.variable(tf.tensor(values, shape, "float32"), trainable, name);
+    const initial = tf.tensor(values, shape, "float32");
+    const v = tf.variable(initial, trainable, name);
+    initial.dispose();
     into.set(name, v);
     return v;
   }

@@ -180,12 +180,15 @@ interface _BlockPlan {
  * import { resNet, resNetPreset } from "./resnet.ts";
  * await tf.setBackend("cpu");
  * const net = resNet({ classes: 2 }, 0);
- * const logits = net.apply(tf.zeros([4, 16, 16, 3]), { training: false });
- * if (logits.shape[1] !== 2) throw new Error("shape");
+ * const logits = tf.tidy(() => net.apply(tf.zeros([4, 16, 16, 3]), { training: false }));
+ * console.log(logits.shape); // [4, 2]
+ * tf.dispose(logits);
  * net.module.dispose();
  * // A 1/16-width ResNet-50 with the ImageNet stem.
  * const r50 = resNet(resNetPreset("resnet50", { classes: 3, widthMultiplier: 1 / 16 }), 0);
- * if (r50.apply(tf.zeros([1, 64, 64, 3]), { training: false }).shape[1] !== 3) throw new Error();
+ * const y = tf.tidy(() => r50.apply(tf.zeros([1, 64, 64, 3]), { training: false }));
+ * console.log(y.shape); // [1, 3]
+ * y.dispose();
  * r50.module.dispose();
  * ```
  */
