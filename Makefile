@@ -29,15 +29,17 @@ deno:
 	  command -v npm >/dev/null 2>&1 || { echo "error: Deno is not on PATH and npm is missing to install it."; \
 	    echo "  Install Node.js/npm (Debian: apt-get install -y npm), or Deno $(DENO_VERSION) itself, and retry."; exit 1; }; \
 	  echo "deno: installing deno@$(DENO_VERSION) from npm into .tools/"; \
-	  npm install --prefix .tools --no-audit --no-fund --no-package-lock deno@$(DENO_VERSION) >/dev/null || { \
+	  npm install --prefix .tools --no-audit --no-fund --no-package-lock --loglevel=error deno@$(DENO_VERSION) >/dev/null || { \
 	    echo "error: 'npm install deno@$(DENO_VERSION)' failed (is the npm registry reachable?)"; exit 1; }; \
 	  "$(LOCAL_DENO)" --version | head -1; \
 	fi
 
 # npm packages, exactly as pinned in deno.lock (fails if deno.json and deno.lock disagree).
 npm-deps: deno
-	@$(DENO) install --frozen >/dev/null || { echo "error: 'deno install --frozen' failed:"; \
-	  echo "  deno.lock does not match deno.json, or the npm registry is unreachable."; exit 1; }
+	@log=$$(mktemp); if $(DENO) install --frozen >"$$log" 2>&1; then rm -f "$$log"; \
+	  echo "npm packages: installed as pinned in deno.lock"; else cat "$$log"; rm -f "$$log"; \
+	  echo "error: 'deno install --frozen' failed: deno.lock does not match deno.json,"; \
+	  echo "  or the npm registry is unreachable."; exit 1; fi
 
 # Debian packages that run notebooks headlessly (Jupyter's own executor, nbclient).
 notebook-deps:

@@ -30,7 +30,11 @@ async function withDirs(n: number, fn: (dirs: string[]) => Promise<void>) {
 Deno.test("runExperiment() resumes an interrupted run and matches the uninterrupted one exactly", async () => {
   await withDirs(2, async ([a, b]) => {
     const c = config(12);
-    const whole = await runExperiment(c, { cache: new ResultsCache(a), progress: false, checkpointEvery: 4 });
+    const whole = await runExperiment(c, {
+      cache: new ResultsCache(a),
+      progress: false,
+      checkpointEvery: 4,
+    });
     const cache = new ResultsCache(b);
     await assert.rejects(
       runExperiment(c, { cache, progress: false, checkpointEvery: 4, stopAfterStep: 6 }),
@@ -41,7 +45,11 @@ Deno.test("runExperiment() resumes an interrupted run and matches the uninterrup
     const resumed = await runExperiment(c, { cache, progress: false, checkpointEvery: 4 });
     assert.deepEqual(resumed.metrics, whole.metrics);
     assert.deepEqual(resumed.log, whole.log);
-    await assert.rejects(Deno.stat(checkpoint), Deno.errors.NotFound, "the checkpoint is removed at the end");
+    await assert.rejects(
+      Deno.stat(checkpoint),
+      Deno.errors.NotFound,
+      "the checkpoint is removed at the end",
+    );
   });
 });
 
@@ -68,7 +76,11 @@ Deno.test("a run whose process is killed (SIGKILL) resumes from its last checkpo
     }
     const status = await child.status;
     assert.ok(killed && !status.success, "the run was killed after its first checkpoint");
-    assert.equal(await cache.get("runs", await runKey(c)), undefined, "the killed run left no result");
+    assert.equal(
+      await cache.get("runs", await runKey(c)),
+      undefined,
+      "the killed run left no result",
+    );
     const resumed = await runExperiment(c, { cache, progress: false });
     const whole = await runExperiment(c, { cache: new ResultsCache(a), progress: false });
     assert.deepEqual(resumed.metrics, whole.metrics);

@@ -44,7 +44,10 @@ Deno.test("runExperiment() runs every method (paper's and gradient-surgery basel
   try {
     const cache = new ResultsCache(dir);
     for (const method of METHODS) {
-      const r = await runExperiment(smoke({ method, train: { steps: 2 } }), { cache, progress: false });
+      const r = await runExperiment(smoke({ method, train: { steps: 2 } }), {
+        cache,
+        progress: false,
+      });
       assert.equal(r.log.lossIp.length, 2, method);
       assert.ok(Number.isFinite(r.metrics.psnr), method);
       if (method === "benchmark-i") assert.ok(r.log.cosine.every(Number.isNaN));

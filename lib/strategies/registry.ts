@@ -52,6 +52,21 @@ function _factory<O extends object, S extends Strategy = Strategy>(
 
 type _None = Record<never, never>;
 
+/** The type of {@link STRATEGIES}: each name with its options and strategy type. */
+export interface StrategyRegistry {
+  "joint": StrategyFactory<_None>;
+  "ip-only": StrategyFactory<_None>;
+  "gradprom": StrategyFactory<Omit<GradPromOptions, "mode">>;
+  "gradprom-weighted": StrategyFactory<Omit<GradPromOptions, "mode">>;
+  "gradprom-layer": StrategyFactory<Omit<GradPromOptions, "granularity">>;
+  "pcgrad": StrategyFactory<PcGradOptions>;
+  "gradvac": StrategyFactory<GradVacOptions, GradVacStrategy>;
+  "cagrad": StrategyFactory<CaGradOptions>;
+  "mgda": StrategyFactory<MgdaOptions>;
+  "gradsim-weighted": StrategyFactory<Omit<GradientSimilarityOptions, "mode">>;
+  "gradsim-unweighted": StrategyFactory<Omit<GradientSimilarityOptions, "mode">>;
+}
+
 /**
  * Every training strategy by name. Each entry builds a fresh strategy from
  * its options and carries a one-line `description`.
@@ -63,7 +78,7 @@ type _None = Record<never, never>;
  * const pcgrad = STRATEGIES.pcgrad({ symmetric: true });
  * ```
  */
-export const STRATEGIES = {
+export const STRATEGIES: StrategyRegistry = {
   "joint": _factory<_None>(
     "joint",
     "main + aux: joint training on L_IP + λ·L_VR.",
@@ -130,10 +145,10 @@ export const STRATEGIES = {
     ["granularity"],
     (o) => gradientSimilarity({ ...o, mode: "unweighted" }),
   ),
-} as const satisfies Record<string, StrategyFactory<never, Strategy>>;
+};
 
 /** A name in {@link STRATEGIES}. */
-export type StrategyName = keyof typeof STRATEGIES;
+export type StrategyName = keyof StrategyRegistry;
 
 /**
  * Builds the strategy registered under `name`.
