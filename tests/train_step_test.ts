@@ -121,3 +121,25 @@ Deno.test("trainStep() stops on a NaN loss without updating anything", () => {
   tf.dispose([b.input, b.target, b.labels, bad.target]);
   dispose(s);
 });
+
+Deno.test("trainStep() unsupervised: no labels needed, L_VR pulls VR(enhanced) towards VR(clean)", () => {
+  const s = { ...setup("trained"), auxLoss: "unsupervised" as const };
+  const rng = new Rng(5);
+  const counts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const b = toyBatch(rng);
+    const log = trainStep(s, { input: b.input, target: b.target });
+    assert.ok(Number.isFinite(log.lossVr) && log.lossVr >= 0);
+    tf.dispose([b.input, b.target, b.labels]);
+    counts.push(tf.memory().numTensors);
+  }
+  assert.equal(counts[2], counts[1]);
+  // Supervised without labels is refused with a clear error.
+  const b = toyBatch(rng);
+  assert.throws(
+    () => trainStep(setup("trained"), { input: b.input, target: b.target }),
+    /needs a VR model and labels/,
+  );
+  tf.dispose([b.input, b.target, b.labels]);
+  dispose(s);
+});

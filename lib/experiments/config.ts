@@ -68,6 +68,13 @@ export interface ExperimentConfig {
      * classifier the Frozen-params recipe freezes; default) or `scratch`.
      */
     vrInit: "pretrained" | "scratch";
+    /**
+     * `supervised` (default): L_VR uses the ground-truth labels. `unsupervised`:
+     * no labels in L_VR; VR's output on the enhanced image is pulled towards its
+     * output on the clean image (ESTR's unsupervised variant; the paper does not
+     * define its setting further).
+     */
+    auxLoss: "supervised" | "unsupervised";
   };
   /** Training of VR alone on clean images (Benchmark-ii and Frozen-params's first stage). */
   vrPretrain: { steps: number; batchSize: number; lr: number };
@@ -105,6 +112,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
     lambda: 1e-3,
     granularity: "global",
     vrInit: "pretrained",
+    auxLoss: "supervised",
   },
   vrPretrain: { steps: 1000, batchSize: 16, lr: 1e-3 },
 };

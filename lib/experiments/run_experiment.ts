@@ -162,6 +162,7 @@ export async function runExperiment(
       vrMode,
       strategy: strategy(config),
       lambda: config.train.lambda,
+      auxLoss: config.train.auxLoss,
       ipOptimizer,
       vrOptimizer,
     };

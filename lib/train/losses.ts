@@ -46,3 +46,29 @@ export function crossEntropyLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.S
     return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), -1))) as tf.Scalar;
   });
 }
+
+/**
+ * Cross-entropy against soft targets, averaged over the batch:
+ * L = −mean_n Σ_k p_nk · log softmax(logits_n)_k. With `p` the recognition
+ * network's softmax on the clean image, this is the unsupervised auxiliary
+ * loss (no labels): VR's output on the enhanced image is pulled towards its
+ * output on the clean one (ESTR's unsupervised variant). Equal to the KL
+ * divergence KL(p ‖ softmax(logits)) up to the constant entropy of `p`.
+ *
+ * @param logits `[N, classes]`.
+ * @param probs `[N, classes]` target probabilities (rows sum to 1); no gradient flows into them.
+ * @returns A scalar tensor.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { softCrossEntropyLoss } from "./losses.ts";
+ * await tf.setBackend("cpu");
+ * softCrossEntropyLoss(tf.tensor2d([[0, 0]]), tf.tensor2d([[0.5, 0.5]])).print(); // ln 2 ≈ 0.6931
+ * ```
+ */
+export function softCrossEntropyLoss(logits: tf.Tensor2D, probs: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() =>
+    tf.neg(tf.mean(tf.sum(tf.mul(probs, tf.logSoftmax(logits)), -1))) as tf.Scalar
+  );
+}

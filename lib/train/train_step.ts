@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ResNet } from "../models/resnet.ts";
 import type { SrResNet } from "../models/sr_resnet.ts";
 import type { Strategy } from "../strategies/types.ts";
-import { crossEntropyLoss, mseLoss } from "./losses.ts";
+import { crossEntropyLoss, mseLoss, softCrossEntropyLoss } from "./losses.ts";
 
 /** How the recognition network takes part in a step. */
 export type VrMode =
@@ -27,6 +27,13 @@ export interface TrainStepSetup {
   strategy: Strategy;
   /** Weight λ of L_VR in L_total = L_IP + λ·L_VR. */
   lambda: number;
+  /**
+   * `supervised` (default): L_VR is the cross-entropy with the batch's labels.
+   * `unsupervised`: no labels; L_VR pulls VR's softmax on the enhanced image
+   * towards VR's softmax on the clean image (computed in evaluation mode, no
+   * gradient), as in ESTR's unsupervised variant.
+   */
+  auxLoss?: "supervised" | "unsupervised";
   ipOptimizer: tf.Optimizer;
   /** Needed when `vrMode` is "trained". */
   vrOptimizer?: tf.Optimizer;
@@ -101,10 +108,18 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
       return { lossIp, lossVr: NaN, cosine: NaN, auxWeight: NaN };
     }
     const vr = s.vr;
-    if (!vr || !batch.labels) {
-      throw new TypeError(`vrMode "${s.vrMode}" needs a VR model and labels in the batch`);
+    const unsupervised = s.auxLoss === "unsupervised";
+    if (!vr || (!unsupervised && !batch.labels)) {
+      throw new TypeError(
+        `vrMode "${s.vrMode}" needs a VR model${unsupervised ? "" : " and labels in the batch"}`,
+      );
     }
     const labels = batch.labels;
+    // Unsupervised targets: VR's own prediction on the clean image (no gradient flows into it).
+    const soft = unsupervised
+      ? tf.tidy(() => tf.softmax(vr.apply(batch.target, { training: false })) as tf.Tensor2D)
+      : undefined;
+    if (soft) owned.push(soft);
     const trainVr = s.vrMode === "trained";
     if (trainVr && !s.vrOptimizer) throw new TypeError(`vrMode "trained" needs a vrOptimizer`);
     const vrVars = trainVr ? vr.module.trainable() : [];
@@ -114,7 +129,7 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
         training: trainVr,
         updates: trainVr ? vrUpdates : undefined,
       });
-      return crossEntropyLoss(logits, labels);
+      return soft ? softCrossEntropyLoss(logits, soft) : crossEntropyLoss(logits, labels!);
     }, [...ipVars, ...vrVars]);
     owned.push(pass2.value, ...Object.values(pass2.grads));
     const lossVr = pass2.value.dataSync()[0];
