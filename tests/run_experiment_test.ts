@@ -57,3 +57,31 @@ Deno.test("runExperiment() runs every method (paper's and gradient-surgery basel
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runExperiment() with segmentation as the auxiliary task (U-Net, CE + Dice) reports mIoU", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gradprom-seg-" });
+  try {
+    const cache = new ResultsCache(dir);
+    const c = smoke({
+      data: { task: "segmentation" },
+      seg: { depth: 2, baseWidth: 4 },
+      train: { steps: 2 },
+    });
+    const r = await runExperiment(c, { cache, progress: false });
+    assert.ok(r.metrics.miou! >= 0 && r.metrics.miou! <= 1);
+    assert.ok(r.vrPretrain.miouClean! >= 0 && r.vrPretrain.miouDegraded! <= 1);
+    assert.ok(r.log.lossVr.every(Number.isFinite));
+    const un = await runExperiment(
+      smoke({
+        data: { task: "segmentation" },
+        seg: { depth: 2, baseWidth: 4 },
+        train: { steps: 2, auxLoss: "unsupervised" },
+      }),
+      { cache, progress: false },
+    );
+    assert.notEqual(un.key, r.key);
+    assert.ok(un.log.lossVr.every(Number.isFinite));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

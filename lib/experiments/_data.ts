@@ -18,10 +18,10 @@ import type { ExperimentConfig } from "./config.ts";
 /** The embedded default: synthetic ISIC 2018 generator settings (80 images per class). */
 export const SYNTHETIC_DEFAULT = { seed: 2018, task3PerClass: 80, task1Count: 120 } as const;
 
-/** One split in memory. */
+/** One split in memory: images, and class labels `[N]` (diagnosis) or masks `[N, H, W, 1]` (segmentation). */
 export interface Split {
   images: tf.Tensor4D;
-  labels: tf.Tensor1D;
+  labels: tf.Tensor;
   ids: string[];
 }
 
@@ -44,24 +44,29 @@ export async function dataRoot(data: ExperimentConfig["data"]): Promise<string> 
  * split is never seen in training; the val split is left for model selection).
  */
 export async function loadSplits(data: ExperimentConfig["data"]): Promise<DataSplits> {
-  if (data.dataset !== "isic2018" || data.task !== "diagnosis") {
+  if (data.dataset !== "isic2018" || !["diagnosis", "segmentation"].includes(data.task)) {
     throw new TypeError(
-      `Expected dataset isic2018 / task diagnosis but found ${data.dataset} / ${data.task}`,
+      `Expected dataset isic2018 with task diagnosis or segmentation but found ${data.dataset} / ${data.task}`,
     );
   }
   const root = await dataRoot(data);
   const load = async (split: "train" | "test", limit: number | null): Promise<Split> => {
     const ds = await loadIsic2018({
       root,
-      task: "diagnosis",
+      task: data.task,
       size: data.size,
       split,
       seed: data.splitSeed,
       ...(limit ? { limit } : {}),
     });
     const b = await ds.loadAll();
-    if (!b.labels) throw new Error(`Expected labels for ${split} of ${root}`);
-    return { images: b.images, labels: b.labels, ids: b.ids };
+    const labels = data.task === "diagnosis" ? b.labels : b.masks;
+    if (!labels) {
+      throw new Error(
+        `Expected ${data.task === "diagnosis" ? "labels" : "masks"} for ${split} of ${root}`,
+      );
+    }
+    return { images: b.images, labels, ids: b.ids };
   };
   const train = await load("train", data.trainLimit);
   const test = await load("test", data.testLimit);
@@ -83,7 +88,9 @@ export async function dataFingerprint(data: ExperimentConfig["data"]): Promise<s
     return `synthetic-isic2018-v${SYNTHETIC_ISIC2018_VERSION}:${JSON.stringify(SYNTHETIC_DEFAULT)}`;
   }
   const h = createHash("sha256");
-  const folders = [ISIC2018_LAYOUT.task3Input, ISIC2018_LAYOUT.task3GroundTruth];
+  const folders = data.task === "diagnosis"
+    ? [ISIC2018_LAYOUT.task3Input, ISIC2018_LAYOUT.task3GroundTruth]
+    : [ISIC2018_LAYOUT.task1Input, ISIC2018_LAYOUT.task1GroundTruth];
   for (const f of folders) {
     const dir = join(data.root, f);
     let entries: Deno.DirEntry[] = [];

@@ -7,6 +7,7 @@
  */
 import { RESNET_DEFAULTS, type ResNetOptions } from "../models/resnet.ts";
 import { SR_RESNET_DEFAULTS, type SrResNetOptions } from "../models/sr_resnet.ts";
+import { UNET_DEFAULTS, type UNetOptions } from "../models/unet.ts";
 
 /** Training methods of the paper's tables. */
 export const METHODS = [
@@ -39,7 +40,8 @@ export interface ExperimentConfig {
     dataset: "isic2018";
     /** Folder of the real dataset, or null for the embedded synthetic one. */
     root: string | null;
-    task: "diagnosis";
+    /** `diagnosis` (Task 3 labels, VR = the ResNet `vr`) or `segmentation` (Task 1 masks, VR = the U-Net `seg`). */
+    task: "diagnosis" | "segmentation";
     /** Height and width the images are resized to. */
     size: [number, number];
     /** Seed of the train/val/test split (kept fixed across training seeds). */
@@ -50,7 +52,10 @@ export interface ExperimentConfig {
   };
   degradation: { kind: "gaussian"; sigma: number };
   ip: SrResNetOptions;
+  /** The diagnosis network (used when `data.task` is `diagnosis`). */
   vr: ResNetOptions;
+  /** The segmentation network (used when `data.task` is `segmentation`). */
+  seg: UNetOptions;
   train: {
     steps: number;
     batchSize: number;
@@ -103,6 +108,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   degradation: { kind: "gaussian", sigma: 0.1 },
   ip: { ...SR_RESNET_DEFAULTS },
   vr: { ...RESNET_DEFAULTS },
+  seg: { ...UNET_DEFAULTS },
   train: {
     steps: 2000,
     batchSize: 16,

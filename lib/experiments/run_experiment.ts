@@ -12,7 +12,9 @@ import { accuracy } from "../metrics/accuracy.ts";
 import { psnrPerImage } from "../metrics/psnr.ts";
 import { ssimPerImage } from "../metrics/ssim.ts";
 import { decodeWeightsInto, encodeWeights } from "../models/checkpoint.ts";
-import { type ResNet, resNet } from "../models/resnet.ts";
+import { resNet } from "../models/resnet.ts";
+import { unet } from "../models/unet.ts";
+import { meanIoU } from "../metrics/miou.ts";
 import { type SrResNet, srResNet } from "../models/sr_resnet.ts";
 import { gradProm } from "../strategies/grad_prom.ts";
 import { ipOnly } from "../strategies/ip_only.ts";
@@ -25,7 +27,13 @@ import {
   removeTrainingState,
   saveTrainingState,
 } from "../train/training_state.ts";
-import { type StepLog, trainStep, trainVrStep, type VrMode } from "../train/train_step.ts";
+import {
+  type Recognizer,
+  type StepLog,
+  trainStep,
+  trainVrStep,
+  type VrMode,
+} from "../train/train_step.ts";
 import { Rng } from "../util/rng.ts";
 import type { ExperimentConfig, Method } from "./config.ts";
 import { dataFingerprint, type DataSplits, loadSplits, type Split } from "./_data.ts";
@@ -43,8 +51,13 @@ export interface RunMetrics {
   /** PSNR / SSIM of the degraded input itself (the starting point). */
   psnrInput: number;
   ssimInput: number;
-  /** Accuracy of the run's VR on IP's output (the pre-trained VR for Benchmark-i). */
+  /**
+   * Accuracy of the run's VR on IP's output (the pre-trained VR for
+   * Benchmark-i); for segmentation, pixel accuracy.
+   */
   accuracy: number;
+  /** Segmentation only: mean IoU over classes (background included) of VR on IP's output. */
+  miou?: number;
 }
 
 /** A finished run, as cached. */
@@ -70,6 +83,9 @@ export interface VrPretrainResult {
   /** Accuracy on clean test images, and on the degraded test images. */
   accuracyClean: number;
   accuracyDegraded: number;
+  /** Segmentation only: mean IoU on clean and on degraded test images. */
+  miouClean?: number;
+  miouDegraded?: number;
   seconds: number;
 }
 
@@ -141,11 +157,11 @@ export async function runExperiment(
   const data = await loadSplits(config.data);
   const rng = new Rng(config.seed);
   const testInput = degradeTest(config, data.test);
-  const models: { ip?: SrResNet; vr?: ResNet } = {};
+  const models: { ip?: SrResNet; vr?: Recognizer } = {};
   const optimizers: tf.Optimizer[] = [];
   try {
     const pre = await pretrainVr(config, data, testInput, cache, options);
-    const vr = resNet(config.vr, rng.fork("vr-init").seed());
+    const vr = makeVr(config, rng.fork("vr-init").seed());
     models.vr = vr;
     const { vrMode, strategy } = STRATEGY[config.method];
     if (vrMode !== "trained" || config.train.vrInit === "pretrained") {
@@ -206,7 +222,7 @@ export async function runExperiment(
       const batch = tf.tidy(() => {
         const target = tf.gather(data.train.images, idx) as tf.Tensor4D;
         const input = degrade(config, target, noiseRng.seed());
-        return { target, input, labels: tf.gather(data.train.labels, idx) as tf.Tensor1D };
+        return { target, input, labels: tf.gather(data.train.labels, idx) };
       });
       try {
         out = trainStep(setup, batch);
@@ -241,7 +257,7 @@ export async function runExperiment(
         throw new Error(`${label}: stopped after step ${step + 1} (stopAfterStep)`);
       }
     }
-    const ev = evaluate(ip, vr, data.test, testInput, config.train.batchSize);
+    const ev = evaluate(ip, vr, data.test, testInput, config.train.batchSize, classesOf(config));
     const result: RunResult = {
       key,
       config,
@@ -321,34 +337,73 @@ function batchSampler(n: number, batchSize: number, rng: Rng): () => number[] {
   };
 }
 
-/** Evaluates IP (PSNR, SSIM against clean) and VR on IP's output (accuracy). */
+/** The VR network of a config: the ResNet for diagnosis, the U-Net for segmentation. */
+function makeVr(config: ExperimentConfig, seed: number): Recognizer {
+  return config.data.task === "segmentation" ? unet(config.seg, seed) : resNet(config.vr, seed);
+}
+
+/** Number of classes of the config's recognition task. */
+function classesOf(config: ExperimentConfig): number {
+  return config.data.task === "segmentation" ? config.seg.classes : config.vr.classes;
+}
+
+/** VR's predictions (argmax on the last axis) on `images`, in batches, flattened. */
+function predict(vr: Recognizer, images: tf.Tensor4D, batchSize: number): number[] {
+  const preds: number[] = [];
+  for (let i = 0; i < images.shape[0]; i += batchSize) {
+    const size = Math.min(batchSize, images.shape[0] - i);
+    const p = tf.tidy(() =>
+      tf.argMax(
+        vr.apply(tf.slice(images, [i, 0, 0, 0], [size, -1, -1, -1]), { training: false }),
+        -1,
+      )
+    );
+    preds.push(...(p.dataSync() as Int32Array));
+    p.dispose();
+  }
+  return preds;
+}
+
+/** Recognition scores of predictions: accuracy (pixel accuracy for masks) and, for masks, mIoU. */
+function recognitionScores(
+  preds: number[],
+  labels: tf.Tensor,
+  classes: number,
+): { accuracy: number; miou?: number } {
+  const truth = Array.from(labels.dataSync());
+  if (labels.rank === 1) return { accuracy: accuracy(preds, truth) };
+  return { accuracy: accuracy(preds, truth), miou: meanIoU(preds, truth, { classes }) };
+}
+
+/** Evaluates IP (PSNR, SSIM against clean) and VR on IP's output (accuracy, mIoU). */
 function evaluate(
   ip: SrResNet,
-  vr: ResNet,
+  vr: Recognizer,
   test: Split,
   testInput: tf.Tensor4D,
   batchSize: number,
-): { psnr: number; ssim: number; accuracy: number } {
-  const psnrs: number[] = [], ssims: number[] = [], preds: number[] = [];
+  classes: number,
+): { psnr: number; ssim: number; accuracy: number; miou?: number } {
+  const psnrs: number[] = [], ssims: number[] = [];
   const n = test.images.shape[0];
+  const enhancedAll: tf.Tensor4D[] = [];
   for (let i = 0; i < n; i += batchSize) {
     const size = Math.min(batchSize, n - i);
-    const [enhanced, clean, logits] = tf.tidy(() => {
+    const [enhanced, clean] = tf.tidy(() => {
       const x = tf.slice(testInput, [i, 0, 0, 0], [size, -1, -1, -1]);
       const y = tf.clipByValue(ip.apply(x, { training: false }), 0, 1);
-      return [
-        y,
-        tf.slice(test.images, [i, 0, 0, 0], [size, -1, -1, -1]),
-        vr.apply(y, { training: false }),
-      ];
+      return [y, tf.slice(test.images, [i, 0, 0, 0], [size, -1, -1, -1])];
     });
     psnrs.push(...psnrPerImage(enhanced, clean, { maxValue: 1 }));
     ssims.push(...ssimPerImage(enhanced, clean, { dataRange: 1 }));
-    preds.push(...(tf.tidy(() => tf.argMax(logits, -1)).dataSync() as Int32Array));
-    tf.dispose([enhanced, clean, logits]);
+    enhancedAll.push(enhanced);
+    clean.dispose();
   }
-  const labels = Array.from(test.labels.dataSync());
-  return { psnr: mean(psnrs), ssim: mean(ssims), accuracy: accuracy(preds, labels) };
+  const enhanced = tf.concat(enhancedAll) as tf.Tensor4D;
+  tf.dispose(enhancedAll);
+  const scores = recognitionScores(predict(vr, enhanced, batchSize), test.labels, classes);
+  enhanced.dispose();
+  return { psnr: mean(psnrs), ssim: mean(ssims), ...scores };
 }
 
 /** VR pre-training on clean images (cached with its weights). */
@@ -365,7 +420,7 @@ async function pretrainVr(
   const keyObj = {
     kind: "vr-pretrain",
     data: config.data,
-    vr: config.vr,
+    vr: config.data.task === "segmentation" ? config.seg : config.vr,
     vrPretrain: config.vrPretrain,
     seed: config.seed,
     version: LIB_VERSION,
@@ -388,7 +443,7 @@ async function pretrainVr(
   }
   const t0 = performance.now();
   const rng = new Rng(config.seed).fork("vr-pretrain");
-  const vr = resNet(config.vr, rng.fork("init").seed());
+  const vr = makeVr(config, rng.fork("init").seed());
   const opt = makeOptimizer(config.train.optimizer, config.vrPretrain.lr);
   try {
     const p = config.vrPretrain;
@@ -403,7 +458,7 @@ async function pretrainVr(
       );
       let loss: number;
       try {
-        loss = trainVrStep(vr, opt, x as tf.Tensor4D, y as tf.Tensor1D);
+        loss = trainVrStep(vr, opt, x as tf.Tensor4D, y);
       } catch (e) {
         if (e instanceof Error) e.message = `VR pre-training, step ${step + 1}: ${e.message}`;
         throw e;
@@ -412,25 +467,14 @@ async function pretrainVr(
       }
       progress.update(step + 1, { L_VR: loss });
     }
-    const acc = (images: tf.Tensor4D) => {
-      const preds: number[] = [];
-      for (let i = 0; i < images.shape[0]; i += 32) {
-        const size = Math.min(32, images.shape[0] - i);
-        const p = tf.tidy(() =>
-          tf.argMax(
-            vr.apply(tf.slice(images, [i, 0, 0, 0], [size, -1, -1, -1]), { training: false }),
-            -1,
-          )
-        );
-        preds.push(...(p.dataSync() as Int32Array));
-        p.dispose();
-      }
-      return accuracy(preds, Array.from(data.test.labels.dataSync()));
-    };
+    const score = (images: tf.Tensor4D) =>
+      recognitionScores(predict(vr, images, 32), data.test.labels, classesOf(config));
+    const clean = score(data.test.images), degraded = score(testInput);
     const result: VrPretrainResult = {
       key,
-      accuracyClean: acc(data.test.images),
-      accuracyDegraded: acc(testInput),
+      accuracyClean: clean.accuracy,
+      accuracyDegraded: degraded.accuracy,
+      ...(clean.miou !== undefined ? { miouClean: clean.miou, miouDegraded: degraded.miou } : {}),
       seconds: (performance.now() - t0) / 1000,
     };
     const weights = encodeWeights(vr.module);

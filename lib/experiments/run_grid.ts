@@ -53,7 +53,8 @@ export async function runGrid(
   if (missing.length) {
     const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), missing.length));
     // Phase 1: each distinct VR pre-training once (runs sharing one would otherwise all train it).
-    const preKey = (c: ExperimentConfig) => JSON.stringify([c.data, c.vr, c.vrPretrain, c.seed]);
+    const preKey = (c: ExperimentConfig) =>
+      JSON.stringify([c.data, c.vr, c.seg, c.vrPretrain, c.seed]);
     const leaders = new Map<string, number>();
     for (const i of missing) {
       if (!leaders.has(preKey(configs[i]))) leaders.set(preKey(configs[i]), i);

@@ -42,6 +42,10 @@ export interface TableRow {
   accuracy?: Stat;
   /** For Benchmark-ii: accuracy on the degraded (not enhanced) test images. */
   accuracyDegraded?: Stat;
+  /** Segmentation: mean IoU of VR on IP's output (Benchmark-ii: on clean images). */
+  miou?: Stat;
+  /** Benchmark-ii, segmentation: mean IoU on the degraded test images. */
+  miouDegraded?: Stat;
   psnrInput?: Stat;
   ssimInput?: Stat;
   paperPsnr?: number;
@@ -93,6 +97,12 @@ export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
         seeds: [...pre.keys()].sort(),
         accuracy: stat([...pre.values()].map((p) => p.accuracyClean)),
         accuracyDegraded: stat([...pre.values()].map((p) => p.accuracyDegraded)),
+        ...([...pre.values()].every((p) => p.miouClean !== undefined)
+          ? {
+            miou: stat([...pre.values()].map((p) => p.miouClean!)),
+            miouDegraded: stat([...pre.values()].map((p) => p.miouDegraded!)),
+          }
+          : {}),
       });
     }
     for (const method of order) {
@@ -107,6 +117,9 @@ export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
         psnr: stat(rs.map((r) => r.metrics.psnr)),
         ssim: stat(rs.map((r) => r.metrics.ssim)),
         accuracy: stat(rs.map((r) => r.metrics.accuracy)),
+        ...(rs.every((r) => r.metrics.miou !== undefined)
+          ? { miou: stat(rs.map((r) => r.metrics.miou!)) }
+          : {}),
         psnrInput: stat(rs.map((r) => r.metrics.psnrInput)),
         ssimInput: stat(rs.map((r) => r.metrics.ssimInput)),
         paperPsnr: paper?.psnr,
@@ -165,6 +178,13 @@ export const TABLE_HEADERS = [
   "Seed(s)",
 ];
 
+/** Column headers for these rows: the recognition column is mIoU for segmentation rows. */
+export function tableHeaders(rows: TableRow[]): string[] {
+  return rows.some((r) => r.miou)
+    ? TABLE_HEADERS.map((h) => (h === "Accuracy (%)" ? "mIoU (%)" : h))
+    : TABLE_HEADERS;
+}
+
 /** The rows as display strings (mean ± std over seeds). */
 export function tableCells(rows: TableRow[]): string[][] {
   return rows.map((r) => [
@@ -174,7 +194,11 @@ export function tableCells(rows: TableRow[]): string[][] {
     fmtNum(r.paperPsnr, 3),
     fmtStat(r.ssim, 3),
     fmtNum(r.paperSsim, 3),
-    r.method === "benchmark-ii"
+    r.miou
+      ? (r.method === "benchmark-ii"
+        ? `${fmtStat(r.miou, 1, 100)} clean / ${fmtStat(r.miouDegraded, 1, 100)} degraded`
+        : fmtStat(r.miou, 1, 100))
+      : r.method === "benchmark-ii"
       ? `${fmtStat(r.accuracy, 1, 100)} clean / ${fmtStat(r.accuracyDegraded, 1, 100)} degraded`
       : fmtStat(r.accuracy, 1, 100),
     r.seeds.join(","),
@@ -186,8 +210,8 @@ export function tableMarkdown(rows: TableRow[], claims: ClaimCheck[] = []): stri
   const cells = tableCells(rows);
   const esc = (s: string) => s.replaceAll("|", "\\|");
   const lines = [
-    `| ${TABLE_HEADERS.join(" | ")} |`,
-    `| ${TABLE_HEADERS.map(() => "---").join(" | ")} |`,
+    `| ${tableHeaders(rows).join(" | ")} |`,
+    `| ${tableHeaders(rows).map(() => "---").join(" | ")} |`,
     ...cells.map((c) => `| ${c.map(esc).join(" | ")} |`),
   ];
   const inputs = [...new Set(rows.map((r) => r.sigma))].map((s) => {
@@ -255,7 +279,7 @@ export function tableCsv(rows: TableRow[]): string {
 /** An HTML table of the rows (for notebooks and the report). */
 export function tableHtml(rows: TableRow[]): string {
   const e = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
-  const head = TABLE_HEADERS.map((h) => `<th>${e(h)}</th>`).join("");
+  const head = tableHeaders(rows).map((h) => `<th>${e(h)}</th>`).join("");
   const body = tableCells(rows).map((c) => `<tr>${c.map((x) => `<td>${e(x)}</td>`).join("")}</tr>`)
     .join("\n");
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
@@ -292,16 +316,19 @@ export function observations(rows: TableRow[]): string[] {
   for (const sigma of [...new Set(rows.map((r) => r.sigma))]) {
     const at = rows.filter((r) => r.sigma === sigma && r.psnr);
     if (!at.length) continue;
-    const best = (k: "psnr" | "accuracy") => at.reduce((a, b) => (b[k]!.mean > a[k]!.mean ? b : a));
-    const bp = best("psnr"), ba = best("accuracy");
+    const rec: "miou" | "accuracy" = at.every((r) => r.miou) ? "miou" : "accuracy";
+    const recName = rec === "miou" ? "mIoU" : "accuracy";
+    const best = (k: "psnr" | "accuracy" | "miou") =>
+      at.reduce((a, b) => (b[k]!.mean > a[k]!.mean ? b : a));
+    const bp = best("psnr"), ba = best(rec);
     let s = `σ = ${sigma}: best PSNR ${bp.label} (${bp.psnr!.mean.toFixed(2)} dB), ` +
-      `best accuracy ${ba.label} (${(100 * ba.accuracy!.mean).toFixed(1)}%).`;
+      `best ${recName} ${ba.label} (${(100 * ba[rec]!.mean).toFixed(1)}%).`;
     const ip = at.find((r) => r.method === "benchmark-i"),
       gp = at.find((r) => r.method === "gradprom");
     if (ip && gp) {
-      const dp = gp.psnr!.mean - ip.psnr!.mean, da = 100 * (gp.accuracy!.mean - ip.accuracy!.mean);
+      const dp = gp.psnr!.mean - ip.psnr!.mean, da = 100 * (gp[rec]!.mean - ip[rec]!.mean);
       s += ` GradProm vs IP alone: ${dp >= 0 ? "+" : ""}${dp.toFixed(2)} dB PSNR, ` +
-        `${da >= 0 ? "+" : ""}${da.toFixed(1)} points of accuracy` +
+        `${da >= 0 ? "+" : ""}${da.toFixed(1)} points of ${recName}` +
         (dp < 0 ? " (the recognition task helps recognition but costs image quality here)." : ".");
     }
     out.push(s);

@@ -22,15 +22,20 @@ const COLORS: Record<string, string> = {
  * σ, with the paper's values as black diamonds where the paper gives them.
  *
  * @param rows Table rows from `summarize`.
- * @param metric `psnr`, `ssim` or `accuracy`.
+ * @param metric `psnr`, `ssim`, `accuracy` or `miou` (segmentation).
  * @returns A Plotly figure.
  */
 export function metricBarFigure(
   rows: TableRow[],
-  metric: "psnr" | "ssim" | "accuracy",
+  metric: "psnr" | "ssim" | "accuracy" | "miou",
 ): PlotlyFigure {
-  const names = { psnr: "PSNR (dB)", ssim: "SSIM", accuracy: "Accuracy (%)" } as const;
-  const scale = metric === "accuracy" ? 100 : 1;
+  const names = {
+    psnr: "PSNR (dB)",
+    ssim: "SSIM",
+    accuracy: "Accuracy (%)",
+    miou: "mIoU (%)",
+  } as const;
+  const scale = metric === "accuracy" || metric === "miou" ? 100 : 1;
   const methods = [...new Set(rows.filter((r) => r[metric]).map((r) => r.method))];
   const data: PlotlyFigure["data"] = methods.map((m) => {
     const rs = rows.filter((r) => r.method === m && r[metric]);
@@ -58,7 +63,7 @@ export function metricBarFigure(
       });
     }
   }
-  const input = metric !== "accuracy"
+  const input = metric === "psnr" || metric === "ssim"
     ? rows.filter((r) =>
       r.method === "benchmark-i" && r[metric === "psnr" ? "psnrInput" : "ssimInput"]
     )

@@ -4,10 +4,19 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { ResNet } from "../models/resnet.ts";
+import type { ForwardContext, Module } from "../models/module.ts";
 import type { SrResNet } from "../models/sr_resnet.ts";
 import type { Strategy } from "../strategies/types.ts";
-import { crossEntropyLoss, mseLoss, softCrossEntropyLoss } from "./losses.ts";
+import { mseLoss, recognitionLoss, softCrossEntropyLoss } from "./losses.ts";
+
+/**
+ * A recognition (VR) network: a ResNet classifier (logits `[N, K]`) or a
+ * U-Net segmenter (logits `[N, H, W, K]`); the loss follows the output's rank.
+ */
+export interface Recognizer {
+  module: Module;
+  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor;
+}
 
 /** How the recognition network takes part in a step. */
 export type VrMode =
@@ -21,7 +30,7 @@ export type VrMode =
 /** Everything a step needs beyond the batch. */
 export interface TrainStepSetup {
   ip: SrResNet;
-  vr?: ResNet;
+  vr?: Recognizer;
   vrMode: VrMode;
   /** Combines G_IP and G_VR into θ's update. Ignored when `vrMode` is "none". */
   strategy: Strategy;
@@ -39,11 +48,11 @@ export interface TrainStepSetup {
   vrOptimizer?: tf.Optimizer;
 }
 
-/** A batch: degraded input X, high-quality target Y, class labels. */
+/** A batch: degraded input X, high-quality target Y, labels (class indices `[N]` or masks `[N, H, W, 1]`). */
 export interface TrainBatch {
   input: tf.Tensor4D;
   target: tf.Tensor4D;
-  labels?: tf.Tensor1D;
+  labels?: tf.Tensor;
 }
 
 /** What a step reports (plain numbers, no tensors). */
@@ -117,7 +126,7 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
     const labels = batch.labels;
     // Unsupervised targets: VR's own prediction on the clean image (no gradient flows into it).
     const soft = unsupervised
-      ? tf.tidy(() => tf.softmax(vr.apply(batch.target, { training: false })) as tf.Tensor2D)
+      ? tf.tidy(() => tf.softmax(vr.apply(batch.target, { training: false })))
       : undefined;
     if (soft) owned.push(soft);
     const trainVr = s.vrMode === "trained";
@@ -129,7 +138,7 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
         training: trainVr,
         updates: trainVr ? vrUpdates : undefined,
       });
-      return soft ? softCrossEntropyLoss(logits, soft) : crossEntropyLoss(logits, labels!);
+      return soft ? softCrossEntropyLoss(logits, soft) : recognitionLoss(logits, labels!);
     }, [...ipVars, ...vrVars]);
     owned.push(pass2.value, ...Object.values(pass2.grads));
     const lossVr = pass2.value.dataSync()[0];
@@ -163,15 +172,15 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
  * @returns L_VR of the step.
  */
 export function trainVrStep(
-  vr: ResNet,
+  vr: Recognizer,
   optimizer: tf.Optimizer,
   images: tf.Tensor4D,
-  labels: tf.Tensor1D,
+  labels: tf.Tensor,
 ): number {
   const updates = new Map<string, tf.Tensor>();
   const vars = vr.module.trainable();
   const { value, grads } = tf.variableGrads(
-    () => crossEntropyLoss(vr.apply(images, { training: true, updates }), labels),
+    () => recognitionLoss(vr.apply(images, { training: true, updates }), labels),
     vars,
   );
   try {
