@@ -44,6 +44,15 @@ export {
   type SyntheticIsic2018Options,
 } from "./data/synthetic_isic2018.ts";
 export { addGaussianNoise } from "./data/gaussian_noise.ts";
+export {
+  addPoissonNoise,
+  compositeDegradation,
+  type DegradationSpec,
+  degrade,
+  downsampleBicubic,
+  gaussianBlur,
+} from "./data/degradations/mod.ts";
+export { inspectDataset, readManifest, verifyDataset } from "./data/manifest.ts";
 export { readImage, type ReadImageOptions } from "./io/read_image.ts";
 export { readMask, type ReadMaskOptions } from "./io/read_mask.ts";
 export { type MatArray, readMat, type ReadMatOptions, toRowMajor2d } from "./io/mat_v5.ts";
@@ -150,8 +159,26 @@ export {
   type TableRow,
 } from "./experiments/summarize.ts";
 
+// The two-parameter toy problem of Fig. 1
+export {
+  simulate,
+  SIMULATE_DEFAULTS,
+  type SimulateOptions,
+  type ToyTrajectory,
+  type TwoParamProblem,
+  twoParamProblem,
+  type TwoParamProblemOptions,
+  type Vec2,
+} from "./toy/mod.ts";
+
 // Plots and notebooks
 export { plotly, type PlotlyFigure } from "./plots/plotly.ts";
 export { markdown } from "./plots/display.ts";
 export { dynamicsFigure, metricBarFigure } from "./plots/table_figures.ts";
+export {
+  toyContourFigure,
+  toyGateFigure,
+  toyLossFigure,
+  toyTableMarkdown,
+} from "./plots/toy_figures.ts";
 export { checkNotebookTooling, executeNotebook } from "./notebook/execute_notebook.ts";

@@ -32,8 +32,9 @@ import type { PlotlyFigure } from "../lib/plots/plotly.ts";
 import { formatDuration } from "../lib/train/progress.ts";
 import { setupBackend } from "../lib/backend/setup_backend.ts";
 
-/** Each paper notebook and the experiment whose grid it shows. */
-const NOTEBOOKS: { name: string; experiment: string }[] = [
+/** Each paper notebook and the experiment whose grid it shows (none: the notebook computes its own). */
+const NOTEBOOKS: { name: string; experiment?: string }[] = [
+  { name: "fig1_gradient_promotion" },
   { name: "table1_isic_denoise", experiment: "table1-isic-denoise" },
 ];
 
@@ -100,6 +101,7 @@ async function main(args: string[]): Promise<void> {
   // 1. The experiment grids, on all cores.
   const sections: Section[] = [];
   for (const nb of notebooks) {
+    if (!nb.experiment) continue;
     const spec = getExperiment(nb.experiment);
     console.error(`\n== ${spec.title}`);
     const results = await runGrid(spec.grid(profile, { seeds, dataRoot }), {
@@ -142,12 +144,14 @@ async function main(args: string[]): Promise<void> {
   }
 
   // 2. The notebooks, headlessly, against the filled cache.
-  for (const s of sections) {
-    console.error(`\n== executing notebooks/${s.name}.ipynb`);
+  const executed: string[] = [];
+  for (const nb of notebooks) {
+    const notebookPath = join(out, "notebooks", `${nb.name}.ipynb`);
+    console.error(`\n== executing notebooks/${nb.name}.ipynb`);
     await mkdir(join(out, "notebooks"), { recursive: true });
     const r = await executeNotebook(
-      join(REPO_ROOT, "notebooks", `${s.name}.ipynb`),
-      s.notebookPath,
+      join(REPO_ROOT, "notebooks", `${nb.name}.ipynb`),
+      notebookPath,
       {
         env: {
           GRADPROM_PROFILE: profile,
@@ -158,16 +162,22 @@ async function main(args: string[]): Promise<void> {
       },
     );
     console.error(`   ${r.cells} cells in ${r.seconds.toFixed(1)} s`);
+    executed.push(notebookPath);
   }
 
   // 3. The report.
   const report = join(out, "index.html");
-  await writeReport(report, sections, { profile, seeds, dataRoot, backend: backend.name });
+  await writeReport(report, sections, executed, {
+    profile,
+    seeds,
+    dataRoot,
+    backend: backend.name,
+  });
   console.log(`\nreproduce: done in ${formatDuration((performance.now() - t0) / 1000)}`);
   for (const s of sections) {
     console.log(`  table:    ${relative(Deno.cwd(), s.markdownPath)} (and .csv)`);
-    console.log(`  notebook: ${relative(Deno.cwd(), s.notebookPath)}`);
   }
+  for (const p of executed) console.log(`  notebook: ${relative(Deno.cwd(), p)}`);
   console.log(`  report:   ${relative(Deno.cwd(), report)}`);
   for (const s of sections) {
     for (const c of s.claims) {
@@ -179,6 +189,7 @@ async function main(args: string[]): Promise<void> {
 async function writeReport(
   path: string,
   sections: Section[],
+  notebooks: string[],
   meta: { profile: string; seeds: number; dataRoot: string | null; backend: string },
 ): Promise<void> {
   // Plotly.js from the pinned npm package, copied beside the report (no network at view time).
@@ -226,6 +237,15 @@ TF.js backend ${e(meta.backend)}, generated ${
       new Date().toISOString()
     }. The quick profile uses CPU-sized networks on
 synthetic data: compare methods with each other, not absolute numbers with the paper's.</p>
+<h2>Executed notebooks</h2>
+<ul>${
+      notebooks.map((p) =>
+        `<li><a href="${relative(join(REPO_ROOT, "results"), p)}">${
+          e(relative(join(REPO_ROOT, "results"), p))
+        }</a></li>`
+      )
+        .join("")
+    }</ul>
 ${body}
 </body></html>`;
   await writeFileAtomic(path, html);

@@ -22,7 +22,9 @@ import { ISIC2018_CLASSES, ISIC2018_LAYOUT } from "./isic2018_classes.ts";
 import { SYNTHETIC_ISIC2018_MARKER } from "./synthetic_isic2018.ts";
 
 /** `<repo>/data-manifests/`, where manifests (and, by default, lock files) live. */
-export const MANIFEST_DIR: string = fileURLToPath(new URL("../../data-manifests/", import.meta.url));
+export const MANIFEST_DIR: string = fileURLToPath(
+  new URL("../../data-manifests/", import.meta.url),
+);
 
 /** A dataset manifest: the fields read here; the rest is documentation. */
 export interface DatasetManifest {
@@ -257,7 +259,9 @@ export async function verifyDataset(
     checks.push({
       name: "checksums",
       status: "pass",
-      detail: `first verified copy: SHA-256 of ${Object.keys(sums).length} files written to ${lockPath}`,
+      detail: `first verified copy: SHA-256 of ${
+        Object.keys(sums).length
+      } files written to ${lockPath}`,
     });
     report.lock = "created";
   } else {
@@ -662,20 +666,26 @@ async function _isicVerify(
         const per = expected.perClass;
         const wrong = per ? ISIC2018_CLASSES.filter((c) => per[c] !== hist[c]) : [];
         checks.push(
-          !per
-            ? { name: "diagnosis: classes", status: "info", detail: text }
-            : wrong.length
+          !per ? { name: "diagnosis: classes", status: "info", detail: text } : wrong.length
             ? {
               name: "diagnosis: classes",
               status: "fail",
-              detail: `expected ${wrong.map((c) => `${c} ${per[c]}`).join(", ")} (${expected.source}) but found ${text}`,
+              detail: `expected ${
+                wrong.map((c) => `${c} ${per[c]}`).join(", ")
+              } (${expected.source}) but found ${text}`,
             }
             : { name: "diagnosis: classes", status: "pass", detail: text },
         );
       }
       await _decodeCheck(checks, inputName, images.map((n) => join(root, inputName, n)));
     } else {
-      const masks = _patternCheck(checks, gtName, gt, _ISIC_MASK, "ISIC_<7 digits>_segmentation.png");
+      const masks = _patternCheck(
+        checks,
+        gtName,
+        gt,
+        _ISIC_MASK,
+        "ISIC_<7 digits>_segmentation.png",
+      );
       checks.push(
         _countCheck("segmentation: images", images.length, expected.task1, expected.source),
       );
@@ -699,7 +709,9 @@ async function _isicVerify(
           ? {
             name: "segmentation: mask sizes",
             status: "fail",
-            detail: `${mismatched.length} masks differ in size from their image: ${_few(mismatched)}`,
+            detail: `${mismatched.length} masks differ in size from their image: ${
+              _few(mismatched)
+            }`,
           }
           : {
             name: "segmentation: mask sizes",
@@ -734,7 +746,9 @@ async function _isicInspect(
     const sizes: Record<string, number> = {};
     for (const s of metas) sizes[s] = (sizes[s] ?? 0) + 1;
     const common = Object.entries(sizes).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
-    const [height, width, channels] = common ? common[0].split("x").map(Number) : [null, null, null];
+    const [height, width, channels] = common
+      ? common[0].split("x").map(Number)
+      : [null, null, null];
     const summary: SplitSummary = { samples: ds.length, height, width, channels };
     if (ds.labels) {
       summary.classes = Object.fromEntries(ds.classNames.map((c) => [c, 0]));

@@ -26,7 +26,7 @@ const _color = (name: string, i: number) => _COLORS[name] ?? _PALETTE[i % _PALET
  *
  * @param problem The toy problem.
  * @param runs Trajectories by method name (legend order = insertion order).
- * @param options `lambda` for Joint's minimum (default: the first run's λ), `grid` points per axis (default 81), `title`.
+ * @param options `lambda` for Joint's minimum (default: the first run's λ), `grid` points per axis (default 61), `title`.
  * @returns A Plotly figure.
  * @example
  * ```ts
@@ -47,7 +47,7 @@ export function toyContourFigure(
 ): PlotlyFigure {
   const names = Object.keys(runs);
   const lambda = options.lambda ?? runs[names[0]]?.options.lambda ?? 1;
-  const n = options.grid ?? 81;
+  const n = options.grid ?? 61;
   if (!Number.isInteger(n) || n < 2) {
     throw new RangeError(`Expected grid to be an integer ≥ 2 but found ${n}`);
   }
@@ -66,7 +66,9 @@ export function toyContourFigure(
   const [x0, x1] = range(0), [y0, y1] = range(1);
   const xs = Array.from({ length: n }, (_, i) => x0 + (x1 - x0) * i / (n - 1));
   const ys = Array.from({ length: n }, (_, j) => y0 + (y1 - y0) * j / (n - 1));
-  const field = (f: (t: Vec2) => number) => ys.map((y) => xs.map((x) => f([x, y])));
+  // Rounded to 4 decimals: the figure's JSON stays small.
+  const field = (f: (t: Vec2) => number) =>
+    ys.map((y) => xs.map((x) => Math.round(f([x, y]) * 1e4) / 1e4));
   const contour = (name: string, z: number[][], extra: Record<string, unknown>) => ({
     type: "contour",
     name,

@@ -11,8 +11,8 @@ import { Rng } from "../../util/rng.ts";
 /**
  * Below this mean a Poisson sample is drawn exactly (Knuth's product of uniforms);
  * at or above it, by the normal approximation with continuity correction
- * `max(0, floor(λ + √λ·z + 0.5))`, whose mean and variance are λ to within ~1/(12)
- * and whose skew error is ≤ 1/√30 ≈ 0.18 standard deviations.
+ * `max(0, floor(λ + √λ·z + 0.5))`: mean λ, variance λ + 1/12 (the rounding), and no skew
+ * where the true skewness is 1/√λ ≤ 1/√30 ≈ 0.18; the clamp at 0 needs z < −5.4.
  */
 export const POISSON_NORMAL_THRESHOLD = 30;
 

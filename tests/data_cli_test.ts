@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { generateSyntheticIsic2018 } from "../lib/data/synthetic_isic2018.ts";
+
+const TOOL = new URL("../tools/data.ts", import.meta.url).pathname;
+
+async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", TOOL, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Every entry under `dir` with its size and modification time. */
+async function snapshot(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = join(d, e.name);
+      const s = await Deno.lstat(p);
+      out.push(`${p} ${s.size} ${s.mtime?.getTime()}`);
+      if (s.isDirectory) await walk(p);
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+Deno.test("tools/data.ts verify and inspect a tiny synthetic ISIC 2018, never writing into it", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "data_cli_test_" });
+  try {
+    const root = await generateSyntheticIsic2018({
+      dir: join(tmp, "isic"),
+      task3PerClass: 3,
+      task1Count: 6,
+    });
+    const lock = join(tmp, "locks", "isic.sha256.json");
+    const before = await snapshot(root);
+
+    await t.step("verify passes and writes the lock outside the folder", async () => {
+      const r = await run("verify", "isic2018", root, "--lock", lock);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /first verified copy/);
+      assert.match(r.stdout, /diagnosis: images: 21 \(synthetic marker/);
+      assert.match(r.stdout, /segmentation: masks: 6 /);
+      const written = JSON.parse(await Deno.readTextFile(lock));
+      // 21 + 6 images, 6 masks, the CSV, ATTRIBUTION/LICENSE in 4 folders, README, marker.
+      assert.equal(Object.keys(written.files).length, 44);
+      assert.equal(written.files[".synthetic-isic2018.json"]?.length, 64);
+      assert.ok("ISIC2018_Task3_Training_Input/ISIC_0024306.jpg" in written.files);
+      const again = await run("verify", "isic2018", root, "--lock", lock);
+      assert.equal(again.code, 0, again.stdout);
+      assert.match(again.stdout, /files match/);
+    });
+
+    await t.step("inspect --json prints one object with the expected counts", async () => {
+      const r = await run("inspect", "isic2018", root, "--json");
+      assert.equal(r.code, 0, r.stderr);
+      const j = JSON.parse(r.stdout);
+      assert.deepEqual(Object.keys(j), ["dataset", "splits"]);
+      assert.equal(j.dataset, "isic2018");
+      assert.deepEqual(Object.keys(j.splits), ["train", "val", "test"]);
+      const total = Object.values(j.splits as Record<string, { samples: number }>)
+        .reduce((a, s) => a + s.samples, 0);
+      assert.equal(total, 21);
+      // 3 per class split 0.7 / 0.1 / 0.2: round(0.3) = 0 val, round(0.6) = 1 test, 2 train.
+      assert.deepEqual(j.splits.train.classes, {
+        MEL: 2,
+        NV: 2,
+        BCC: 2,
+        AKIEC: 2,
+        BKL: 2,
+        DF: 2,
+        VASC: 2,
+      });
+      assert.equal(j.splits.train.samples, 14);
+      assert.deepEqual([j.splits.train.height, j.splits.train.width, j.splits.train.channels], [
+        96,
+        128,
+        3,
+      ]);
+      assert.equal(j.splits.train.maskPixels, undefined);
+
+      const s = await run("inspect", "isic2018", root, "--json", "--task", "segmentation");
+      assert.equal(s.code, 0, s.stderr);
+      const seg = JSON.parse(s.stdout);
+      let pixels = 0, samples = 0;
+      for (const split of Object.values(seg.splits) as Record<string, unknown>[]) {
+        assert.equal(split.classes, undefined);
+        const mp = split.maskPixels as Record<string, number>;
+        assert.deepEqual(Object.keys(mp), ["background", "lesion"]);
+        pixels += mp.background + mp.lesion;
+        samples += split.samples as number;
+      }
+      assert.equal(samples, 6);
+      assert.ok(pixels >= 6 * 96 * 128, `${pixels} mask pixels`);
+    });
+
+    assert.deepEqual(await snapshot(root), before, "verify/inspect wrote into the dataset");
+
+    await t.step("verify fails naming an altered file", async () => {
+      const victim = join(root, "ISIC2018_Task1_Training_GroundTruth", "ATTRIBUTION.txt");
+      await Deno.writeTextFile(victim, "changed\n", { append: true });
+      const r = await run("verify", "isic2018", root, "--lock", lock);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stdout, /changed: ISIC2018_Task1_Training_GroundTruth\/ATTRIBUTION\.txt/);
+      assert.match(r.stdout, /verify: FAILED/);
+    });
+
+    await t.step("verify refuses a lock inside the dataset folder", async () => {
+      const r = await run("verify", "isic2018", root, "--lock", join(root, "x.json"));
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /inside the dataset folder/);
+      await assert.rejects(Deno.stat(join(root, "x.json")));
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

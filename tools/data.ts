@@ -1,0 +1,135 @@
+/**
+ * Dataset verification and inspection (`deno task data:verify` / `data:inspect`).
+ *
+ * ```
+ * deno run -A tools/data.ts verify <name> <folder> [--task T] [--synthetic] [--lock FILE] [--update-lock] [--json]
+ * deno run -A tools/data.ts inspect <name> <folder> [--task T] [--seed N] [--json]
+ * ```
+ *
+ * verify exits 0 when every check passes, 1 when one fails, 2 on a usage error. The
+ * dataset folder is only read; the checksum lock goes to
+ * `data-manifests/locks/<name>.<hash of the folder path>.sha256.json` unless `--lock`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  DATASET_ADAPTERS,
+  inspectDataset,
+  inspectJson,
+  type InspectReport,
+  verifyDataset,
+  type VerifyReport,
+} from "../lib/data/manifest.ts";
+
+const USAGE = `usage:
+  deno run -A tools/data.ts verify <name> <folder> [--task T] [--synthetic] [--lock FILE] [--update-lock] [--json]
+  deno run -A tools/data.ts inspect <name> <folder> [--task T] [--seed N] [--json]
+datasets: ${Object.keys(DATASET_ADAPTERS).join(", ")}
+  isic2018 tasks: diagnosis (default for inspect), segmentation; verify checks every task present`;
+
+class _UsageError extends Error {}
+
+/** Runs the CLI on `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        task: { type: "string" },
+        synthetic: { type: "boolean" },
+        lock: { type: "string" },
+        "update-lock": { type: "boolean" },
+        seed: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    const [command, name, folder, ...rest] = positionals;
+    if (!command || !name || !folder || rest.length) {
+      throw new _UsageError(
+        `Expected <command> <name> <folder> but found "${positionals.join(" ")}"`,
+      );
+    }
+    if (command === "verify") {
+      const report = await verifyDataset(name, folder, {
+        task: values.task,
+        synthetic: values.synthetic,
+        lockPath: values.lock,
+        updateLock: values["update-lock"],
+      });
+      console.log(values.json ? JSON.stringify(report) : _verifyText(report));
+      return report.ok ? 0 : 1;
+    }
+    if (command === "inspect") {
+      const seed = values.seed === undefined ? undefined : Number(values.seed);
+      if (seed !== undefined && !Number.isInteger(seed)) {
+        throw new _UsageError(`Expected an integer --seed but found "${values.seed}"`);
+      }
+      const report = await inspectDataset(name, folder, { task: values.task, seed });
+      console.log(values.json ? JSON.stringify(inspectJson(report)) : _inspectText(report));
+      return 0;
+    }
+    throw new _UsageError(`Expected command verify or inspect but found "${command}"`);
+  } catch (err) {
+    if (err instanceof _UsageError || err instanceof TypeError) {
+      console.error(`${err.message}\n${USAGE}`);
+      return 2;
+    }
+    console.error(`error: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+function _verifyText(r: VerifyReport): string {
+  const mark = { pass: "ok  ", fail: "FAIL", info: "info" } as const;
+  const lines = [`verify ${r.dataset} in ${r.folder}`];
+  for (const c of r.checks) lines.push(`  ${mark[c.status]} ${c.name}: ${c.detail}`);
+  for (const [what, files] of [["changed", r.changed], ["missing", r.missing], ["new", r.added]]) {
+    for (const f of files as string[]) lines.push(`  ${what}: ${f}`);
+  }
+  const failed = r.checks.filter((c) => c.status === "fail").length;
+  lines.push(r.ok ? "verify: OK" : `verify: FAILED (${failed} check${failed === 1 ? "" : "s"})`);
+  return lines.join("\n");
+}
+
+function _inspectText(r: InspectReport): string {
+  const lines = [`inspect ${r.dataset} (${r.task}) in ${r.folder}`];
+  for (const [split, s] of Object.entries(r.splits)) {
+    const size = s.height === null ? "-" : `${s.height}x${s.width}x${s.channels} (HxWxC)`;
+    lines.push(`  ${split}: ${s.samples} samples, stored size ${size}`);
+    if (s.sizes) {
+      const all = Object.entries(s.sizes).sort((a, b) => b[1] - a[1]);
+      lines.push(
+        `    sizes vary (most common shown above): ${all.map(([k, n]) => `${k} ${n}`).join(", ")}`,
+      );
+    }
+    if (s.classes) {
+      lines.push(
+        `    classes: ${Object.entries(s.classes).map(([k, n]) => `${k} ${n}`).join(", ")}`,
+      );
+    }
+    if (s.maskPixels) {
+      const total = Object.values(s.maskPixels).reduce((a, b) => a + b, 0) || 1;
+      const parts = Object.entries(s.maskPixels).map(([k, n]) =>
+        `${k} ${n} (${(100 * n / total).toFixed(1)}%)`
+      );
+      lines.push(`    mask pixels: ${parts.join(", ")}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
