@@ -1,0 +1,688 @@
+/**
+ * Loader for the Lizard colonic nuclei dataset (Graham et al., ICCVW 2021) in its
+ * published on-disk layout (or the synthetic copy from {@linkcode generateSyntheticLizard}).
+ *
+ * Expected under `root` (as unpacked from the three archives; every path can be
+ * overridden with `layout`, since the exact folder names are from the Kaggle / TIA
+ * Centre release and not checked against a real copy here):
+ * - `lizard_images1/Lizard_Images1/*.png` and `lizard_images2/Lizard_Images2/*.png`;
+ * - `lizard_labels/Lizard_Labels/Labels/<name>.mat` (MATLAB v5: `inst_map` H×W instance
+ *   ids, 0 background; `id` N×1; `class` N×1 in 1–6);
+ * - `lizard_labels/Lizard_Labels/info.csv` with columns `Filename,Source,Split`
+ *   (Split = fold 1, 2 or 3; a Filename extension is ignored).
+ *
+ * Tasks: `segmentation` gives per-pixel nucleus classes (0 background, 1–6 as in
+ * {@linkcode LIZARD_CLASSES}) from `inst_map` and `id` → `class`; `classification`
+ * gives an image-level label, **the nucleus class covering the most pixels** of the
+ * tile (ties to the lower class), as 0–5 (= class − 1). Tiles without nuclei have no
+ * such label and are left out of `classification` (listed in `excludedIds`).
+ *
+ * Splits follow `info.csv`'s folds: `test` = `testFolds` (default [3]); `val` =
+ * `valFolds` when given, else a seeded `valFraction` (default 0.2) of the remaining
+ * tiles stratified by source ({@linkcode splitDataset}); `train` = the rest.
+ * The loader only reads: it never writes into `root`.
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs-core";
+import sharp from "sharp";
+import { join } from "node:path";
+import { readImage } from "../io/read_image.ts";
+import { readMat } from "../io/mat_v5.ts";
+import { Rng } from "../util/rng.ts";
+import { splitDataset } from "./split_dataset.ts";
+
+/** Lizard's nucleus classes; `class` value k in the `.mat` files is `LIZARD_CLASSES[k - 1]`. */
+export const LIZARD_CLASSES: readonly string[] = [
+  "Neutrophil",
+  "Epithelial",
+  "Lymphocyte",
+  "Plasma",
+  "Eosinophil",
+  "Connective",
+];
+
+/** Paths under the dataset root (relative, `/`-separated). */
+export interface LizardLayout {
+  /** Folders holding the `.png` tiles. */
+  imageDirs: readonly string[];
+  /** Folder holding one `<name>.mat` per tile. */
+  labelDir: string;
+  /** The CSV with `Filename,Source,Split`. */
+  infoCsv: string;
+}
+
+/** The published layout (the Kaggle / TIA Centre archives unpacked side by side). */
+export const LIZARD_LAYOUT: LizardLayout = {
+  imageDirs: ["lizard_images1/Lizard_Images1", "lizard_images2/Lizard_Images2"],
+  labelDir: "lizard_labels/Lizard_Labels/Labels",
+  infoCsv: "lizard_labels/Lizard_Labels/info.csv",
+};
+
+/** The two tasks this loader serves. */
+export type LizardTask = "segmentation" | "classification";
+/** A part of the fold split, or `all`. */
+export type LizardSplit = "train" | "val" | "test" | "all";
+
+/** Options of {@linkcode loadLizard}. */
+export interface LoadLizardOptions {
+  /** Dataset root (holding `lizard_images1`, `lizard_images2`, `lizard_labels`). */
+  root: string;
+  /** Output `[height, width]` of every image and mask. */
+  size: readonly [number, number];
+  /** `segmentation` (default; masks of 7 classes) or `classification` (majority class). */
+  task?: LizardTask;
+  /** Which part (default `all`). */
+  split?: LizardSplit;
+  /** Folds forming `test` (default [3]). */
+  testFolds?: readonly number[];
+  /** Folds forming `val`; default: a seeded `valFraction` of the non-test tiles. */
+  valFolds?: readonly number[];
+  /** Fraction of the non-test tiles for `val` when `valFolds` is not given (default 0.2). */
+  valFraction?: number;
+  /** Seed of the val split and shuffles (default 0). */
+  seed?: number;
+  /** `fill` (default) stretches to `size`; `cover` scales and crops the centre. */
+  fit?: "fill" | "cover";
+  /** Bytes of decoded, resized items kept in memory (default 512 MiB; 0: none). */
+  cacheBytes?: number;
+  /** Overrides of {@linkcode LIZARD_LAYOUT}'s paths. */
+  layout?: Partial<LizardLayout>;
+}
+
+/**
+ * A batch: `images` NHWC float32 in [0, 1]; `masks` (segmentation) `[n, h, w, 1]`
+ * float32 class indices 0–6; `labels` (classification) int32 `[n]` in 0–5. The caller
+ * owns the tensors (`tf.dispose(batch)`).
+ */
+export type LizardBatch = {
+  images: tf.Tensor4D;
+  masks?: tf.Tensor4D;
+  labels?: tf.Tensor1D;
+  ids: string[];
+};
+
+/** One decoded item: `image` HWC in [0, 1]; `mask` HW class indices (segmentation). */
+export interface LizardItem {
+  id: string;
+  image: Float32Array;
+  mask?: Uint8Array;
+  label?: number;
+}
+
+/** Options of {@linkcode LizardDataset.batches}. */
+export interface LizardBatchOptions {
+  /** Shuffle (default false). Without `seed`, pass k uses `new Rng(seed).fork("epoch:k")`. */
+  shuffle?: boolean;
+  seed?: number;
+  /** Drop a last, smaller batch (default false). */
+  dropRemainder?: boolean;
+}
+
+/** The loaded (part of the) dataset; items decode lazily. */
+export interface LizardDataset {
+  readonly root: string;
+  readonly task: LizardTask;
+  readonly split: LizardSplit;
+  readonly size: [number, number];
+  /** `["background", ...LIZARD_CLASSES]` (segmentation) or `LIZARD_CLASSES` (classification). */
+  readonly classNames: readonly string[];
+  /** Tile names (`consep_1`, …) in name order. */
+  readonly ids: readonly string[];
+  /** Source of each tile (`consep`, `crag`, …) and its fold. */
+  readonly sources: readonly string[];
+  readonly folds: readonly number[];
+  /** Image-level labels 0–5 (classification); undefined for segmentation. */
+  readonly labels: Int32Array | undefined;
+  /** Tiles of the chosen part left out for having no nuclei (classification). */
+  readonly excludedIds: readonly string[];
+  readonly imagePaths: readonly string[];
+  readonly labelPaths: readonly string[];
+  readonly length: number;
+  item(index: number): Promise<LizardItem>;
+  batches(batchSize: number, options?: LizardBatchOptions): AsyncIterable<LizardBatch>;
+  /** All items as one batch (refused above max(`cacheBytes`, 64 MiB) of tensors). */
+  loadAll(): Promise<LizardBatch>;
+}
+
+/**
+ * Loads Lizard from `root` after checking the layout. Errors name what is missing or
+ * wrong: a missing folder or `info.csv` (listing what was found), a CSV header without
+ * `Filename`, `Source` or `Split`, a bad fold, duplicate names, tiles without an image,
+ * `.mat` or CSV row. A `.mat` without `inst_map`/`id`/`class`, with an `inst_map` id not
+ * in `id`, a class outside 1–6 or a size differing from its image is reported with its
+ * path when first read.
+ *
+ * @param options Root, output size, task, split and caching.
+ * @returns The dataset (labels of `classification` are computed now; pixels lazily).
+ * @example
+ * ```ts ignore
+ * import { loadLizard } from "./lizard.ts";
+ * import { generateSyntheticLizard } from "./synthetic_lizard.ts";
+ * const root = await generateSyntheticLizard();
+ * const test = await loadLizard({ root, size: [64, 64], split: "test" });
+ * const { images, masks } = await test.loadAll(); // masks: class 0-6 per pixel
+ * ```
+ */
+export async function loadLizard(options: LoadLizardOptions): Promise<LizardDataset> {
+  for (const key of Object.keys(options)) {
+    if (!_OPTION_KEYS.includes(key)) {
+      throw new TypeError(
+        `Unknown option "${key}" for loadLizard; expected one of ${_OPTION_KEYS.join(", ")}`,
+      );
+    }
+  }
+  const {
+    root,
+    size,
+    task = "segmentation",
+    split = "all",
+    testFolds = [3],
+    valFolds,
+    valFraction = 0.2,
+    seed = 0,
+    fit = "fill",
+    cacheBytes = 512 * 2 ** 20,
+  } = options;
+  if (task !== "segmentation" && task !== "classification") {
+    throw new TypeError(
+      `Expected task "segmentation" or "classification" but found ${JSON.stringify(task)}`,
+    );
+  }
+  if (!["train", "val", "test", "all"].includes(split)) {
+    throw new TypeError(
+      `Expected split "train", "val", "test" or "all" but found ${JSON.stringify(split)}`,
+    );
+  }
+  if (
+    !Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)
+  ) {
+    throw new RangeError(
+      `Expected size [height, width] of positive integers but found ${JSON.stringify(size)}`,
+    );
+  }
+  if (!(valFraction >= 0 && valFraction < 1)) {
+    throw new RangeError(`Expected valFraction in [0, 1) but found ${valFraction}`);
+  }
+  if (!(Number.isFinite(cacheBytes) && cacheBytes >= 0)) {
+    throw new RangeError(`Expected cacheBytes >= 0 but found ${cacheBytes}`);
+  }
+  if (valFolds && valFolds.some((f) => testFolds.includes(f))) {
+    throw new RangeError(
+      `Expected valFolds and testFolds to be disjoint but found ${JSON.stringify(valFolds)} ` +
+        `and ${JSON.stringify(testFolds)}`,
+    );
+  }
+  const layout = { ...LIZARD_LAYOUT, ...options.layout };
+  const all = await _scan(root, layout);
+
+  const test = all.ids.flatMap((_, i) => (testFolds.includes(all.folds[i]) ? [i] : []));
+  const rest = all.ids.flatMap((_, i) => (testFolds.includes(all.folds[i]) ? [] : [i]));
+  let val: number[];
+  if (valFolds) val = rest.filter((i) => valFolds.includes(all.folds[i]));
+  else {
+    const sourceIndex = [...new Set(all.sources)].sort();
+    const parts = splitDataset(rest.map((i) => all.ids[i]), {
+      labels: rest.map((i) => sourceIndex.indexOf(all.sources[i])),
+      fractions: [1 - valFraction, valFraction, 0],
+      seed,
+    });
+    val = parts.val.map((k) => rest[k]).sort((a, b) => a - b);
+  }
+  const valSet = new Set(val);
+  const parts = {
+    test,
+    val,
+    train: rest.filter((i) => !valSet.has(i)),
+    all: all.ids.map((_, i) => i),
+  };
+  let chosen = parts[split];
+
+  let labels: Int32Array | undefined;
+  const excluded: string[] = [];
+  if (task === "classification") {
+    const kept: number[] = [], lab: number[] = [];
+    for (const i of chosen) {
+      const sem = _semantic(all.labelPaths[i]).mask;
+      const counts = new Array(7).fill(0);
+      for (const v of sem) counts[v]++;
+      let best = 0;
+      for (let c = 1; c <= 6; c++) if (counts[c] > (best ? counts[best] : 0)) best = c;
+      if (best === 0) excluded.push(all.ids[i]);
+      else {
+        kept.push(i);
+        lab.push(best - 1);
+      }
+    }
+    chosen = kept;
+    labels = Int32Array.from(lab);
+  }
+  return new _LizardDataset({
+    root,
+    task,
+    split,
+    size: [size[0], size[1]],
+    fit,
+    seed,
+    cacheBytes,
+    ids: chosen.map((i) => all.ids[i]),
+    sources: chosen.map((i) => all.sources[i]),
+    folds: chosen.map((i) => all.folds[i]),
+    imagePaths: chosen.map((i) => all.imagePaths[i]),
+    labelPaths: chosen.map((i) => all.labelPaths[i]),
+    labels,
+    excludedIds: excluded,
+  });
+}
+
+const _OPTION_KEYS = [
+  "root",
+  "size",
+  "task",
+  "split",
+  "testFolds",
+  "valFolds",
+  "valFraction",
+  "seed",
+  "fit",
+  "cacheBytes",
+  "layout",
+];
+
+/** What {@linkcode describeLizardLayout} reports about a folder. */
+export interface LizardLayoutReport {
+  root: string;
+  /** Tiles (images with a `.mat` and an `info.csv` row). */
+  tiles: number;
+  /** Tiles per fold and per source, from `info.csv`. */
+  folds: Record<string, number>;
+  sources: Record<string, number>;
+  /** Where each piece was found. */
+  paths: LizardLayout;
+}
+
+/**
+ * Checks the layout of a Lizard folder (the same checks as {@linkcode loadLizard}) and
+ * summarises it without decoding pixels: for `verify` / `inspect` tools.
+ *
+ * @param root Dataset root.
+ * @param layout Overrides of {@linkcode LIZARD_LAYOUT}.
+ * @returns Counts per fold and source; throws the loader's layout errors.
+ * @example
+ * ```ts ignore
+ * import { describeLizardLayout } from "./lizard.ts";
+ * const r = await describeLizardLayout("/data/lizard");
+ * console.log(r.tiles, r.folds); // 238 { "1": …, "2": …, "3": … }
+ * ```
+ */
+export async function describeLizardLayout(
+  root: string,
+  layout: Partial<LizardLayout> = {},
+): Promise<LizardLayoutReport> {
+  const paths = { ...LIZARD_LAYOUT, ...layout };
+  const s = await _scan(root, paths);
+  const folds: Record<string, number> = {}, sources: Record<string, number> = {};
+  s.folds.forEach((f) => (folds[f] = (folds[f] ?? 0) + 1));
+  s.sources.forEach((x) => (sources[x] = (sources[x] ?? 0) + 1));
+  return { root, tiles: s.ids.length, folds, sources, paths };
+}
+
+interface _Scan {
+  ids: string[];
+  sources: string[];
+  folds: number[];
+  imagePaths: string[];
+  labelPaths: string[];
+}
+
+async function _list(root: string, rel: string, what: string): Promise<string[]> {
+  const path = join(root, rel);
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(path)) if (!e.name.startsWith(".")) names.push(e.name);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+      const found: string[] = [];
+      try {
+        for await (const e of Deno.readDir(root)) if (!e.name.startsWith(".")) found.push(e.name);
+      } catch {
+        throw new Error(`Lizard root folder not found: ${root}`, { cause: err });
+      }
+      throw new Error(
+        `Missing ${what} folder ${rel} in ${root}; found at the top: ${
+          _few(found.sort()) || "nothing"
+        }`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  return names.sort();
+}
+
+async function _scan(root: string, layout: LizardLayout): Promise<_Scan> {
+  const images = new Map<string, string>();
+  for (const dir of layout.imageDirs) {
+    for (const name of await _list(root, dir, "image")) {
+      const m = /^(.+)\.png$/i.exec(name);
+      if (!m) continue;
+      const prev = images.get(m[1]);
+      if (prev) throw new Error(`Two images named ${m[1]}: ${prev} and ${join(root, dir, name)}`);
+      images.set(m[1], join(root, dir, name));
+    }
+  }
+  const labels = new Map<string, string>();
+  for (const name of await _list(root, layout.labelDir, "label")) {
+    const m = /^(.+)\.mat$/i.exec(name);
+    if (m) labels.set(m[1], join(root, layout.labelDir, name));
+  }
+  const csvPath = join(root, layout.infoCsv);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(csvPath);
+  } catch (err) {
+    throw new Error(`Missing info file ${csvPath} (columns Filename,Source,Split)`, {
+      cause: err,
+    });
+  }
+  const rows = _parseInfo(text, csvPath);
+  const ids = [...rows.keys()].sort();
+  const noImage = ids.filter((id) => !images.has(id));
+  if (noImage.length) {
+    throw new Error(
+      `${noImage.length} tiles listed in ${csvPath} have no image <name>.png in ${
+        layout.imageDirs.join(" or ")
+      }: ${_few(noImage)}`,
+    );
+  }
+  const noLabel = ids.filter((id) => !labels.has(id));
+  if (noLabel.length) {
+    throw new Error(
+      `${noLabel.length} tiles have no label file in ${join(root, layout.labelDir)}: ${
+        _few(noLabel.map((id) => `${id}.mat`))
+      }`,
+    );
+  }
+  const unlisted = [...images.keys()].filter((id) => !rows.has(id)).sort();
+  if (unlisted.length) {
+    throw new Error(
+      `${unlisted.length} images have no row in ${csvPath}: ${
+        _few(unlisted.map((id) => images.get(id)!))
+      }`,
+    );
+  }
+  const orphan = [...labels.keys()].filter((id) => !rows.has(id)).sort();
+  if (orphan.length) {
+    throw new Error(
+      `${orphan.length} label files have no image or row in ${csvPath}: ${
+        _few(orphan.map((id) => labels.get(id)!))
+      }`,
+    );
+  }
+  return {
+    ids,
+    sources: ids.map((id) => rows.get(id)!.source),
+    folds: ids.map((id) => rows.get(id)!.fold),
+    imagePaths: ids.map((id) => images.get(id)!),
+    labelPaths: ids.map((id) => labels.get(id)!),
+  };
+}
+
+function _parseInfo(text: string, path: string): Map<string, { source: string; fold: number }> {
+  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
+  while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
+  const header = (lines[0] ?? "").split(",").map((s) => s.trim());
+  const col = (n: string) => header.indexOf(n);
+  const missing = ["Filename", "Source", "Split"].filter((n) => col(n) < 0);
+  if (missing.length) {
+    throw new Error(
+      `Expected columns Filename,Source,Split in ${path} but the header "${lines[0] ?? ""}" lacks ${
+        missing.join(", ")
+      }`,
+    );
+  }
+  const out = new Map<string, { source: string; fold: number }>();
+  for (let r = 1; r < lines.length; r++) {
+    const f = lines[r].split(",").map((s) => s.trim());
+    if (f.length !== header.length) {
+      throw new Error(
+        `Line ${r + 1} of ${path} has ${f.length} fields, expected ${header.length}: "${lines[r]}"`,
+      );
+    }
+    const id = f[col("Filename")].replace(/\.(png|mat)$/i, "");
+    const fold = Number(f[col("Split")]);
+    if (id === "") throw new Error(`Line ${r + 1} of ${path} has an empty Filename`);
+    if (!Number.isInteger(fold) || fold < 1) {
+      throw new Error(
+        `Line ${r + 1} of ${path} (${id}): expected Split to be a fold number 1, 2, 3 but ` +
+          `found "${f[col("Split")]}"`,
+      );
+    }
+    if (out.has(id)) throw new Error(`Tile ${id} appears twice in ${path} (line ${r + 1})`);
+    out.set(id, { source: f[col("Source")], fold });
+  }
+  if (out.size === 0) throw new Error(`No rows in ${path}`);
+  return out;
+}
+
+function _few(names: readonly string[]): string {
+  const head = names.slice(0, 5).join(", ");
+  return names.length > 5 ? `${head} (and ${names.length - 5} more)` : head;
+}
+
+/** Reads a label file into a row-major class map (0–6) at native size. */
+function _semantic(path: string): { mask: Uint8Array; height: number; width: number } {
+  const vars = readMat(path, { variables: ["inst_map", "id", "class"] });
+  const inst = vars.get("inst_map")!, id = vars.get("id")!, cls = vars.get("class")!;
+  if (inst.dims.slice(2).some((d) => d !== 1)) {
+    throw new Error(`${path}: expected a 2-D inst_map but found dims [${inst.dims.join(", ")}]`);
+  }
+  if (id.data.length !== cls.data.length) {
+    throw new Error(
+      `${path}: 'id' has ${id.data.length} values but 'class' has ${cls.data.length}`,
+    );
+  }
+  const lookup = new Map<number, number>();
+  for (let k = 0; k < id.data.length; k++) {
+    const c = Number(cls.data[k]);
+    if (!(Number.isInteger(c) && c >= 1 && c <= 6)) {
+      throw new Error(`${path}: expected class values 1-6 but found ${c} (instance ${id.get(k)})`);
+    }
+    lookup.set(Number(id.data[k]), c);
+  }
+  const [h, w] = inst.dims;
+  const mask = new Uint8Array(h * w);
+  for (let x = 0; x < w; x++) {
+    for (let y = 0; y < h; y++) {
+      const v = Number(inst.data[y + x * h]);
+      if (v === 0) continue;
+      const c = lookup.get(v);
+      if (c === undefined) {
+        throw new Error(
+          `${path}: inst_map has instance id ${v} (row ${y}, column ${x}) that is not in 'id'`,
+        );
+      }
+      mask[y * w + x] = c;
+    }
+  }
+  return { mask, height: h, width: w };
+}
+
+interface _Init {
+  root: string;
+  task: LizardTask;
+  split: LizardSplit;
+  size: [number, number];
+  fit: "fill" | "cover";
+  seed: number;
+  cacheBytes: number;
+  ids: string[];
+  sources: string[];
+  folds: number[];
+  imagePaths: string[];
+  labelPaths: string[];
+  labels: Int32Array | undefined;
+  excludedIds: string[];
+}
+
+class _LizardDataset implements LizardDataset {
+  readonly root: string;
+  readonly task: LizardTask;
+  readonly split: LizardSplit;
+  readonly size: [number, number];
+  readonly classNames: readonly string[];
+  readonly ids: readonly string[];
+  readonly sources: readonly string[];
+  readonly folds: readonly number[];
+  readonly labels: Int32Array | undefined;
+  readonly excludedIds: readonly string[];
+  readonly imagePaths: readonly string[];
+  readonly labelPaths: readonly string[];
+  #fit: "fill" | "cover";
+  #seed: number;
+  #cacheBytes: number;
+  #cacheUsed = 0;
+  #cache = new Map<number, { image: Float32Array; mask?: Uint8Array }>();
+  #epochs = 0;
+
+  constructor(init: _Init) {
+    this.root = init.root;
+    this.task = init.task;
+    this.split = init.split;
+    this.size = init.size;
+    this.classNames = init.task === "segmentation"
+      ? ["background", ...LIZARD_CLASSES]
+      : LIZARD_CLASSES;
+    this.ids = init.ids;
+    this.sources = init.sources;
+    this.folds = init.folds;
+    this.labels = init.labels;
+    this.excludedIds = init.excludedIds;
+    this.imagePaths = init.imagePaths;
+    this.labelPaths = init.labelPaths;
+    this.#fit = init.fit;
+    this.#seed = init.seed;
+    this.#cacheBytes = init.cacheBytes;
+  }
+
+  get length(): number {
+    return this.ids.length;
+  }
+
+  async item(index: number): Promise<LizardItem> {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
+      throw new RangeError(`Expected an item index in [0, ${this.length}) but found ${index}`);
+    }
+    let entry = this.#cache.get(index);
+    if (!entry) {
+      const [h, w] = this.size;
+      const img = await readImage(this.imagePaths[index], {
+        size: [h, w],
+        channels: 3,
+        fit: this.#fit,
+      });
+      let mask: Uint8Array | undefined;
+      if (this.task === "segmentation") {
+        const sem = _semantic(this.labelPaths[index]);
+        const meta = await sharp(this.imagePaths[index]).metadata();
+        if (meta.height !== sem.height || meta.width !== sem.width) {
+          throw new Error(
+            `${this.labelPaths[index]}: inst_map is ${sem.height}x${sem.width} but its image ` +
+              `${this.imagePaths[index]} is ${meta.height}x${meta.width} (height x width)`,
+          );
+        }
+        const raw = await sharp(sem.mask, {
+          raw: { width: sem.width, height: sem.height, channels: 1 },
+        })
+          .resize(w, h, { fit: this.#fit, position: "centre", kernel: "nearest" })
+          .toColourspace("b-w").raw({ depth: "uchar" }).toBuffer();
+        mask = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength).slice();
+      }
+      entry = { image: img.data, mask };
+      const bytes = img.data.byteLength + (mask?.byteLength ?? 0);
+      if (this.#cacheUsed + bytes <= this.#cacheBytes && !this.#cache.has(index)) {
+        this.#cache.set(index, entry);
+        this.#cacheUsed += bytes;
+      }
+    }
+    return {
+      id: this.ids[index],
+      image: entry.image,
+      mask: entry.mask,
+      label: this.labels ? this.labels[index] : undefined,
+    };
+  }
+
+  batches(batchSize: number, options: LizardBatchOptions = {}): AsyncIterable<LizardBatch> {
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(`Expected batchSize to be a positive integer but found ${batchSize}`);
+    }
+    const { shuffle = false, seed, dropRemainder = false } = options;
+    let order = this.ids.map((_, i) => i);
+    if (shuffle) {
+      const rng = seed === undefined
+        ? new Rng(this.#seed).fork(`epoch:${this.#epochs++}`)
+        : new Rng(seed).fork("batches");
+      order = rng.shuffle(order);
+    }
+    const groups: number[][] = [];
+    for (let s = 0; s < order.length; s += batchSize) {
+      const g = order.slice(s, s + batchSize);
+      if (g.length === batchSize || !dropRemainder) groups.push(g);
+    }
+    return this.#iterate(groups);
+  }
+
+  async *#iterate(groups: number[][]): AsyncGenerator<LizardBatch> {
+    let next = groups.length ? this.#decode(groups[0]) : undefined;
+    next?.catch(() => {});
+    for (let b = 0; b < groups.length; b++) {
+      const current = await next!;
+      if (b + 1 < groups.length) {
+        next = this.#decode(groups[b + 1]);
+        next.catch(() => {});
+      }
+      yield this.#toBatch(current);
+    }
+  }
+
+  async #decode(indices: number[], concurrency = 8): Promise<LizardItem[]> {
+    const out: LizardItem[] = new Array(indices.length);
+    for (let s = 0; s < indices.length; s += concurrency) {
+      const part = indices.slice(s, s + concurrency);
+      const items = await Promise.all(part.map((i) => this.item(i)));
+      items.forEach((item, k) => (out[s + k] = item));
+    }
+    return out;
+  }
+
+  #toBatch(items: LizardItem[]): LizardBatch {
+    const [h, w] = this.size, n = items.length, px = h * w;
+    const images = new Float32Array(n * px * 3);
+    items.forEach((it, k) => images.set(it.image, k * px * 3));
+    const batch: LizardBatch = {
+      images: tf.tensor4d(images, [n, h, w, 3]),
+      ids: items.map((it) => it.id),
+    };
+    if (this.labels) batch.labels = tf.tensor1d(items.map((it) => it.label!), "int32");
+    if (this.task === "segmentation") {
+      const masks = new Float32Array(n * px);
+      items.forEach((it, k) => masks.set(it.mask!, k * px));
+      batch.masks = tf.tensor4d(masks, [n, h, w, 1]);
+    }
+    return batch;
+  }
+
+  async loadAll(): Promise<LizardBatch> {
+    const [h, w] = this.size;
+    const bytes = this.length * h * w * (this.task === "segmentation" ? 4 : 3) * 4;
+    if (bytes > Math.max(this.#cacheBytes, 64 * 2 ** 20)) {
+      throw new RangeError(
+        `loadAll() would hold ${(bytes / 2 ** 20).toFixed(0)} MiB of tensors, more than ` +
+          `cacheBytes (${(this.#cacheBytes / 2 ** 20).toFixed(0)} MiB); use batches()`,
+      );
+    }
+    return this.#toBatch(await this.#decode(this.ids.map((_, i) => i)));
+  }
+}

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { setupBackend } from "../backend/setup_backend.ts";
+import { writeMat } from "../io/mat_v5_write.ts";
+import { describeLizardLayout, LIZARD_LAYOUT as L, loadLizard } from "./lizard.ts";
+import { generateSyntheticLizard } from "./synthetic_lizard.ts";
+
+await setupBackend({ quiet: true });
+
+const TMP = await Deno.makeTempDir();
+const ROOT = await generateSyntheticLizard({
+  perSource: 3,
+  minSize: 48,
+  maxSize: 72,
+  dir: join(TMP, "set"),
+});
+globalThis.addEventListener("unload", () => Deno.removeSync(TMP, { recursive: true }));
+
+async function listing(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = join(d, e.name);
+      const s = await Deno.stat(p);
+      out.push(`${p} ${s.size} ${s.mtime?.getTime()}`);
+      if (e.isDirectory) await walk(p);
+    }
+  };
+  await walk(root);
+  return out.sort();
+}
+
+async function copy(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copy(join(from, e.name), join(to, e.name));
+    else await Deno.copyFile(join(from, e.name), join(to, e.name));
+  }
+}
+
+Deno.test("loadLizard() reads masks with classes 0-6 at the requested size, without leaks", async () => {
+  const before = await listing(ROOT);
+  const tensors = tf.memory().numTensors;
+  const ds = await loadLizard({ root: ROOT, size: [32, 40] });
+  assert.equal(ds.length, 15);
+  assert.equal(ds.classNames.length, 7);
+  const batch = await ds.loadAll();
+  assert.deepEqual(batch.images.shape, [15, 32, 40, 3]);
+  assert.deepEqual(batch.masks!.shape, [15, 32, 40, 1]);
+  const px = await batch.images.data(), m = await batch.masks!.data();
+  assert.ok(px.every((v) => v >= 0 && v <= 1));
+  const seen = new Set(m);
+  assert.ok([...seen].every((v) => Number.isInteger(v) && v >= 0 && v <= 6));
+  assert.ok(seen.size >= 6, `classes seen: ${[...seen]}`);
+  tf.dispose(batch);
+  let n = 0;
+  for await (const b of ds.batches(4, { shuffle: true })) {
+    n += b.ids.length;
+    tf.dispose(b);
+  }
+  assert.equal(n, 15);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.deepEqual(await listing(ROOT), before, "nothing written into the dataset folder");
+});
+
+Deno.test("loadLizard() classification labels are the majority class by pixels", async () => {
+  const ds = await loadLizard({ root: ROOT, size: [16, 16], task: "classification" });
+  assert.equal(ds.classNames.length, 6);
+  assert.equal(ds.labels!.length, ds.length);
+  assert.ok(new Set(ds.labels).size >= 5, `labels ${[...ds.labels!]}`);
+  const seg = await loadLizard({ root: ROOT, size: [16, 16] });
+  // At native size the label is the argmax of the mask histogram; at 16x16 it mostly agrees.
+  let agree = 0;
+  for (let i = 0; i < seg.length; i++) {
+    const mask = (await seg.item(i)).mask!;
+    const h = new Array(7).fill(0);
+    for (const v of mask) h[v]++;
+    const best = h.indexOf(Math.max(...h.slice(1)), 1);
+    if (best - 1 === ds.labels![ds.ids.indexOf(seg.ids[i])]) agree++;
+  }
+  assert.ok(agree >= 12, `only ${agree} of 15 agree`);
+});
+
+Deno.test("loadLizard() splits by fold: disjoint, covering, deterministic", async () => {
+  const get = async (split: "train" | "val" | "test", seed = 0) =>
+    (await loadLizard({ root: ROOT, size: [8, 8], split, seed })).ids;
+  const [train, val, test] = [await get("train"), await get("val"), await get("test")];
+  const all = [...train, ...val, ...test];
+  assert.equal(new Set(all).size, 15);
+  assert.equal(all.length, 15);
+  const t = await loadLizard({ root: ROOT, size: [8, 8], split: "test" });
+  assert.ok(t.folds.every((f) => f === 3));
+  assert.deepEqual(await get("val"), val);
+  const byFold = await loadLizard({ root: ROOT, size: [8, 8], split: "val", valFolds: [2] });
+  assert.ok(byFold.folds.every((f) => f === 2));
+  await assert.rejects(
+    loadLizard({ root: ROOT, size: [8, 8], valFolds: [3] }),
+    /valFolds and testFolds to be disjoint/,
+  );
+  const r = await describeLizardLayout(ROOT);
+  assert.equal(r.tiles, 15);
+  assert.equal(Object.values(r.sources).reduce((a, b) => a + b, 0), 15);
+});
+
+Deno.test("loadLizard() errors name the broken file", async (t) => {
+  const broken = async (name: string, breakIt: (root: string) => Promise<void>, re: RegExp) => {
+    await t.step(name, async () => {
+      const root = join(TMP, `broken-${name.replace(/\W+/g, "-")}`);
+      await copy(ROOT, root);
+      await breakIt(root);
+      const load = async () => {
+        const ds = await loadLizard({ root, size: [8, 8] });
+        for (let i = 0; i < ds.length; i++) await ds.item(i);
+      };
+      await assert.rejects(load, re);
+    });
+  };
+  await broken(
+    "missing mat",
+    (r) => Deno.remove(join(r, L.labelDir, "crag_2.mat")),
+    /no label file .*crag_2\.mat/,
+  );
+  await broken(
+    "missing images folder",
+    (r) => Deno.remove(join(r, "lizard_images2"), { recursive: true }),
+    /Missing image folder lizard_images2\/Lizard_Images2/,
+  );
+  await broken(
+    "bad header",
+    async (r) => {
+      const p = join(r, L.infoCsv);
+      await Deno.writeTextFile(p, (await Deno.readTextFile(p)).replace("Split", "Fold"));
+    },
+    /info\.csv .*lacks Split/,
+  );
+  await broken(
+    "bad class",
+    (r) =>
+      Deno.writeFile(
+        join(r, L.labelDir, "glas_1.mat"),
+        writeMat({
+          inst_map: { className: "double", dims: [2, 2], data: [0, 1, 1, 0] },
+          id: { className: "double", dims: [1, 1], data: [1] },
+          class: { className: "double", dims: [1, 1], data: [9] },
+        }),
+      ),
+    /glas_1\.mat: expected class values 1-6 but found 9/,
+  );
+  await broken(
+    "size mismatch",
+    (r) =>
+      Deno.writeFile(
+        join(r, L.labelDir, "glas_1.mat"),
+        writeMat({
+          inst_map: { className: "double", dims: [2, 2], data: [0, 1, 1, 0] },
+          id: { className: "double", dims: [1, 1], data: [1] },
+          class: { className: "double", dims: [1, 1], data: [2] },
+        }),
+      ),
+    /glas_1\.mat: inst_map is 2x2 but its image .*glas_1\.png is/,
+  );
+});
