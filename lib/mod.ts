@@ -53,11 +53,45 @@ export {
   gaussianBlur,
 } from "./data/degradations/mod.ts";
 export { inspectDataset, readManifest, verifyDataset } from "./data/manifest.ts";
+export {
+  COVID_CT_CLASSES,
+  COVID_CT_LAYOUT,
+  type CovidCtDataset,
+  describeCovidCtLayout,
+  loadCovidCt,
+  type LoadCovidCtOptions,
+} from "./data/covid_ct.ts";
+export {
+  generateSyntheticCovidCt,
+  type SyntheticCovidCtOptions,
+} from "./data/synthetic_covid_ct.ts";
+export {
+  describeLizardLayout,
+  LIZARD_CLASSES,
+  LIZARD_LAYOUT,
+  type LizardDataset,
+  type LizardTask,
+  loadLizard,
+  type LoadLizardOptions,
+} from "./data/lizard.ts";
+export { generateSyntheticLizard, type SyntheticLizardOptions } from "./data/synthetic_lizard.ts";
+export {
+  CAMUS_CLASSES,
+  CAMUS_LAYOUT,
+  type CamusDataset,
+  describeCamusLayout,
+  loadCamus,
+  type LoadCamusOptions,
+} from "./data/camus.ts";
+export { generateSyntheticCamus, type SyntheticCamusOptions } from "./data/synthetic_camus.ts";
 export { readImage, type ReadImageOptions } from "./io/read_image.ts";
 export { readMask, type ReadMaskOptions } from "./io/read_mask.ts";
 export { type MatArray, readMat, type ReadMatOptions, toRowMajor2d } from "./io/mat_v5.ts";
 export { type NiftiImage, readNifti } from "./io/nifti.ts";
 export { type MetaImage, readMetaImage } from "./io/metaimage.ts";
+export { type MatVariable, writeMat } from "./io/mat_v5_write.ts";
+export { encodeNifti, writeNifti } from "./io/nifti_write.ts";
+export { writeMetaImage } from "./io/metaimage_write.ts";
 
 // Models
 export { type ForwardContext, Module } from "./models/module.ts";

@@ -5,7 +5,7 @@
  * under the git-ignored `results/`.
  *
  * ```
- * deno task reproduce [--profile quick|paper|smoke] [--seeds N] [--data DIR] [--workers N] [--only NAME]
+ * deno task reproduce [--profile quick|paper|smoke] [--seeds N] [--data DIR] [--workers N] [--only NAME] [--all]
  * ```
  *
  * @module
@@ -32,10 +32,15 @@ import type { PlotlyFigure } from "../lib/plots/plotly.ts";
 import { formatDuration } from "../lib/train/progress.ts";
 import { setupBackend } from "../lib/backend/setup_backend.ts";
 
-/** Each paper notebook and the experiment whose grid it shows (none: the notebook computes its own). */
-const NOTEBOOKS: { name: string; experiment?: string }[] = [
+/**
+ * Each paper notebook and the experiment whose grid it shows (none: the
+ * notebook computes its own). `extra` notebooks run with `--all` or `--only`,
+ * not by default, to keep the default run within its time budget.
+ */
+const NOTEBOOKS: { name: string; experiment?: string; extra?: boolean }[] = [
   { name: "fig1_gradient_promotion" },
   { name: "table1_isic_denoise", experiment: "table1-isic-denoise" },
+  { name: "table2_isic_seg_denoise", experiment: "table2-isic-seg-denoise", extra: true },
 ];
 
 interface Section {
@@ -58,6 +63,7 @@ async function main(args: string[]): Promise<void> {
       data: { type: "string" },
       workers: { type: "string" },
       only: { type: "string" },
+      all: { type: "boolean" },
     },
   });
   const t0 = performance.now();
@@ -91,7 +97,9 @@ async function main(args: string[]): Promise<void> {
     }, ` +
       `backend ${backend.name}, cache ${relative(REPO_ROOT, cache.dir) || cache.dir}`,
   );
-  const notebooks = values.only ? NOTEBOOKS.filter((n) => n.name === values.only) : NOTEBOOKS;
+  const notebooks = values.only
+    ? NOTEBOOKS.filter((n) => n.name === values.only)
+    : NOTEBOOKS.filter((n) => values.all || !n.extra);
   if (!notebooks.length) {
     throw new RangeError(
       `No notebook named ${values.only}; known: ${NOTEBOOKS.map((n) => n.name)}`,
