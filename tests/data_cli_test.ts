@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { generateSyntheticIsic2018 } from "../lib/data/synthetic_isic2018.ts";
+import { generateSyntheticCovidCt } from "../lib/data/synthetic_covid_ct.ts";
+import { generateSyntheticLizard } from "../lib/data/synthetic_lizard.ts";
+import { generateSyntheticCamus } from "../lib/data/synthetic_camus.ts";
+import { LIZARD_CLASSES } from "../lib/data/lizard.ts";
 
 const TOOL = new URL("../tools/data.ts", import.meta.url).pathname;
 
@@ -117,6 +121,142 @@ Deno.test("tools/data.ts verify and inspect a tiny synthetic ISIC 2018, never wr
       assert.match(r.stderr, /inside the dataset folder/);
       await assert.rejects(Deno.stat(join(root, "x.json")));
     });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+/** verify passes (lock outside), inspect --json matches, the folder is untouched, then an altered file is named. */
+async function checkDataset(
+  t: Deno.TestContext,
+  name: string,
+  root: string,
+  tmp: string,
+  inspectArgs: string[],
+  expectInspect: (j: {
+    dataset: string;
+    splits: Record<string, Record<string, unknown>>;
+  }) => void,
+  victim: string,
+): Promise<void> {
+  const lock = join(tmp, "locks", `${name}-${root.split("/").pop()}.sha256.json`);
+  const before = await snapshot(root);
+  await t.step(`${name}: verify passes and writes the lock outside the folder`, async () => {
+    const r = await run("verify", name, root, "--lock", lock);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /first verified copy/);
+    assert.match(r.stdout, /\(synthetic marker /);
+    assert.doesNotMatch(r.stdout, /FAIL/);
+  });
+  await t.step(`${name}: inspect --json prints one object with the expected counts`, async () => {
+    const r = await run("inspect", name, root, "--json", ...inspectArgs);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(j), ["dataset", "splits"]);
+    assert.equal(j.dataset, name);
+    assert.deepEqual(Object.keys(j.splits), ["train", "val", "test"]);
+    expectInspect(j);
+  });
+  assert.deepEqual(await snapshot(root), before, `verify/inspect wrote into ${name}`);
+  await t.step(`${name}: verify fails naming an altered file`, async () => {
+    await Deno.writeTextFile(join(root, victim), "changed\n", { append: true });
+    const r = await run("verify", name, root, "--lock", lock);
+    assert.equal(r.code, 1, r.stdout);
+    assert.ok(r.stdout.includes(`changed: ${victim}`), r.stdout);
+    assert.match(r.stdout, /verify: FAILED/);
+  });
+}
+
+const sum = (splits: Record<string, Record<string, unknown>>, key = "samples") =>
+  Object.values(splits).reduce((a, s) => a + (s[key] as number), 0);
+
+Deno.test("tools/data.ts verify and inspect a tiny synthetic COVID-CT", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "data_cli_covid_" });
+  try {
+    const root = await generateSyntheticCovidCt({
+      dir: join(tmp, "covid"),
+      covidCounts: [3, 1, 2],
+      nonCovidCounts: [4, 1, 1],
+      minSize: 32,
+      maxSize: 40,
+    });
+    await checkDataset(t, "covid_ct", root, tmp, [], (j) => {
+      assert.equal(sum(j.splits), 12);
+      assert.deepEqual(j.splits.train.classes, { NonCOVID: 4, COVID: 3 });
+      assert.deepEqual(j.splits.val.classes, { NonCOVID: 1, COVID: 1 });
+      assert.deepEqual(j.splits.test.classes, { NonCOVID: 1, COVID: 2 });
+      assert.equal(j.splits.train.maskPixels, undefined);
+      assert.ok((j.splits.train.width as number) >= 32 && (j.splits.train.width as number) <= 40);
+    }, "README.txt");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("tools/data.ts verify and inspect a tiny synthetic Lizard", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "data_cli_lizard_" });
+  try {
+    const root = await generateSyntheticLizard({
+      dir: join(tmp, "lizard"),
+      perSource: 3,
+      minSize: 32,
+      maxSize: 40,
+    });
+    const r = await run("inspect", "lizard", root, "--json", "--task", "classification");
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout);
+    for (const s of Object.values(c.splits) as Record<string, unknown>[]) {
+      assert.deepEqual(Object.keys(s.classes as object), LIZARD_CLASSES);
+      assert.equal(s.maskPixels, undefined);
+    }
+    assert.ok(sum(c.splits) > 0 && sum(c.splits) <= 15);
+    await checkDataset(t, "lizard", root, tmp, [], (j) => {
+      assert.equal(sum(j.splits), 15);
+      // Fold 3 (one tile per source) is the test split.
+      assert.equal(j.splits.test.samples, 5);
+      for (const s of Object.values(j.splits)) {
+        assert.equal(s.classes, undefined);
+        const mp = s.maskPixels as Record<string, number>;
+        assert.deepEqual(Object.keys(mp), ["background", ...LIZARD_CLASSES]);
+        const px = Object.values(mp).reduce((a, b) => a + b, 0);
+        assert.ok(px >= (s.samples as number) * 32 * 32, `${px} mask pixels`);
+      }
+    }, "lizard_labels/Lizard_Labels/info.csv");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("tools/data.ts verify and inspect a tiny synthetic CAMUS (both releases)", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "data_cli_camus_" });
+  try {
+    const paths = await generateSyntheticCamus({
+      dir: join(tmp, "camus"),
+      patients: 3,
+      width: 24,
+      height: 32,
+    });
+    // 3 patients: 1 train, 1 val, 1 test (nifti lists); 4 items each.
+    await checkDataset(t, "camus", paths.nifti, tmp, [], (j) => {
+      assert.deepEqual(Object.values(j.splits).map((s) => s.samples), [4, 4, 4]);
+      for (const s of Object.values(j.splits)) {
+        assert.equal(s.channels, 1);
+        assert.deepEqual(Object.keys(s.maskPixels as object), [
+          "background",
+          "lv",
+          "myocardium",
+          "la",
+        ]);
+        assert.ok((s.maskPixels as Record<string, number>).lv > 0);
+      }
+    }, "database_split/subgroup_testing.txt");
+    // Legacy MetaImage copy: 2 training patients (8 items) split by the loader, 1 in testing/.
+    await checkDataset(t, "camus", paths.mhd, tmp, ["--task", "view"], (j) => {
+      assert.equal(sum(j.splits), 8);
+      const views = Object.values(j.splits).map((s) => s.classes as Record<string, number>);
+      assert.equal(views.reduce((a, c) => a + c["2CH"], 0), 4);
+      assert.equal(j.splits.train.maskPixels, undefined);
+    }, "testing/patient0003/Info_2CH.cfg");
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

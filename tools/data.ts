@@ -26,7 +26,10 @@ const USAGE = `usage:
   deno run -A tools/data.ts verify <name> <folder> [--task T] [--synthetic] [--lock FILE] [--update-lock] [--json]
   deno run -A tools/data.ts inspect <name> <folder> [--task T] [--seed N] [--json]
 datasets: ${Object.keys(DATASET_ADAPTERS).join(", ")}
-  isic2018 tasks: diagnosis (default for inspect), segmentation; verify checks every task present`;
+  isic2018 tasks: diagnosis (default for inspect), segmentation; verify checks every task present
+  covid_ct task: classification
+  lizard tasks: segmentation (default), classification
+  camus tasks: segmentation (default), view, phase, quality (image-level label histograms)`;
 
 class _UsageError extends Error {}
 
@@ -112,9 +115,9 @@ function _inspectText(r: InspectReport): string {
     lines.push(`  ${split}: ${s.samples} samples, stored size ${size}`);
     if (s.sizes) {
       const all = Object.entries(s.sizes).sort((a, b) => b[1] - a[1]);
-      lines.push(
-        `    sizes vary (most common shown above): ${all.map(([k, n]) => `${k} ${n}`).join(", ")}`,
-      );
+      const shown = all.slice(0, 8).map(([k, n]) => `${k} ${n}`).join(", ");
+      const more = all.length > 8 ? ` (and ${all.length - 8} more)` : "";
+      lines.push(`    ${all.length} sizes (most common shown above): ${shown}${more}`);
     }
     if (s.classes) {
       lines.push(

@@ -13,13 +13,33 @@
  */
 
 import { createHash } from "node:crypto";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { readMask } from "../io/read_mask.ts";
 import { type IsicTask, loadIsic2018 } from "./isic2018.ts";
 import { ISIC2018_CLASSES, ISIC2018_LAYOUT } from "./isic2018_classes.ts";
 import { SYNTHETIC_ISIC2018_MARKER } from "./synthetic_isic2018.ts";
+import { readMat } from "../io/mat_v5.ts";
+import { readMetaImage } from "../io/metaimage.ts";
+import { readNifti } from "../io/nifti.ts";
+import {
+  COVID_CT_CLASSES,
+  COVID_CT_SPLITS,
+  describeCovidCtLayout,
+  loadCovidCt,
+} from "./covid_ct.ts";
+import { SYNTHETIC_COVID_CT_MARKER } from "./synthetic_covid_ct.ts";
+import { describeLizardLayout, LIZARD_CLASSES, type LizardTask, loadLizard } from "./lizard.ts";
+import { LIZARD_SOURCES, SYNTHETIC_LIZARD_MARKER } from "./synthetic_lizard.ts";
+import {
+  CAMUS_CLASSES,
+  CAMUS_LAYOUT,
+  type CamusLabel,
+  describeCamusLayout,
+  loadCamus,
+} from "./camus.ts";
+import { SYNTHETIC_CAMUS_MARKER } from "./synthetic_camus.ts";
 
 /** `<repo>/data-manifests/`, where manifests (and, by default, lock files) live. */
 export const MANIFEST_DIR: string = fileURLToPath(
@@ -209,6 +229,11 @@ export async function verifyDataset(
     throw new Error(`Lock file ${lockPath} is inside the dataset folder ${root}; choose another`);
   }
 
+  if (options.task !== undefined && !adapter.tasks.includes(options.task)) {
+    throw new TypeError(
+      `Expected task ${adapter.tasks.join(" or ")} for ${name} but found "${options.task}"`,
+    );
+  }
   const checks = await adapter.verify(root, manifest, options);
   const report: VerifyReport = {
     dataset: name,
@@ -739,17 +764,8 @@ async function _isicInspect(
       seed: options.seed ?? 0,
       cacheBytes: 0,
     });
-    const metas = await _pool(ds.imagePaths, 4, async (p) => {
-      const m = await sharp(p).metadata();
-      return `${m.height}x${m.width}x${m.channels}`;
-    });
-    const sizes: Record<string, number> = {};
-    for (const s of metas) sizes[s] = (sizes[s] ?? 0) + 1;
-    const common = Object.entries(sizes).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
-    const [height, width, channels] = common
-      ? common[0].split("x").map(Number)
-      : [null, null, null];
-    const summary: SplitSummary = { samples: ds.length, height, width, channels };
+    const { sizes, ...stored } = _sizeSummary(await _pool(ds.imagePaths, 4, _storedSize));
+    const summary: SplitSummary = { samples: ds.length, ...stored };
     if (ds.labels) {
       summary.classes = Object.fromEntries(ds.classNames.map((c) => [c, 0]));
       for (const l of ds.labels) summary.classes[ds.classNames[l]]++;
@@ -762,8 +778,529 @@ async function _isicInspect(
       });
       summary.maskPixels = Object.fromEntries(ds.classNames.map((c, i) => [c, counts[i]]));
     }
-    if (Object.keys(sizes).length > 1) summary.sizes = sizes;
+    if (sizes) summary.sizes = sizes;
     out[split] = summary;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- shared by the adapters below
+
+/** Stored `HxWxC` of an image file, from its header (sharp). */
+async function _storedSize(path: string): Promise<string> {
+  const m = await sharp(path).metadata();
+  return `${m.height}x${m.width}x${m.channels}`;
+}
+
+/** The most common `HxWxC` of a split and, when they differ, every size with its count. */
+function _sizeSummary(
+  list: readonly string[],
+): Pick<SplitSummary, "height" | "width" | "channels" | "sizes"> {
+  const sizes: Record<string, number> = {};
+  for (const s of list) sizes[s] = (sizes[s] ?? 0) + 1;
+  const common = Object.entries(sizes).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
+  const [height, width, channels] = common ? common[0].split("x").map(Number) : [null, null, null];
+  return Object.keys(sizes).length > 1
+    ? { height, width, channels, sizes }
+    : { height, width, channels };
+}
+
+/** The parsed synthetic marker in `dir` (or undefined). */
+async function _readMarker(
+  dir: string,
+  name: string,
+): Promise<Record<string, unknown> | undefined> {
+  const m = await Deno.readTextFile(join(dir, name)).then(JSON.parse, () => undefined);
+  return m && typeof m === "object" ? m : undefined;
+}
+
+/** Runs `fn` and turns a throw into a failing check named `name`; returns undefined then. */
+async function _attempt<T>(
+  checks: VerifyCheck[],
+  name: string,
+  fn: () => Promise<T>,
+  detail: (t: T) => string,
+): Promise<T | undefined> {
+  try {
+    const t = await fn();
+    checks.push({ name, status: "pass", detail: detail(t) });
+    return t;
+  } catch (err) {
+    checks.push({ name, status: "fail", detail: (err as Error).message });
+    return undefined;
+  }
+}
+
+function _num(v: unknown): number | undefined {
+  return typeof v === "number" ? v : undefined;
+}
+
+// ---------------------------------------------------------------- COVID-CT
+
+async function _covidVerify(
+  root: string,
+  manifest: DatasetManifest,
+  options: DatasetToolOptions,
+): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  const layout = await describeCovidCtLayout(root);
+  checks.push(
+    layout.errors.length ? { name: "layout", status: "fail", detail: layout.errors.join("; ") } : {
+      name: "layout",
+      status: "pass",
+      detail: "Images-processed/CT_{COVID,NonCOVID}/ and the six Data-split lists",
+    },
+  );
+  for (const note of layout.notes) {
+    checks.push({ name: "layout note", status: "info", detail: note });
+  }
+
+  // Expected counts by "<class> <split>": marker arrays, manifest synthetic defaults, or real.
+  const markerName = manifest.synthetic?.completion_marker ?? SYNTHETIC_COVID_CT_MARKER;
+  const marker = await _readMarker(root, markerName);
+  let source: string;
+  const expected: Record<string, number | undefined> = {};
+  if (marker) {
+    source = `synthetic marker ${markerName}`;
+    for (const cls of COVID_CT_CLASSES) {
+      const arr = marker[cls === "COVID" ? "covidCounts" : "nonCovidCounts"];
+      COVID_CT_SPLITS.forEach((split, i) => {
+        expected[`${cls} ${split}`] = Array.isArray(arr) ? _num(arr[i]) : undefined;
+      });
+    }
+  } else if (options.synthetic) {
+    source = "manifest synthetic.defaults";
+    const d = manifest.synthetic?.defaults ?? {};
+    for (const cls of COVID_CT_CLASSES) {
+      for (const split of COVID_CT_SPLITS) {
+        expected[`${cls} ${split}`] = d[`${cls.toLowerCase()}_${split}`];
+      }
+    }
+  } else {
+    source = "manifest expected_counts";
+    const e = manifest.expected_counts ?? {};
+    const per = (typeof e.split_counts === "object" ? e.split_counts : {}) as Record<
+      string,
+      number
+    >;
+    for (const cls of COVID_CT_CLASSES) {
+      for (const split of COVID_CT_SPLITS) expected[`${cls} ${split}`] = per[`${cls}_${split}`];
+      expected[`${cls} images`] = _num(e[`${cls.toLowerCase()}_images`]);
+    }
+  }
+  checks.push({ name: "expected counts", status: "info", detail: `from ${source}` });
+  for (const cls of COVID_CT_CLASSES) {
+    let sum: number | undefined = 0;
+    for (const split of COVID_CT_SPLITS) {
+      const want = expected[`${cls} ${split}`];
+      sum = sum === undefined || want === undefined ? undefined : sum + want;
+      const found = layout.lists[cls]?.[split].length ?? 0;
+      checks.push(_countCheck(`${cls} ${split}: listed`, found, want, source));
+    }
+    const files = layout.files[cls]?.length ?? 0;
+    checks.push(_countCheck(`${cls}: images`, files, expected[`${cls} images`] ?? sum, source));
+  }
+  await _attempt(
+    checks,
+    "loader",
+    () => loadCovidCt({ root, size: [1, 1], cacheBytes: 0 }),
+    (ds) => `loadCovidCt reads ${ds.length} items`,
+  );
+  const folders = ["CT_NonCOVID", "CT_COVID"];
+  for (const [label, cls] of COVID_CT_CLASSES.entries()) {
+    const dir = join("Images-processed", folders[label]);
+    const names = layout.files[cls] ?? [];
+    if (names.length) await _decodeCheck(checks, dir, names.map((n) => join(root, dir, n)));
+  }
+  return checks;
+}
+
+async function _covidInspect(
+  root: string,
+  _task: string,
+  _options: DatasetToolOptions,
+): Promise<Record<string, SplitSummary>> {
+  const out: Record<string, SplitSummary> = {};
+  for (const split of COVID_CT_SPLITS) {
+    const ds = await loadCovidCt({ root, size: [1, 1], split, cacheBytes: 0 });
+    const stored = _sizeSummary(await _pool(ds.imagePaths, 4, _storedSize));
+    const classes = Object.fromEntries(COVID_CT_CLASSES.map((c) => [c, 0]));
+    for (const l of ds.labels) classes[COVID_CT_CLASSES[l]]++;
+    out[split] = _ordered(ds.length, stored, classes);
+  }
+  return out;
+}
+
+/** A split summary with keys in the order of the JSON contract. */
+function _ordered(
+  samples: number,
+  stored: Pick<SplitSummary, "height" | "width" | "channels" | "sizes">,
+  classes?: Record<string, number>,
+  maskPixels?: Record<string, number>,
+): SplitSummary {
+  const s: SplitSummary = {
+    samples,
+    height: stored.height,
+    width: stored.width,
+    channels: stored.channels,
+  };
+  if (classes) s.classes = classes;
+  if (maskPixels) s.maskPixels = maskPixels;
+  if (stored.sizes) s.sizes = stored.sizes;
+  return s;
+}
+
+// ---------------------------------------------------------------- Lizard
+
+/** Pixels per class (0 background, 1–6) of a Lizard `.mat`, with its `inst_map` size. */
+function _lizardPixels(path: string): { counts: number[]; height: number; width: number } {
+  const vars = readMat(path, { variables: ["inst_map", "id", "class"] });
+  const missing = ["inst_map", "id", "class"].filter((v) => !vars.has(v));
+  if (missing.length) {
+    throw new Error(`no variable ${missing.join(", ")} (found ${[...vars.keys()].join(", ")})`);
+  }
+  const inst = vars.get("inst_map")!, id = vars.get("id")!, cls = vars.get("class")!;
+  if (inst.dims.slice(2).some((d) => d !== 1)) {
+    throw new Error(`expected a 2-D inst_map but found dims [${inst.dims.join(", ")}]`);
+  }
+  if (id.data.length !== cls.data.length) {
+    throw new Error(`'id' has ${id.data.length} values but 'class' has ${cls.data.length}`);
+  }
+  const lookup = new Map<number, number>();
+  for (let k = 0; k < id.data.length; k++) {
+    const c = Number(cls.data[k]);
+    if (!(Number.isInteger(c) && c >= 1 && c <= 6)) {
+      throw new Error(`expected class values 1-6 but found ${c}`);
+    }
+    lookup.set(Number(id.data[k]), c);
+  }
+  const counts = new Array(7).fill(0);
+  for (const raw of inst.data) {
+    const v = Number(raw);
+    const c = v === 0 ? 0 : lookup.get(v);
+    if (c === undefined) throw new Error(`inst_map has instance id ${v} that is not in 'id'`);
+    counts[c]++;
+  }
+  return { counts, height: inst.dims[0], width: inst.dims[1] };
+}
+
+async function _lizardVerify(
+  root: string,
+  manifest: DatasetManifest,
+  options: DatasetToolOptions,
+): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  const layout = await _attempt(
+    checks,
+    "layout",
+    () => describeLizardLayout(root),
+    (r) =>
+      `${r.tiles} tiles; folds ${
+        Object.entries(r.folds).map(([f, n]) => `${f}: ${n}`).join(", ")
+      }; sources ${Object.entries(r.sources).map(([s, n]) => `${s} ${n}`).join(", ")}`,
+  );
+  const markerName = manifest.synthetic?.completion_marker ?? SYNTHETIC_LIZARD_MARKER;
+  const marker = await _readMarker(root, markerName);
+  let source: string, tiles: number | undefined, perSource: number | undefined;
+  if (marker) {
+    source = `synthetic marker ${markerName}`;
+    perSource = _num(marker.perSource);
+  } else if (options.synthetic) {
+    source = "manifest synthetic.defaults";
+    perSource = manifest.synthetic?.defaults?.perSource;
+  } else {
+    source = "manifest expected_counts";
+    tiles = _num(manifest.expected_counts?.images);
+  }
+  if (perSource !== undefined) tiles = perSource * LIZARD_SOURCES.length;
+  checks.push({ name: "expected counts", status: "info", detail: `from ${source}` });
+  if (!layout) return checks;
+  checks.push(_countCheck("tiles", layout.tiles, tiles, source));
+  if (perSource !== undefined) {
+    const wrong = LIZARD_SOURCES.filter((s) => layout.sources[s] !== perSource);
+    checks.push(
+      wrong.length
+        ? {
+          name: "tiles per source",
+          status: "fail",
+          detail: `expected ${perSource} of each of ${LIZARD_SOURCES.join(", ")} (${source}) ` +
+            `but found ${wrong.map((s) => `${s} ${layout.sources[s] ?? 0}`).join(", ")}`,
+        }
+        : { name: "tiles per source", status: "pass", detail: `${perSource} of each source` },
+    );
+  }
+  const ds = await _attempt(
+    checks,
+    "loader",
+    () => loadLizard({ root, size: [1, 1], cacheBytes: 0 }),
+    (d) => `loadLizard reads ${d.length} tiles`,
+  );
+  if (!ds) return checks;
+  const imageSizes = await _decodeCheck(checks, "images", [...ds.imagePaths]);
+  const bad: string[] = [], mismatched: string[] = [];
+  ds.labelPaths.forEach((p, i) => {
+    const name = relative(root, p);
+    try {
+      const m = _lizardPixels(p);
+      const img = imageSizes.get(ds.imagePaths[i]);
+      if (img && img !== `${m.height}x${m.width}`) {
+        mismatched.push(`${name} (${m.height}x${m.width}, image ${img})`);
+      }
+    } catch (err) {
+      bad.push(`${name} (${(err as Error).message})`);
+    }
+  });
+  checks.push(
+    bad.length
+      ? {
+        name: "labels: decodable",
+        status: "fail",
+        detail: `${bad.length} of ${ds.labelPaths.length} .mat files do not read: ${_few(bad)}`,
+      }
+      : {
+        name: "labels: decodable",
+        status: "pass",
+        detail: `${ds.labelPaths.length} .mat files read (inst_map, id, class 1-6)`,
+      },
+  );
+  checks.push(
+    mismatched.length
+      ? {
+        name: "labels: sizes",
+        status: "fail",
+        detail: `${mismatched.length} inst_maps differ in size from their image: ${
+          _few(mismatched)
+        }`,
+      }
+      : { name: "labels: sizes", status: "pass", detail: "every inst_map has its image's size" },
+  );
+  return checks;
+}
+
+async function _lizardInspect(
+  root: string,
+  task: string,
+  options: DatasetToolOptions,
+): Promise<Record<string, SplitSummary>> {
+  const out: Record<string, SplitSummary> = {};
+  for (const split of ["train", "val", "test"] as const) {
+    const ds = await loadLizard({
+      root,
+      size: [1, 1],
+      task: task as LizardTask,
+      split,
+      seed: options.seed ?? 0,
+      cacheBytes: 0,
+    });
+    const stored = _sizeSummary(await _pool(ds.imagePaths, 4, _storedSize));
+    let classes: Record<string, number> | undefined, maskPixels: Record<string, number> | undefined;
+    if (ds.labels) {
+      classes = Object.fromEntries(LIZARD_CLASSES.map((c) => [c, 0]));
+      for (const l of ds.labels) classes[LIZARD_CLASSES[l]]++;
+    } else {
+      const counts = new Array(7).fill(0);
+      for (const p of ds.labelPaths) {
+        _lizardPixels(p).counts.forEach((n, c) => (counts[c] += n));
+      }
+      maskPixels = Object.fromEntries(ds.classNames.map((c, i) => [c, counts[i]]));
+    }
+    out[split] = _ordered(ds.length, stored, classes, maskPixels);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- CAMUS
+
+/** Reads a CAMUS image (NIfTI or MetaImage) and returns its stored `[W, H, C]` and data. */
+function _camusRead(path: string): { w: number; h: number; c: number; data: Float32Array } {
+  const img = path.endsWith(".mhd") ? readMetaImage(path) : readNifti(path);
+  return {
+    w: img.dims[0],
+    h: img.dims[1] ?? 1,
+    c: "channels" in img ? img.channels : 1,
+    data: img.data,
+  };
+}
+
+/**
+ * Expected CAMUS counts: the synthetic marker (in the folder, or in its parent for the
+ * generator's `nifti/` and `mhd/` copies), the manifest's synthetic defaults, or the real ones.
+ */
+async function _camusExpected(
+  root: string,
+  release: "nifti" | "mhd",
+  manifest: DatasetManifest,
+  synthetic: boolean | undefined,
+): Promise<{ source: string; patients?: number; testing?: number; parts?: number[] }> {
+  const markerName = manifest.synthetic?.completion_marker ?? SYNTHETIC_CAMUS_MARKER;
+  let marker = await _readMarker(root, markerName), where = markerName;
+  if (!marker && ["nifti", "mhd"].includes(basename(root))) {
+    marker = await _readMarker(dirname(root), markerName);
+    where = `../${markerName}`;
+  }
+  const n = marker
+    ? _num(marker.patients)
+    : synthetic
+    ? manifest.synthetic?.defaults?.patients
+    : undefined;
+  if (n !== undefined) {
+    // As generateSyntheticCamus: test and val max(1, round(n / 6)) patients each.
+    const k = Math.max(1, Math.round(n / 6));
+    const source = marker ? `synthetic marker ${where}` : "manifest synthetic.defaults";
+    return release === "nifti"
+      ? { source, patients: n, parts: [n - 2 * k, k, k] }
+      : { source, patients: n - k, testing: k };
+  }
+  const e = manifest.expected_counts ?? {};
+  return release === "nifti"
+    ? { source: "manifest expected_counts", patients: _num(e.nifti_patients) }
+    : {
+      source: "manifest expected_counts",
+      patients: _num(e.legacy_training_patients),
+      testing: _num(e.legacy_testing_patients),
+    };
+}
+
+async function _camusVerify(
+  root: string,
+  manifest: DatasetManifest,
+  options: DatasetToolOptions,
+): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  const layout = await _attempt(
+    checks,
+    "layout",
+    () => describeCamusLayout(root, { seed: options.seed }),
+    (s) =>
+      `${s.release} release: ${s.patients.length} complete patients, split ${s.splits.train.length} / ${s.splits.val.length} / ${s.splits.test.length}`,
+  );
+  if (!layout) return checks;
+  const expected = await _camusExpected(root, layout.release, manifest, options.synthetic);
+  checks.push({ name: "expected counts", status: "info", detail: `from ${expected.source}` });
+  checks.push(_countCheck("patients", layout.patients.length, expected.patients, expected.source));
+  if (expected.parts) {
+    (["train", "val", "test"] as const).forEach((part, i) => {
+      checks.push(
+        _countCheck(
+          `split ${part}: patients`,
+          layout.splits[part].length,
+          expected.parts![i],
+          expected.source,
+        ),
+      );
+    });
+  }
+  const L = CAMUS_LAYOUT;
+  const folders = layout.release === "nifti" ? [L.niftiPatients] : [L.legacyPatients, "testing"];
+  const ext = layout.release === "nifti" ? L.niftiExt : L.legacyExt;
+  if (layout.release === "mhd") {
+    const testing = ((await _listNames(join(root, "testing"))) ?? [])
+      .filter((n) => /^patient\d+$/.test(n));
+    checks.push(
+      _countCheck(
+        "testing: patients (no masks)",
+        testing.length,
+        expected.testing,
+        expected.source,
+      ),
+    );
+  }
+  await _attempt(
+    checks,
+    "loader",
+    () => loadCamus({ root, size: [1, 1], label: "quality", cacheBytes: 0, seed: options.seed }),
+    (ds) => `loadCamus reads ${ds.length} items (every Info_*.cfg has an ImageQuality)`,
+  );
+
+  // Every image, mask and sequence file decodes; masks are 0-3 and the size of their image.
+  const files: string[] = [];
+  for (const folder of folders) {
+    for (const p of (await _listNames(join(root, folder))) ?? []) {
+      for (const n of (await _listNames(join(root, folder, p))) ?? []) {
+        if (n.endsWith(ext)) files.push(join(folder, p, n));
+      }
+    }
+  }
+  const bad: string[] = [], badMask: string[] = [], mismatched: string[] = [];
+  const sizes = new Map<string, string>();
+  for (const f of files) {
+    try {
+      const img = _camusRead(join(root, f));
+      sizes.set(f, `${img.w}x${img.h}`);
+      if (f.endsWith(L.maskSuffix + ext)) {
+        const v = img.data.find((x) => !(Number.isInteger(x) && x >= 0 && x <= 3));
+        if (v !== undefined) badMask.push(`${f} (value ${v})`);
+      }
+    } catch (err) {
+      bad.push(`${f} (${(err as Error).message})`);
+    }
+  }
+  checks.push(
+    bad.length
+      ? {
+        name: "files: decodable",
+        status: "fail",
+        detail: `${bad.length} of ${files.length} ${ext} files do not read: ${_few(bad)}`,
+      }
+      : { name: "files: decodable", status: "pass", detail: `${files.length} ${ext} files read` },
+  );
+  for (const f of files) {
+    if (!f.endsWith(L.maskSuffix + ext)) continue;
+    const image = f.slice(0, -(L.maskSuffix + ext).length) + ext;
+    const a = sizes.get(image), b = sizes.get(f);
+    if (a && b && a !== b) mismatched.push(`${f} (${b}, image ${a}, WxH)`);
+  }
+  checks.push(
+    badMask.length
+      ? {
+        name: "masks: values",
+        status: "fail",
+        detail: `${badMask.length} masks hold values outside 0-3: ${_few(badMask)}`,
+      }
+      : { name: "masks: values", status: "pass", detail: "every mask holds 0-3" },
+  );
+  checks.push(
+    mismatched.length
+      ? {
+        name: "masks: sizes",
+        status: "fail",
+        detail: `${mismatched.length} masks differ in size from their image: ${_few(mismatched)}`,
+      }
+      : { name: "masks: sizes", status: "pass", detail: "every mask has its image's size" },
+  );
+  return checks;
+}
+
+async function _camusInspect(
+  root: string,
+  task: string,
+  options: DatasetToolOptions,
+): Promise<Record<string, SplitSummary>> {
+  const out: Record<string, SplitSummary> = {};
+  const label: CamusLabel = task === "segmentation" ? "view" : task as CamusLabel;
+  for (const split of ["train", "val", "test"] as const) {
+    const ds = await loadCamus({
+      root,
+      size: [1, 1],
+      split,
+      label,
+      seed: options.seed ?? 0,
+      cacheBytes: 0,
+    });
+    const stored = _sizeSummary(ds.imagePaths.map((p) => {
+      const img = _camusRead(p);
+      return `${img.h}x${img.w}x${img.c}`;
+    }));
+    if (task === "segmentation") {
+      const counts = CAMUS_CLASSES.map(() => 0);
+      for (const p of ds.maskPaths) for (const v of _camusRead(p).data) counts[v]++;
+      const maskPixels = Object.fromEntries(CAMUS_CLASSES.map((c, i) => [c, counts[i]]));
+      out[split] = _ordered(ds.length, stored, undefined, maskPixels);
+    } else {
+      const classes = Object.fromEntries(ds.labelNames.map((c) => [c, 0]));
+      for (const l of ds.labels) classes[ds.labelNames[l]]++;
+      out[split] = _ordered(ds.length, stored, classes);
+    }
   }
   return out;
 }
@@ -771,4 +1308,15 @@ async function _isicInspect(
 /** Adapters by dataset id; add one (and a manifest) to support another dataset. */
 export const DATASET_ADAPTERS: Record<string, DatasetAdapter> = {
   isic2018: { tasks: ["diagnosis", "segmentation"], verify: _isicVerify, inspect: _isicInspect },
+  covid_ct: { tasks: ["classification"], verify: _covidVerify, inspect: _covidInspect },
+  lizard: {
+    tasks: ["segmentation", "classification"],
+    verify: _lizardVerify,
+    inspect: _lizardInspect,
+  },
+  camus: {
+    tasks: ["segmentation", "view", "phase", "quality"],
+    verify: _camusVerify,
+    inspect: _camusInspect,
+  },
 };
