@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+
+const _BENCH = new URL("../tools/bench.ts", import.meta.url).pathname;
+
+Deno.test("tools/bench.ts --json prints one row per config and writes the report", async () => {
+  const out = await Deno.makeTempFile({ suffix: ".md" });
+  try {
+    const configs = ["sr32x4-ip", "sr32x4+unetd3b16-joint", "sr32x4+unetd3b16-gradprom"];
+    const o = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        _BENCH,
+        "--json",
+        "--backends",
+        "wasm",
+        "--configs",
+        configs.join(","),
+        "--size",
+        "16",
+        "--batch",
+        "2",
+        "--warmup",
+        "1",
+        "--steps",
+        "1",
+        "--no-install",
+        "--out",
+        out,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(o.stderr);
+    assert.ok(o.success, stderr);
+    const rows = new TextDecoder().decode(o.stdout).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((r) => r.config), configs);
+    const torch = !stderr.includes("PyTorch column skipped");
+    for (const r of rows) {
+      assert.equal(r.backend, "wasm");
+      assert.equal(r.steps, 1);
+      assert.ok(r.median_ms > 0 && Number.isFinite(r.median_ms));
+      assert.ok(r.min_ms <= r.median_ms && r.median_ms <= r.max_ms);
+      assert.ok(r.rss_peak_mb > 0);
+      assert.equal(r.params_ip, 99267); // SR-ResNet 32×4, 9×9 outer kernels, BN
+      if (torch) {
+        assert.ok(r.pytorch_ms > 0, JSON.stringify(r));
+        assert.equal(r.pytorch_params, r.params_ip + r.params_vr);
+        assert.ok(Math.abs(r.ratio - r.median_ms / r.pytorch_ms) < 1e-9);
+      } else {
+        assert.equal(r.pytorch_ms, null);
+        assert.equal(r.ratio, null);
+      }
+    }
+    const gp = rows[2];
+    assert.ok(Math.abs(gp.over_joint - gp.median_ms / rows[1].median_ms) < 1e-9);
+    assert.equal(gp.joint_ms, rows[1].median_ms);
+    assert.ok(!("joint_ms" in rows[1]));
+    const md = await Deno.readTextFile(out);
+    for (const c of configs) assert.ok(md.includes(`| ${c} | wasm |`), md);
+    assert.match(md, /## Where the time goes\n\nOne `sr32x4\+unetd3b16-gradprom` step/);
+    assert.match(md, /Deno \d+\.\d+\.\d+, TF\.js 4\.22\.0/);
+  } finally {
+    await Deno.remove(out);
+  }
+});

@@ -1,0 +1,598 @@
+/**
+ * `deno task bench`: times the library's real train step (lib/train/train_step.ts) on the
+ * TF.js backends of this machine against the same models and steps in PyTorch on the same cores
+ * (tools/bench_torch.py), and writes BENCHMARKS.md.
+ *
+ * ```
+ * deno run -A tools/bench.ts [--json] [--quick] [--backends wasm,cpu] [--configs a,b]
+ *   [--warmup N] [--steps N] [--batch 8] [--size 64] [--no-torch] [--no-install]
+ *   [--out BENCHMARKS.md | --no-write]
+ * ```
+ *
+ * Each (backend, config) runs in its own child process (`--worker`), so that its peak RSS and
+ * wasm memory are its own and one process holds one TF.js backend. `--json` prints one object
+ * per line: `{"config", "backend", "median_ms", "pytorch_ms", "ratio", …}`, GradProm rows also
+ * `"joint_ms"` and `"over_joint"`.
+ *
+ * Configs (batch 8, 64×64 RGB, Adam lr 1e-4, λ = 0.1):
+ * - `sr32x4-ip`, `sr64x8-ip`: SR-ResNet {channels, blocks, outerKernel: 9, batchNorm: true},
+ *   IP only (MSE).
+ * - `sr32x4+resnet18w0.25-joint|gradprom`: with `resNetPreset("resnet18", {classes: 7,
+ *   widthMultiplier: 0.25})` (ImageNet stem, widths 16/32/64/128).
+ * - `sr32x4+unetd3b16-joint|gradprom`: with `unet({depth: 3, baseWidth: 16, classes: 4})`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { setupBackend } from "../lib/backend/setup_backend.ts";
+import { resNet, resNetPreset } from "../lib/models/resnet.ts";
+import { srResNet } from "../lib/models/sr_resnet.ts";
+import { unet } from "../lib/models/unet.ts";
+import { gradProm } from "../lib/strategies/grad_prom.ts";
+import { joint } from "../lib/strategies/joint.ts";
+import { type Recognizer, trainStep } from "../lib/train/train_step.ts";
+import { Rng } from "../lib/util/rng.ts";
+
+/** All configs, in table order. */
+export const BENCH_CONFIGS = [
+  "sr32x4-ip",
+  "sr64x8-ip",
+  "sr32x4+resnet18w0.25-joint",
+  "sr32x4+resnet18w0.25-gradprom",
+  "sr32x4+unetd3b16-joint",
+  "sr32x4+unetd3b16-gradprom",
+] as const;
+
+/** Configs run on the pure-JS cpu backend (about 10× slower than wasm). */
+const _CPU_CONFIGS = ["sr32x4-ip"];
+/** Configs of `--quick`. */
+const _QUICK_CONFIGS = [
+  "sr32x4-ip",
+  "sr32x4+resnet18w0.25-joint",
+  "sr32x4+resnet18w0.25-gradprom",
+];
+const _CLASSES = 7;
+const _SEG_CLASSES = 4;
+const _LAMBDA = 0.1;
+const _PYTHON = "/usr/bin/python3";
+const _ROOT = new URL("../", import.meta.url).pathname;
+
+interface _Args {
+  json: boolean;
+  quick: boolean;
+  backends: string[];
+  configs?: string[];
+  warmup?: number;
+  steps?: number;
+  batch: number;
+  size: number;
+  torch: boolean;
+  install: boolean;
+  out?: string;
+  profile: boolean;
+  worker: boolean;
+  backend: string;
+  config: string;
+}
+
+/** What a worker reports for one (backend, config). */
+interface _WorkerResult {
+  config: string;
+  backend: string;
+  median_ms: number;
+  min_ms: number;
+  max_ms: number;
+  q1_ms: number;
+  q3_ms: number;
+  times_ms: number[];
+  params_ip: number;
+  params_vr: number;
+  rss_peak_mb: number;
+  tf_num_tensors: number;
+  tf_num_bytes_mb: number;
+  /** Peak bytes of TF.js tensors during one profiled step (wasm only). */
+  tf_peak_step_mb?: number;
+  /** Kernel time of one profiled step, by kernel name (wasm only). */
+  kernels?: { name: string; ms: number; calls: number }[];
+  backend_info: string;
+}
+
+interface _TorchResult {
+  config: string;
+  median_ms: number;
+  min_ms: number;
+  max_ms: number;
+  params_ip: number;
+  params_vr: number;
+}
+
+function _parseArgs(argv: string[]): _Args {
+  const a: _Args = {
+    json: false,
+    quick: false,
+    backends: ["wasm", "cpu"],
+    batch: 8,
+    size: 64,
+    torch: true,
+    install: true,
+    out: `${_ROOT}BENCHMARKS.md`,
+    profile: true,
+    worker: false,
+    backend: "wasm",
+    config: "",
+  };
+  const num = (flag: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new RangeError(`Expected a non-negative integer after ${flag} but found "${v}"`);
+    }
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i];
+    const next = () => argv[++i];
+    switch (f) {
+      case "--json":
+        a.json = true;
+        break;
+      case "--quick":
+        a.quick = true;
+        break;
+      case "--backends":
+        a.backends = next().split(",").filter(Boolean);
+        break;
+      case "--configs":
+        a.configs = next().split(",").filter(Boolean);
+        break;
+      case "--warmup":
+        a.warmup = num(f, next());
+        break;
+      case "--steps":
+        a.steps = Math.max(1, num(f, next()));
+        break;
+      case "--batch":
+        a.batch = num(f, next());
+        break;
+      case "--size":
+        a.size = num(f, next());
+        break;
+      case "--no-torch":
+        a.torch = false;
+        break;
+      case "--no-install":
+        a.install = false;
+        break;
+      case "--out":
+        a.out = next();
+        break;
+      case "--no-write":
+        a.out = undefined;
+        break;
+      case "--no-profile":
+        a.profile = false;
+        break;
+      case "--worker":
+        a.worker = true;
+        break;
+      case "--backend":
+        a.backend = next();
+        break;
+      case "--config":
+        a.config = next();
+        break;
+      default:
+        throw new RangeError(`Expected a bench.ts flag but found "${f}"`);
+    }
+  }
+  for (const b of a.backends) {
+    if (b !== "wasm" && b !== "cpu") {
+      throw new RangeError(`Expected backends among wasm, cpu but found "${b}"`);
+    }
+  }
+  for (const c of a.configs ?? []) {
+    if (!(BENCH_CONFIGS as readonly string[]).includes(c)) {
+      throw new RangeError(`Expected configs among ${BENCH_CONFIGS.join(", ")} but found "${c}"`);
+    }
+  }
+  return a;
+}
+
+/** Median, quartiles (linear interpolation), min and max. */
+function _stats(xs: number[]) {
+  const s = [...xs].sort((p, q) => p - q);
+  const at = (f: number) => {
+    const i = f * (s.length - 1), lo = Math.floor(i), hi = Math.ceil(i);
+    return s[lo] + (s[hi] - s[lo]) * (i - lo);
+  };
+  return { median: at(0.5), q1: at(0.25), q3: at(0.75), min: s[0], max: s[s.length - 1] };
+}
+
+function _steps(a: _Args, backend: string) {
+  const warmup = a.warmup ?? (a.quick || backend === "cpu" ? 1 : 2);
+  const steps = a.steps ?? (a.quick ? 2 : backend === "cpu" ? 2 : 7);
+  return { warmup, steps };
+}
+
+// ---------------------------------------------------------------- worker (one config)
+
+async function _worker(a: _Args): Promise<void> {
+  const info = await setupBackend({ backend: a.backend as "wasm" | "cpu", quiet: true });
+  const m = /^sr(\d+)x(\d+)(?:\+(\w[\w.]*))?-(ip|joint|gradprom)$/.exec(a.config);
+  if (!m) throw new RangeError(`Expected a config like sr32x4-ip but found "${a.config}"`);
+  const [, c, b, vrName, step] = m;
+  const ip = srResNet({
+    channels: Number(c),
+    blocks: Number(b),
+    outerKernel: 9,
+    batchNorm: true,
+  }, 1);
+  let vr: Recognizer | undefined;
+  const seg = vrName?.startsWith("unet") ?? false;
+  if (vrName?.startsWith("resnet18w")) {
+    const widthMultiplier = Number(vrName.slice("resnet18w".length));
+    vr = resNet(resNetPreset("resnet18", { classes: _CLASSES, widthMultiplier }), 2);
+  } else if (seg) {
+    const [d, w] = vrName!.slice("unetd".length).split("b").map(Number);
+    vr = unet({ depth: d, baseWidth: w, classes: _SEG_CLASSES }, 2);
+  }
+  const rng = new Rng(3);
+  const n = a.batch, s = a.size;
+  const rand = (count: number) => Float32Array.from({ length: count }, () => rng.uniform());
+  const input = tf.tensor4d(rand(n * s * s * 3), [n, s, s, 3]);
+  const target = tf.tensor4d(rand(n * s * s * 3), [n, s, s, 3]);
+  const labels = seg
+    ? tf.tensor4d(Int32Array.from({ length: n * s * s }, () => rng.int(_SEG_CLASSES)), [n, s, s, 1])
+    : tf.tensor1d(Int32Array.from({ length: n }, () => rng.int(_CLASSES)), "int32");
+  const ipOptimizer = tf.train.adam(1e-4);
+  const vrOptimizer = tf.train.adam(1e-4);
+  const setup = {
+    ip,
+    vr,
+    vrMode: step === "ip" ? "none" as const : "trained" as const,
+    strategy: step === "gradprom" ? gradProm() : joint,
+    lambda: _LAMBDA,
+    ipOptimizer,
+    vrOptimizer,
+  };
+  const batch = { input, target, labels };
+  let rss = Deno.memoryUsage().rss;
+  const { warmup, steps } = _steps(a, a.backend);
+  for (let i = 0; i < warmup; i++) {
+    trainStep(setup, batch);
+    rss = Math.max(rss, Deno.memoryUsage().rss);
+  }
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    trainStep(setup, batch);
+    times.push(performance.now() - t0);
+    rss = Math.max(rss, Deno.memoryUsage().rss);
+  }
+  const mem = tf.memory();
+  const st = _stats(times);
+  const r: _WorkerResult = {
+    config: a.config,
+    backend: info.name,
+    median_ms: st.median,
+    min_ms: st.min,
+    max_ms: st.max,
+    q1_ms: st.q1,
+    q3_ms: st.q3,
+    times_ms: times,
+    params_ip: ip.module.parameterCount(),
+    params_vr: vr?.module.parameterCount() ?? 0,
+    rss_peak_mb: rss / 2 ** 20,
+    tf_num_tensors: mem.numTensors,
+    tf_num_bytes_mb: mem.numBytes / 2 ** 20,
+    backend_info: info.wasm
+      ? `wasm (SIMD ${info.wasm.simd}, ${info.wasm.threads} thread(s), gradient kernels ${info.wasm.gradientKernels})`
+      : info.name,
+  };
+  if (a.profile && info.name === "wasm") {
+    const p = await tf.profile(() => {
+      trainStep(setup, batch);
+    });
+    rss = Math.max(rss, Deno.memoryUsage().rss);
+    r.rss_peak_mb = rss / 2 ** 20;
+    r.tf_peak_step_mb = p.peakBytes / 2 ** 20;
+    const by = new Map<string, { ms: number; calls: number }>();
+    for (const k of p.kernels) {
+      const e = by.get(k.name) ?? { ms: 0, calls: 0 };
+      e.ms += Number(k.kernelTimeMs) || 0;
+      e.calls++;
+      by.set(k.name, e);
+    }
+    r.kernels = [...by].map(([name, e]) => ({ name, ...e })).sort((p, q) => q.ms - p.ms);
+  }
+  tf.dispose([input, target, labels]);
+  ipOptimizer.dispose();
+  vrOptimizer.dispose();
+  ip.module.dispose();
+  vr?.module.dispose();
+  console.log(JSON.stringify(r));
+}
+
+// ---------------------------------------------------------------- driver
+
+async function _run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+  const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const out = new TextDecoder().decode(o.stdout);
+  if (!o.success) {
+    const err = new TextDecoder().decode(o.stderr).trim().split("\n").slice(-5).join("\n");
+    return { ok: false, out: `${out}\n${err}` };
+  }
+  return { ok: true, out };
+}
+
+async function _hasTorch(): Promise<boolean> {
+  try {
+    return (await _run(_PYTHON, ["-c", "import torch"])).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Makes PyTorch available, or says why not. */
+async function _ensureTorch(a: _Args, log: (s: string) => void): Promise<string | undefined> {
+  if (!a.torch) return "skipped (--no-torch)";
+  if (await _hasTorch()) return undefined;
+  const root = Deno.uid?.() === 0;
+  if (!a.install) return `skipped: ${_PYTHON} has no torch and --no-install was given`;
+  if (!root) return `skipped: ${_PYTHON} has no torch and installing python3-torch needs root`;
+  log("installing python3-torch with apt-get (may take a few minutes) …");
+  const r = await _run("apt-get", ["install", "-y", "--no-install-recommends", "python3-torch"]);
+  if (!r.ok || !(await _hasTorch())) {
+    return `skipped: apt-get install python3-torch failed: ${r.out.trim().split("\n").at(-1)}`;
+  }
+  return undefined;
+}
+
+function _fmt(x: number | null | undefined, digits = 0): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "–";
+  return x.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+async function _text(cmd: string, args: string[]): Promise<string> {
+  try {
+    const r = await _run(cmd, args);
+    return r.ok ? r.out.trim() : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+async function _machine() {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown";
+  const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
+  const kb = Number(/MemTotal:\s*(\d+)/.exec(meminfo)?.[1] ?? NaN);
+  return {
+    cpu: model,
+    cores: navigator.hardwareConcurrency,
+    ram_gib: kb / 2 ** 20,
+  };
+}
+
+async function _otherTraining(): Promise<string> {
+  const r = await _text("pgrep", ["-af", "tools/experiment.ts"]);
+  return r === "unknown" ? "" : r;
+}
+
+async function main(): Promise<void> {
+  const a = _parseArgs(Deno.args);
+  if (a.worker) return await _worker(a);
+  const log = (s: string) => console.error(`bench: ${s}`);
+  const started = new Date();
+  const busyBefore = await _otherTraining();
+  const configs = a.configs ?? (a.quick ? _QUICK_CONFIGS : [...BENCH_CONFIGS]);
+  const rows: _WorkerResult[] = [];
+  for (const backend of a.backends) {
+    const mine = backend === "cpu" && !a.configs
+      ? configs.filter((c) => _CPU_CONFIGS.includes(c))
+      : configs;
+    for (const config of mine) {
+      log(`${backend} ${config} …`);
+      const args = [
+        "run",
+        "-A",
+        new URL(import.meta.url).pathname,
+        "--worker",
+        "--backend",
+        backend,
+        "--config",
+        config,
+        "--batch",
+        `${a.batch}`,
+        "--size",
+        `${a.size}`,
+        ...(a.quick ? ["--quick"] : []),
+        ...(a.warmup !== undefined ? ["--warmup", `${a.warmup}`] : []),
+        ...(a.steps !== undefined ? ["--steps", `${a.steps}`] : []),
+        ...(a.profile ? [] : ["--no-profile"]),
+      ];
+      const r = await _run(Deno.execPath(), args);
+      if (!r.ok) throw new Error(`Expected the ${backend} ${config} worker to succeed: ${r.out}`);
+      const row = JSON.parse(r.out.trim().split("\n").at(-1)!) as _WorkerResult;
+      log(`${backend} ${config}: median ${_fmt(row.median_ms)} ms`);
+      rows.push(row);
+    }
+  }
+
+  const torchWhy = await _ensureTorch(a, log);
+  const torch = new Map<string, _TorchResult>();
+  let torchVersion = "not run";
+  if (torchWhy === undefined) {
+    const { warmup, steps } = _steps(a, "wasm");
+    log(`pytorch ${configs.join(", ")} …`);
+    const r = await _run(_PYTHON, [
+      `${_ROOT}tools/bench_torch.py`,
+      "--configs",
+      configs.join(","),
+      "--warmup",
+      `${Math.max(warmup, 2)}`,
+      "--steps",
+      `${Math.max(steps, 5)}`,
+      "--batch",
+      `${a.batch}`,
+      "--size",
+      `${a.size}`,
+      "--classes",
+      `${_CLASSES}`,
+      "--seg-classes",
+      `${_SEG_CLASSES}`,
+      "--lam",
+      `${_LAMBDA}`,
+      "--threads",
+      "2",
+    ]);
+    if (!r.ok) throw new Error(`Expected tools/bench_torch.py to succeed: ${r.out}`);
+    for (const line of r.out.trim().split("\n")) {
+      const o = JSON.parse(line);
+      if (o.config) torch.set(o.config, o);
+      else torchVersion = `${o.torch} (${o.threads} threads)`;
+    }
+  } else {
+    log(`PyTorch column ${torchWhy}`);
+  }
+  // Parameter counts: the architectures are the same, so the counts must be equal.
+  for (const row of rows) {
+    const t = torch.get(row.config);
+    if (!t) continue;
+    if (t.params_ip !== row.params_ip || t.params_vr !== row.params_vr) {
+      throw new Error(
+        `Expected equal parameter counts for ${row.config} but found ours ` +
+          `${row.params_ip} + ${row.params_vr}, PyTorch's ${t.params_ip} + ${t.params_vr}`,
+      );
+    }
+  }
+
+  const out = rows.map((row) => {
+    const t = torch.get(row.config);
+    const o: Record<string, unknown> = {
+      config: row.config,
+      backend: row.backend,
+      median_ms: row.median_ms,
+      min_ms: row.min_ms,
+      max_ms: row.max_ms,
+      q1_ms: row.q1_ms,
+      q3_ms: row.q3_ms,
+      steps: row.times_ms.length,
+      pytorch_ms: t?.median_ms ?? null,
+      ratio: t ? row.median_ms / t.median_ms : null,
+      params_ip: row.params_ip,
+      params_vr: row.params_vr,
+      pytorch_params: t ? t.params_ip + t.params_vr : null,
+      rss_peak_mb: row.rss_peak_mb,
+      tf_num_tensors: row.tf_num_tensors,
+      tf_num_bytes_mb: row.tf_num_bytes_mb,
+      tf_peak_step_mb: row.tf_peak_step_mb ?? null,
+    };
+    if (row.config.endsWith("-gradprom")) {
+      const jc = row.config.replace(/-gradprom$/, "-joint");
+      const j = rows.find((x) => x.config === jc && x.backend === row.backend);
+      const tj = torch.get(jc);
+      o.joint_ms = j?.median_ms ?? null;
+      o.over_joint = j ? row.median_ms / j.median_ms : null;
+      o.pytorch_joint_ms = tj?.median_ms ?? null;
+      o.pytorch_over_joint = t && tj ? t.median_ms / tj.median_ms : null;
+    }
+    return o;
+  });
+  if (a.json) { for (const o of out) console.log(JSON.stringify(o)); }
+
+  const table = [
+    "| config | backend | median ms | IQR | min–max | steps | PyTorch ms | ours / PyTorch | GradProm / Joint (ours, PyTorch) | params (IP + VR) | peak RSS MB | tf.memory MB (tensors) | step peak MB |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...out.map((o) => {
+      const n = (k: string, d = 0) => _fmt(o[k] as number | null, d);
+      const ratio = o.ratio === null ? "–" : `${n("ratio", 1)}×`;
+      const oj = "over_joint" in o ? `${n("over_joint", 2)}, ${n("pytorch_over_joint", 2)}` : "";
+      return `| ${o.config} | ${o.backend} | ${n("median_ms")} | ${n("q1_ms")}–${n("q3_ms")} | ` +
+        `${n("min_ms")}–${n("max_ms")} | ${o.steps} | ${n("pytorch_ms", 1)} | ${ratio} | ` +
+        `${oj} | ${_fmt(o.params_ip as number)} + ${_fmt(o.params_vr as number)} | ` +
+        `${n("rss_peak_mb")} | ${n("tf_num_bytes_mb", 1)} (${o.tf_num_tensors}) | ` +
+        `${n("tf_peak_step_mb")} |`;
+    }),
+  ].join("\n");
+  if (!a.json) console.log(table);
+
+  if (a.out === undefined) return;
+  const busyAfter = await _otherTraining();
+  const machine = await _machine();
+  const denoV = Deno.version.deno;
+  const tfV = tf.version_core;
+  const backends = [...new Set(rows.map((r) => `${r.backend_info}`))].join("; ");
+  const gp = rows.find((r) => r.backend === "wasm" && r.config.endsWith("-gradprom") && r.kernels);
+  let where = "No GradProm step was profiled on wasm in this run.";
+  if (gp?.kernels) {
+    const total = gp.kernels.reduce((s, k) => s + k.ms, 0);
+    const top = gp.kernels.slice(0, 8)
+      .map((k) => `${k.name} ${_fmt(k.ms)} ms (${_fmt(100 * k.ms / total)}%, ${k.calls} calls)`);
+    const conv = gp.kernels.filter((k) => /^Conv2D|^FusedConv2D|^Conv2DBackprop/.test(k.name))
+      .reduce((s, k) => s + k.ms, 0);
+    where = `One \`${gp.config}\` step on wasm under \`tf.profile\`, kernel times summed by ` +
+      `kernel name (${_fmt(total)} ms of kernels, ${
+        gp.kernels.reduce((s, k) => s + k.calls, 0)
+      } kernel calls; profiling adds some overhead per call): ${top.join(", ")}. ` +
+      `Convolutions (forward and both backward kernels) take ${_fmt(100 * conv / total)}% ` +
+      `of the kernel time. The library's step runs the IP forward twice (one recorded pass per ` +
+      `gradient call, see lib/train/train_step.ts), where PyTorch's GradProm reuses one forward ` +
+      `with \`retain_graph\`.`;
+  }
+  const idle = !busyBefore && !busyAfter
+    ? "The machine was otherwise idle (no `tools/experiment.ts` process before or after the run)."
+    : "The machine was NOT otherwise idle: other training processes (`tools/experiment.ts`) " +
+      "were running during the run, so the numbers are pessimistic and noisier.\n\n```\n" +
+      `${(busyBefore || busyAfter).slice(0, 1500)}\n\`\`\``;
+  const argv = Deno.args.filter((x) => x !== "--json");
+  const md = `# Benchmarks: train step, TF.js under Deno vs PyTorch on the same cores
+
+Generated by \`deno task bench${argv.length ? " " + argv.join(" ") : ""}\` ` +
+    `(\`deno run -A tools/bench.ts\`) on ${started.toISOString()}.
+
+## Machine and versions
+
+- CPU: ${machine.cpu}; ${machine.cores} logical cores visible; RAM ${_fmt(machine.ram_gib, 1)} GiB
+- Deno ${denoV}, TF.js ${tfV}; backends: ${backends}
+- PyTorch: ${torchVersion}${torchWhy ? ` — ${torchWhy}` : ""} (Debian \`python3-torch\`, ` +
+    `\`${_PYTHON}\`, \`torch.set_num_threads(2)\`, channels-last)
+- ${idle}
+
+## What is timed
+
+One call of the library's \`trainStep\` (lib/train/train_step.ts) on a fixed batch of ` +
+    `${a.batch} RGB images ${a.size}×${a.size} (random input, target and labels), Adam (lr 1e-4) ` +
+    `for both networks, λ = ${_LAMBDA}. IP: SR-ResNet \`{channels, blocks, outerKernel: 9, ` +
+    `batchNorm: true}\` (scale 1). VR: \`resNetPreset("resnet18", {classes: ${_CLASSES}, ` +
+    `widthMultiplier: 0.25})\` (ImageNet stem 7×7/2 + max pool, widths 16/32/64/128) or ` +
+    `\`unet({depth: 3, baseWidth: 16, classes: ${_SEG_CLASSES}})\` (cross-entropy + Dice). ` +
+    `\`-ip\`: IP alone with MSE; \`-joint\`: \`joint\` strategy; \`-gradprom\`: \`gradProm()\` ` +
+    `(global cosine, gate). Each (backend, config) runs in a fresh process: warm-up steps, then ` +
+    `timed steps (wall clock around \`trainStep\`, which reads both losses back, so the work is ` +
+    `done). PyTorch runs the same architectures (tools/bench_torch.py; parameter counts checked ` +
+    `equal) with the same steps: Joint is one backward of L_IP + λ·L_VR; GradProm is ` +
+    `\`torch.autograd.grad\` of L_IP (graph retained) and of L_VR over θ ∪ φ, the cosine of the ` +
+    `flattened θ gradients, the gate, then both optimizer steps. The library's Joint and GradProm ` +
+    `rows run the same passes (\`trainStep\` always takes G_IP and G_VR separately, so the ` +
+    `strategies can see them) and differ only in the strategy, so ours GradProm / Joint is ≈ 1; ` +
+    `PyTorch's Joint has one backward, its GradProm two. The cpu backend (pure JS, ~10× ` +
+    `slower than wasm) runs only the small IP config. Peak RSS is \`Deno.memoryUsage().rss\` ` +
+    `sampled after every step of that process; tf.memory is after the timed steps; step peak is ` +
+    `\`tf.profile(...).peakBytes\` of one extra step (wasm).
+
+## Results
+
+${table}
+
+## Where the time goes
+
+${where}
+`;
+  await Deno.writeTextFile(a.out, md);
+  log(`wrote ${a.out}`);
+}
+
+if (import.meta.main) await main();
