@@ -27,8 +27,14 @@
  */
 
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { hashString, Rng } from "../util/rng.ts";
+import { Rng } from "../util/rng.ts";
+import {
+  _defaultGeneratedDir,
+  type _GeneratorSpec,
+  _installGenerated,
+  _markerMatches as _generatedMarkerMatches,
+  _markerText,
+} from "./_generated_folder.ts";
 import { writeMetaImage } from "../io/metaimage_write.ts";
 import { writeNifti } from "../io/nifti_write.ts";
 import { _drawEchoGeometry, _renderEcho } from "./_synthetic_echo.ts";
@@ -128,61 +134,18 @@ function _resolveConfig(options: SyntheticCamusOptions): _Config {
   return config;
 }
 
-function _defaultDir(config: _Config): string {
-  const url = new URL("../../.cache/data/", import.meta.url);
-  if (url.protocol !== "file:") {
-    throw new Error(
-      `Cannot derive a cache folder from ${import.meta.url}; pass options.dir to generateSyntheticCamus`,
-    );
-  }
-  const isDefault = (Object.keys(_DEFAULTS) as (keyof _Config)[]).every((k) =>
-    config[k] === _DEFAULTS[k]
-  );
-  const name = `camus-synthetic-v${SYNTHETIC_CAMUS_VERSION}` +
-    (isDefault ? "" : `-${hashString(JSON.stringify(config)).toString(16).padStart(8, "0")}`);
-  return join(fileURLToPath(url), name);
-}
-
-function _marker(config: _Config): string {
-  return JSON.stringify(
-    { generator: "generateSyntheticCamus", version: SYNTHETIC_CAMUS_VERSION, ...config },
-    null,
-    2,
-  ) + "\n";
-}
-
-async function _markerMatches(dir: string, config: _Config): Promise<boolean> {
-  try {
-    return (await Deno.readTextFile(join(dir, SYNTHETIC_CAMUS_MARKER))) === _marker(config);
-  } catch {
-    return false;
-  }
-}
-
-async function _install(tmp: string, dir: string, config: _Config): Promise<void> {
-  try {
-    await Deno.rename(tmp, dir);
-    return;
-  } catch (err) {
-    if (!(await Deno.stat(dir).then(() => true, () => false))) throw err;
-  }
-  if (await _markerMatches(dir, config)) return;
-  const entries = [];
-  for await (const e of Deno.readDir(dir)) entries.push(e.name);
-  if (entries.length > 0 && !entries.includes(SYNTHETIC_CAMUS_MARKER)) {
-    throw new Error(
-      `Refusing to replace ${dir}: it is not empty and has no ${SYNTHETIC_CAMUS_MARKER} ` +
-        `marker (found ${entries.slice(0, 5).join(", ")}${entries.length > 5 ? ", …" : ""})`,
-    );
-  }
-  const old = `${tmp}-old`;
-  await Deno.rename(dir, old);
-  try {
-    await Deno.rename(tmp, dir);
-  } finally {
-    await Deno.remove(old, { recursive: true }).catch(() => {});
-  }
-}
+const _SPEC: _GeneratorSpec = {
+  prefix: "camus-synthetic",
+  version: SYNTHETIC_CAMUS_VERSION,
+  generator: "generateSyntheticCamus",
+  markerFile: SYNTHETIC_CAMUS_MARKER,
+};
+const _defaultDir = (config: _Config) => _defaultGeneratedDir(_SPEC, config, _DEFAULTS);
+const _marker = (config: _Config) => _markerText(_SPEC, config);
+const _markerMatches = (dir: string, config: _Config) =>
+  _generatedMarkerMatches(dir, _SPEC, config);
+const _install = (tmp: string, dir: string, config: _Config) =>
+  _installGenerated(tmp, dir, _SPEC, config);
 
 /** Patient id `patientNNNN` (1-based). */
 function _pid(n: number): string {

@@ -31,8 +31,14 @@
 
 import sharp from "sharp";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { hashString, Rng } from "../util/rng.ts";
+import { Rng } from "../util/rng.ts";
+import {
+  _defaultGeneratedDir,
+  type _GeneratorSpec,
+  _installGenerated,
+  _markerMatches as _generatedMarkerMatches,
+  _markerText,
+} from "./_generated_folder.ts";
 import {
   COVID_CT_CLASSES,
   COVID_CT_LAYOUT,
@@ -172,60 +178,18 @@ function _resolveConfig(options: SyntheticCovidCtOptions): _Config {
   return config;
 }
 
-function _defaultDir(config: _Config): string {
-  const url = new URL("../../.cache/data/", import.meta.url);
-  if (url.protocol !== "file:") {
-    throw new Error(
-      `Cannot derive a cache folder from ${import.meta.url}; pass options.dir to generateSyntheticCovidCt`,
-    );
-  }
-  const isDefault = JSON.stringify(config) === JSON.stringify(_DEFAULTS);
-  const name = `covid_ct-synthetic-v${SYNTHETIC_COVID_CT_VERSION}` +
-    (isDefault ? "" : `-${hashString(JSON.stringify(config)).toString(16).padStart(8, "0")}`);
-  return join(fileURLToPath(url), name);
-}
-
-function _marker(config: _Config): string {
-  return JSON.stringify(
-    { generator: "generateSyntheticCovidCt", version: SYNTHETIC_COVID_CT_VERSION, ...config },
-    null,
-    2,
-  ) + "\n";
-}
-
-async function _markerMatches(dir: string, config: _Config): Promise<boolean> {
-  try {
-    return (await Deno.readTextFile(join(dir, SYNTHETIC_COVID_CT_MARKER))) === _marker(config);
-  } catch {
-    return false;
-  }
-}
-
-/** Moves the finished `tmp` into `dir`, replacing only an empty or generated folder. */
-async function _install(tmp: string, dir: string, config: _Config): Promise<void> {
-  try {
-    await Deno.rename(tmp, dir);
-    return;
-  } catch (err) {
-    if (!(await Deno.stat(dir).then(() => true, () => false))) throw err;
-  }
-  if (await _markerMatches(dir, config)) return;
-  const entries: string[] = [];
-  for await (const e of Deno.readDir(dir)) entries.push(e.name);
-  if (entries.length > 0 && !entries.includes(SYNTHETIC_COVID_CT_MARKER)) {
-    throw new Error(
-      `Refusing to replace ${dir}: it is not empty and has no ${SYNTHETIC_COVID_CT_MARKER} ` +
-        `marker (found ${entries.slice(0, 5).join(", ")}${entries.length > 5 ? ", …" : ""})`,
-    );
-  }
-  const old = `${tmp}-old`;
-  await Deno.rename(dir, old);
-  try {
-    await Deno.rename(tmp, dir);
-  } finally {
-    await Deno.remove(old, { recursive: true }).catch(() => {});
-  }
-}
+const _SPEC: _GeneratorSpec = {
+  prefix: "covid_ct-synthetic",
+  version: SYNTHETIC_COVID_CT_VERSION,
+  generator: "generateSyntheticCovidCt",
+  markerFile: SYNTHETIC_COVID_CT_MARKER,
+};
+const _defaultDir = (config: _Config) => _defaultGeneratedDir(_SPEC, config, _DEFAULTS);
+const _marker = (config: _Config) => _markerText(_SPEC, config);
+const _markerMatches = (dir: string, config: _Config) =>
+  _generatedMarkerMatches(dir, _SPEC, config);
+const _install = (tmp: string, dir: string, config: _Config) =>
+  _installGenerated(tmp, dir, _SPEC, config);
 
 /** `count` unique COVID-style names (without extension), grouped by "preprint". */
 function _covidStems(rng: Rng, count: number): string[] {

@@ -40,8 +40,14 @@
 
 import sharp from "sharp";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { hashString, Rng } from "../util/rng.ts";
+import { Rng } from "../util/rng.ts";
+import {
+  _defaultGeneratedDir,
+  type _GeneratorSpec,
+  _installGenerated,
+  _markerMatches as _generatedMarkerMatches,
+  _markerText,
+} from "./_generated_folder.ts";
 import { ISIC2018_CLASSES, ISIC2018_LAYOUT } from "./isic2018_classes.ts";
 import { _renderLesion } from "./_synthetic_lesion.ts";
 
@@ -163,73 +169,18 @@ function _resolveConfig(options: SyntheticIsic2018Options): _Config {
   return config;
 }
 
-function _defaultDir(config: _Config): string {
-  const url = new URL("../../.cache/data/", import.meta.url);
-  if (url.protocol !== "file:") {
-    throw new Error(
-      `Cannot derive a cache folder from ${import.meta.url}; pass options.dir to generateSyntheticIsic2018`,
-    );
-  }
-  const isDefault = (Object.keys(_DEFAULTS) as (keyof _Config)[]).every((k) =>
-    config[k] === _DEFAULTS[k]
-  );
-  const name = `isic2018-synthetic-v${SYNTHETIC_ISIC2018_VERSION}` +
-    (isDefault ? "" : `-${hashString(JSON.stringify(config)).toString(16).padStart(8, "0")}`);
-  return join(fileURLToPath(url), name);
-}
-
-function _marker(config: _Config): string {
-  return JSON.stringify(
-    { generator: "generateSyntheticIsic2018", version: SYNTHETIC_ISIC2018_VERSION, ...config },
-    null,
-    2,
-  ) + "\n";
-}
-
-async function _markerMatches(dir: string, config: _Config): Promise<boolean> {
-  try {
-    return (await Deno.readTextFile(join(dir, SYNTHETIC_ISIC2018_MARKER))) === _marker(config);
-  } catch {
-    return false;
-  }
-}
-
-/** Moves the finished `tmp` into `dir`, replacing only an empty or generated folder. */
-async function _install(tmp: string, dir: string, config: _Config): Promise<void> {
-  try {
-    await Deno.rename(tmp, dir);
-    return;
-  } catch (err) {
-    if (!(await _exists(dir))) throw err;
-  }
-  // Another process may have finished the same set meanwhile.
-  if (await _markerMatches(dir, config)) return;
-  const entries = [];
-  for await (const e of Deno.readDir(dir)) entries.push(e.name);
-  const generated = entries.includes(SYNTHETIC_ISIC2018_MARKER);
-  if (entries.length > 0 && !generated) {
-    throw new Error(
-      `Refusing to replace ${dir}: it is not empty and has no ${SYNTHETIC_ISIC2018_MARKER} ` +
-        `marker (found ${entries.slice(0, 5).join(", ")}${entries.length > 5 ? ", …" : ""})`,
-    );
-  }
-  const old = `${tmp}-old`;
-  await Deno.rename(dir, old);
-  try {
-    await Deno.rename(tmp, dir);
-  } finally {
-    await Deno.remove(old, { recursive: true }).catch(() => {});
-  }
-}
-
-async function _exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const _SPEC: _GeneratorSpec = {
+  prefix: "isic2018-synthetic",
+  version: SYNTHETIC_ISIC2018_VERSION,
+  generator: "generateSyntheticIsic2018",
+  markerFile: SYNTHETIC_ISIC2018_MARKER,
+};
+const _defaultDir = (config: _Config) => _defaultGeneratedDir(_SPEC, config, _DEFAULTS);
+const _marker = (config: _Config) => _markerText(_SPEC, config);
+const _markerMatches = (dir: string, config: _Config) =>
+  _generatedMarkerMatches(dir, _SPEC, config);
+const _install = (tmp: string, dir: string, config: _Config) =>
+  _installGenerated(tmp, dir, _SPEC, config);
 
 function _id(n: number): string {
   return `ISIC_${String(n).padStart(7, "0")}`;

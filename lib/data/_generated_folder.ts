@@ -1,0 +1,97 @@
+/**
+ * The folder mechanics every synthetic-dataset generator shares: the default
+ * cache folder under `<repo>/.cache/data/`, the marker file that says which
+ * generator settings made a folder, and the atomic install of a freshly
+ * generated temp folder (replacing only an empty or generated folder, never a
+ * user's).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { hashString } from "../util/rng.ts";
+
+/** What identifies one generator's output. */
+export interface _GeneratorSpec {
+  /** Folder name prefix, e.g. `lizard-synthetic`. */
+  prefix: string;
+  version: number;
+  /** The generator function's name (written into the marker and error messages). */
+  generator: string;
+  /** Marker file name inside the generated root, e.g. `.synthetic-lizard.json`. */
+  markerFile: string;
+}
+
+/**
+ * `<repo>/.cache/data/<prefix>-v<version>`, with `-<hash of the config>`
+ * appended when the config differs from the defaults (so a non-default set
+ * never replaces the default one).
+ */
+export function _defaultGeneratedDir<C extends object>(
+  spec: _GeneratorSpec,
+  config: C,
+  defaults: C,
+): string {
+  const url = new URL("../../.cache/data/", import.meta.url);
+  if (url.protocol !== "file:") {
+    throw new Error(
+      `Cannot derive a cache folder from ${import.meta.url}; pass options.dir to ${spec.generator}`,
+    );
+  }
+  const c = config as Record<string, unknown>, d = defaults as Record<string, unknown>;
+  const isDefault = Object.keys(d).every((k) => JSON.stringify(c[k]) === JSON.stringify(d[k]));
+  const name = `${spec.prefix}-v${spec.version}` +
+    (isDefault ? "" : `-${hashString(JSON.stringify(config)).toString(16).padStart(8, "0")}`);
+  return join(fileURLToPath(url), name);
+}
+
+/** The marker file's text for a config. */
+export function _markerText(spec: _GeneratorSpec, config: object): string {
+  return JSON.stringify({ generator: spec.generator, version: spec.version, ...config }, null, 2) +
+    "\n";
+}
+
+/** Whether `dir` holds a finished set generated with exactly this config. */
+export async function _markerMatches(
+  dir: string,
+  spec: _GeneratorSpec,
+  config: object,
+): Promise<boolean> {
+  try {
+    return (await Deno.readTextFile(join(dir, spec.markerFile))) === _markerText(spec, config);
+  } catch {
+    return false;
+  }
+}
+
+/** Moves the finished `tmp` into `dir`, replacing only an empty or generated folder. */
+export async function _installGenerated(
+  tmp: string,
+  dir: string,
+  spec: _GeneratorSpec,
+  config: object,
+): Promise<void> {
+  try {
+    await Deno.rename(tmp, dir);
+    return;
+  } catch (err) {
+    if (!(await Deno.stat(dir).then(() => true, () => false))) throw err;
+  }
+  // Another process may have finished the same set meanwhile.
+  if (await _markerMatches(dir, spec, config)) return;
+  const entries: string[] = [];
+  for await (const e of Deno.readDir(dir)) entries.push(e.name);
+  if (entries.length > 0 && !entries.includes(spec.markerFile)) {
+    throw new Error(
+      `Refusing to replace ${dir}: it is not empty and has no ${spec.markerFile} ` +
+        `marker (found ${entries.slice(0, 5).join(", ")}${entries.length > 5 ? ", …" : ""})`,
+    );
+  }
+  const old = `${tmp}-old`;
+  await Deno.rename(dir, old);
+  try {
+    await Deno.rename(tmp, dir);
+  } finally {
+    await Deno.remove(old, { recursive: true }).catch(() => {});
+  }
+}
