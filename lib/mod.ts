@@ -177,7 +177,13 @@ export {
   type Profile,
   PROFILES,
 } from "./experiments/registry.ts";
-export { LIB_VERSION, runExperiment, type RunResult } from "./experiments/run_experiment.ts";
+export {
+  LIB_VERSION,
+  loadRunModels,
+  runExperiment,
+  type RunModels,
+  type RunResult,
+} from "./experiments/run_experiment.ts";
 export { runGrid } from "./experiments/run_grid.ts";
 export { ResultsCache } from "./experiments/results_cache.ts";
 export {

@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { copyFile, mkdir, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { getExperiment, type Profile, PROFILES } from "../lib/experiments/registry.ts";
+import { NOTEBOOKS } from "../lib/experiments/notebook_index.ts";
 import { REPO_ROOT, ResultsCache, writeFileAtomic } from "../lib/experiments/results_cache.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
 import {
@@ -31,17 +32,6 @@ import { dynamicsFigure, metricBarFigure } from "../lib/plots/table_figures.ts";
 import type { PlotlyFigure } from "../lib/plots/plotly.ts";
 import { formatDuration } from "../lib/train/progress.ts";
 import { setupBackend } from "../lib/backend/setup_backend.ts";
-
-/**
- * Each paper notebook and the experiment whose grid it shows (none: the
- * notebook computes its own). `extra` notebooks run with `--all` or `--only`,
- * not by default, to keep the default run within its time budget.
- */
-const NOTEBOOKS: { name: string; experiment?: string; extra?: boolean }[] = [
-  { name: "fig1_gradient_promotion" },
-  { name: "table1_isic_denoise", experiment: "table1-isic-denoise" },
-  { name: "table2_isic_seg_denoise", experiment: "table2-isic-seg-denoise", extra: true },
-];
 
 interface Section {
   name: string;
@@ -109,46 +99,47 @@ async function main(args: string[]): Promise<void> {
   // 1. The experiment grids, on all cores.
   const sections: Section[] = [];
   for (const nb of notebooks) {
-    if (!nb.experiment) continue;
-    const spec = getExperiment(nb.experiment);
-    console.error(`\n== ${spec.title}`);
-    const results = await runGrid(spec.grid(profile, { seeds, dataRoot }), {
-      workers: values.workers ? Number(values.workers) : undefined,
-      cache,
-    });
-    const rows = summarize(spec, results);
-    const claims = checkClaims(spec, rows);
-    const header = `# ${spec.title}\n\nProfile ${profile}, seeds ${
-      [...new Set(results.map((r) => r.config.seed))].join(", ")
-    }, ` +
-      `data ${dataRoot ?? "embedded synthetic ISIC 2018"}, backend ${
-        results[0]?.backend
-      }, library ${results[0]?.version}.\n\n`;
-    const markdownPath = join(out, "tables", `${nb.name}.md`);
-    const csvPath = join(out, "tables", `${nb.name}.csv`);
-    await writeFileAtomic(markdownPath, header + tableMarkdown(rows, claims));
-    await writeFileAtomic(csvPath, tableCsv(rows));
-    const sigma0 = Math.min(...rows.map((r) =>
-      r.sigma
-    ));
-    sections.push({
-      name: nb.name,
-      title: spec.title,
-      markdownPath,
-      csvPath,
-      notebookPath: join(out, "notebooks", `${nb.name}.ipynb`),
-      tableHtml: tableHtml(rows),
-      claims,
-      figures: [
-        metricBarFigure(rows, "psnr"),
-        metricBarFigure(rows, "ssim"),
-        metricBarFigure(rows, "accuracy"),
-        dynamicsFigure(results.filter((r) =>
-          r.config.degradation.sigma === sigma0 &&
-          ["joint", "gradprom"].includes(r.config.method) && r.config.seed === 0
-        )),
-      ],
-    });
+    for (const id of nb.experiments) {
+      const spec = getExperiment(id);
+      console.error(`\n== ${spec.title}`);
+      const results = await runGrid(spec.grid(profile, { seeds, dataRoot }), {
+        workers: values.workers ? Number(values.workers) : undefined,
+        cache,
+      });
+      const rows = summarize(spec, results);
+      const claims = checkClaims(spec, rows);
+      const header = `# ${spec.title}\n\nProfile ${profile}, seeds ${
+        [...new Set(results.map((r) => r.config.seed))].join(", ")
+      }, ` +
+        `data ${dataRoot ?? "embedded synthetic ISIC 2018"}, backend ${
+          results[0]?.backend
+        }, library ${results[0]?.version}.\n\n`;
+      const markdownPath = join(out, "tables", `${spec.id}.md`);
+      const csvPath = join(out, "tables", `${spec.id}.csv`);
+      await writeFileAtomic(markdownPath, header + tableMarkdown(rows, claims));
+      await writeFileAtomic(csvPath, tableCsv(rows));
+      const sigma0 = Math.min(...rows.map((r) =>
+        r.sigma
+      ));
+      sections.push({
+        name: nb.name,
+        title: spec.title,
+        markdownPath,
+        csvPath,
+        notebookPath: join(out, "notebooks", `${nb.name}.ipynb`),
+        tableHtml: tableHtml(rows),
+        claims,
+        figures: [
+          metricBarFigure(rows, "psnr"),
+          metricBarFigure(rows, "ssim"),
+          metricBarFigure(rows, "accuracy"),
+          dynamicsFigure(results.filter((r) =>
+            r.config.degradation.sigma === sigma0 &&
+            ["joint", "gradprom"].includes(r.config.method) && r.config.seed === 0
+          )),
+        ],
+      });
+    }
   }
 
   // 2. The notebooks, headlessly, against the filled cache.

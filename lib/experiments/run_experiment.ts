@@ -269,6 +269,9 @@ export async function runExperiment(
       version: LIB_VERSION,
       createdAt: new Date().toISOString(),
     };
+    // The trained networks, beside the result (for qualitative figures and CAMs).
+    await writeFileAtomic(cache.sidePath("runs", key, "ip.bin"), encodeWeights(ip.module));
+    await writeFileAtomic(cache.sidePath("runs", key, "vr.bin"), encodeWeights(vr.module));
     await cache.put("runs", key, result);
     await removeTrainingState(checkpoint);
     return result;
@@ -303,6 +306,53 @@ export async function ensureVrPretrain(
     testInput.dispose();
     data.dispose();
   }
+}
+
+/** A run's trained networks, rebuilt from its config and its saved weights. */
+export interface RunModels {
+  ip: SrResNet;
+  /** The run's VR after training (for Benchmark-i and Frozen-params, the pre-trained one). */
+  vr: Recognizer;
+  dispose(): void;
+}
+
+/**
+ * Loads the trained IP and VR networks of a finished run from the cache
+ * (saved beside its result since library version 0.2).
+ *
+ * @param result A run's result (from {@link runExperiment} or `runGrid`).
+ * @param cache The cache it came from.
+ * @returns Both networks, ready for `apply(x, { training: false })`; call `dispose()` after use.
+ * @example
+ * ```ts ignore
+ * const [r] = await runGrid(getExperiment("table1-isic-denoise").grid("quick").slice(0, 1));
+ * const { ip, vr, dispose } = await loadRunModels(r);
+ * const y = ip.apply(x, { training: false });
+ * dispose();
+ * ```
+ */
+export async function loadRunModels(
+  result: RunResult,
+  cache: ResultsCache = new ResultsCache(),
+): Promise<RunModels> {
+  await setupBackend();
+  const read = async (name: string) => {
+    const path = cache.sidePath("runs", result.key, name);
+    try {
+      return new Uint8Array(await readFile(path));
+    } catch {
+      throw new Error(
+        `Expected the trained weights of run ${result.key} at ${path} but found none ` +
+          `(results from before weights were saved: run again with force)`,
+      );
+    }
+  };
+  const [ipBytes, vrBytes] = [await read("ip.bin"), await read("vr.bin")];
+  const ip = srResNet(result.config.ip, 0);
+  const vr = makeVr(result.config, 0);
+  decodeWeightsInto(ip.module, ipBytes);
+  decodeWeightsInto(vr.module, vrBytes);
+  return { ip, vr, dispose: () => (ip.module.dispose(), vr.module.dispose()) };
 }
 
 /** Degrades a clean batch as the config says (seeded). */

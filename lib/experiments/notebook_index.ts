@@ -1,0 +1,27 @@
+/**
+ * Every notebook of `notebooks/` and the experiments whose grids it shows:
+ * what `deno task reproduce` runs, in order. Notebooks without experiments
+ * compute their own content.
+ *
+ * @module
+ */
+
+/** One notebook of `notebooks/`. */
+export interface NotebookEntry {
+  /** File name without `.ipynb`. */
+  name: string;
+  /** Ids of the experiments (see `registry.ts`) whose grids the notebook shows. */
+  experiments: string[];
+  /**
+   * Run only with `reproduce --all` or `--only`, not by default (to keep the
+   * default run within its time budget).
+   */
+  extra?: boolean;
+}
+
+/** The notebooks, in the order `deno task reproduce` runs them. */
+export const NOTEBOOKS: NotebookEntry[] = [
+  { name: "fig1_gradient_promotion", experiments: [] },
+  { name: "table1_isic_denoise", experiments: ["table1-isic-denoise"] },
+  { name: "table2_isic_seg_denoise", experiments: ["table2-isic-seg-denoise"], extra: true },
+];
