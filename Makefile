@@ -4,17 +4,20 @@
 SHELL := /bin/bash
 DENO_VERSION := 2.9.6
 NOTEBOOK_DEBS := python3-nbclient python3-nbformat python3-jupyter-client
+FIGURE_DEBS := chromium fonts-dejavu-core
 LOCAL_DENO := $(CURDIR)/.tools/node_modules/.bin/deno
 DENO := $(shell command -v deno 2>/dev/null || echo $(LOCAL_DENO))
 export DENO_NO_UPDATE_CHECK := 1
 export NO_COLOR := 1
 
-.PHONY: help setup deno npm-deps notebook-deps test check reproduce clean
+.PHONY: help setup deno npm-deps notebook-deps figure-deps test check reproduce figures kernel clean
 
 help:
 	@echo "make reproduce   run the paper experiments on the embedded data and execute the notebooks"
 	@echo "make test        formatting, lint, type-check and the test suite"
 	@echo "make check       formatting, lint and type-check only"
+	@echo "make figures     every paper figure as PNG and SVG under results/figures/ (headless Chromium)"
+	@echo "make kernel      install the Deno Jupyter kernel for interactive use"
 	@echo "make clean       remove results/ (executed notebooks, tables, the results cache)"
 
 setup: deno npm-deps
@@ -54,16 +57,38 @@ notebook-deps:
 	  echo "  apt-get install -y --no-install-recommends $(NOTEBOOK_DEBS)"; exit 1; \
 	fi
 
+# Debian's Chromium and the font family figures are drawn with, for `deno task figures`.
+figure-deps:
+	@if { [ -n "$$CHROMIUM_PATH" ] || [ -x /usr/bin/chromium ]; } && \
+	    [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "figures: installing Debian packages $(FIGURE_DEBS)"; \
+	  (apt-get install -y --no-install-recommends $(FIGURE_DEBS) >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y --no-install-recommends $(FIGURE_DEBS) >/dev/null)) || { \
+	    echo "error: could not install $(FIGURE_DEBS) with apt-get"; exit 1; }; \
+	else \
+	  echo "error: figure export needs Chromium and DejaVu fonts. As root run:"; \
+	  echo "  apt-get install -y --no-install-recommends $(FIGURE_DEBS)"; exit 1; \
+	fi
+
 check: setup
 	$(DENO) task check
 
 test: setup
 	@$(MAKE) --no-print-directory notebook-deps || echo "warning: notebook tests will be skipped (see above)"
+	@$(MAKE) --no-print-directory figure-deps || echo "warning: figure export tests will be skipped (see above)"
 	$(DENO) task check
 	$(DENO) task test
 
 reproduce: setup notebook-deps
 	$(DENO) task reproduce
+
+figures: setup figure-deps
+	$(DENO) task figures
+
+# The Deno Jupyter kernel for JupyterLab / VS Code (writes the user's kernelspec).
+kernel: setup
+	$(DENO) run -A tools/kernel.ts
 
 clean:
 	rm -rf results/

@@ -164,20 +164,33 @@ export { Progress } from "./train/progress.ts";
 
 // Experiments
 export {
+  type Dataset,
+  DATASETS,
   DEFAULT_CONFIG,
   type ExperimentConfig,
   mergeConfig,
   type Method,
   METHODS,
+  type Task,
 } from "./experiments/config.ts";
 export {
+  COMPOSITE_DEGRADATION,
+  CROSS_DOMAIN_PAPER,
+  datasetOverrides,
   EXPERIMENTS,
   type ExperimentSpec,
   getExperiment,
+  LAMBDA_SWEEP,
   type Profile,
   PROFILES,
+  SGD_LR,
+  TABLE5_METHODS,
 } from "./experiments/registry.ts";
+export { type NotebookEntry, NOTEBOOKS } from "./experiments/notebook_index.ts";
 export {
+  checkConfig,
+  degradationSpec,
+  describeDegradation,
   LIB_VERSION,
   loadRunModels,
   runExperiment,
@@ -189,6 +202,7 @@ export { ResultsCache } from "./experiments/results_cache.ts";
 export {
   checkClaims,
   type ClaimCheck,
+  claimsMarkdown,
   describeVerdict,
   formatDelta,
   observations,
@@ -214,7 +228,7 @@ export {
 // Plots and notebooks
 export { plotly, type PlotlyFigure } from "./plots/plotly.ts";
 export { markdown } from "./plots/display.ts";
-export { dynamicsFigure, metricBarFigure } from "./plots/table_figures.ts";
+export { dynamicsFigure, metricBarFigure, sweepFigure } from "./plots/table_figures.ts";
 export {
   toyContourFigure,
   toyGateFigure,
@@ -222,3 +236,14 @@ export {
   toyTableMarkdown,
 } from "./plots/toy_figures.ts";
 export { checkNotebookTooling, executeNotebook } from "./notebook/execute_notebook.ts";
+
+// Paper figures as PNG/SVG through headless Chromium
+export { ChromiumNotFoundError, findChromium } from "./figures/find_chromium.ts";
+export {
+  type ExportedFigure,
+  FigureExporter,
+  type FigureExporterOptions,
+} from "./figures/figure_exporter.ts";
+export { experimentResults, type FigureContext } from "./figures/experiment_results.ts";
+export { type FigureOutput, FIGURES, type FigureSpec, getFigure } from "./figures/registry.ts";
+export { exportFigures, type WrittenFigure } from "./figures/export_figures.ts";

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DEFAULT_CONFIG, mergeConfig } from "../lib/experiments/config.ts";
-import { SMOKE_OVERRIDES } from "../lib/experiments/registry.ts";
+import * as tf from "@tensorflow/tfjs-core";
+import { datasetOverrides, SMOKE_OVERRIDES } from "../lib/experiments/registry.ts";
 import { ResultsCache } from "../lib/experiments/results_cache.ts";
-import { runExperiment } from "../lib/experiments/run_experiment.ts";
+import { loadRunModels, runExperiment } from "../lib/experiments/run_experiment.ts";
 
 const smoke = (over: Record<string, unknown> = {}) =>
   mergeConfig(mergeConfig(DEFAULT_CONFIG, SMOKE_OVERRIDES), { method: "gradprom", ...over });
@@ -23,9 +24,17 @@ Deno.test("runExperiment() trains, evaluates, caches atomically, and a rerun ret
     assert.equal(again.fromCache, true);
     assert.ok(performance.now() - t0 < 2000, "a cached rerun takes seconds");
     assert.deepEqual(again.metrics, first.metrics);
-    // No temporary files are left behind by the atomic writes.
-    const files = [...Deno.readDirSync(join(dir, "runs"))].map((e) => e.name);
-    assert.deepEqual(files, [`${first.key}.json`]);
+    // No temporary files are left behind by the atomic writes; the trained networks are kept.
+    const files = [...Deno.readDirSync(join(dir, "runs"))].map((e) => e.name).sort();
+    assert.deepEqual(files, [`${first.key}.ip.bin`, `${first.key}.json`, `${first.key}.vr.bin`]);
+    const before = tf.memory().numTensors;
+    const models = await loadRunModels(first, cache);
+    const [h, w] = config.data.size;
+    const y = tf.tidy(() => models.ip.apply(tf.zeros([1, h, w, 3]), { training: false }));
+    assert.deepEqual(y.shape, [1, h, w, 3]);
+    y.dispose();
+    models.dispose();
+    assert.equal(tf.memory().numTensors, before);
     // Same seed, same numbers (a forced rerun is deterministic).
     const forced = await runExperiment(config, { cache, progress: false, force: true });
     assert.deepEqual(forced.metrics, first.metrics);
@@ -84,4 +93,48 @@ Deno.test("runExperiment() with segmentation as the auxiliary task (U-Net, CE + 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("runExperiment() with two auxiliaries (Lizard: diagnosis + segmentation), each gated", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gradprom-multi-" });
+  try {
+    const cache = new ResultsCache(dir);
+    const c = mergeConfig(
+      smoke({ seg: { depth: 2, baseWidth: 4 } }),
+      datasetOverrides("lizard", "diagnosis+segmentation"),
+    );
+    const r = await runExperiment(c, { cache, progress: false });
+    assert.equal(r.log.perAux?.map((p) => p.task).join(), "diagnosis,segmentation");
+    for (const p of r.log.perAux!) {
+      assert.equal(p.auxWeight.length, c.train.steps);
+      assert.ok(p.auxWeight.every((w) => w === 0 || w === 1)); // each its own hard gate
+    }
+    // L_VR is the sum of the two auxiliaries' losses.
+    r.log.lossVr.forEach((l, i) => {
+      const sum = r.log.perAux![0].lossVr[i] + r.log.perAux![1].lossVr[i];
+      assert.ok(Math.abs(l - sum) <= 1e-4 * Math.max(1, Math.abs(sum)));
+    });
+    assert.ok(r.metrics.accuracy >= 0 && r.metrics.miou !== undefined);
+    assert.ok(r.vrPretrainExtra?.miouClean !== undefined);
+    const models = await loadRunModels(r, cache);
+    assert.ok(models.segmenter);
+    models.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runExperiment() rejects a config that does not fit its dataset, naming the keys", async () => {
+  const c = smoke({ data: { dataset: "covid_ct" } });
+  await assert.rejects(
+    () =>
+      runExperiment(c, { cache: new ResultsCache("/nonexistent-never-written"), progress: false }),
+    /expected ip\.imageChannels 1 \(found 3\), vr\.imageChannels 1 \(found 3\), vr\.classes 2 \(found 7\)/,
+  );
+  const sr = smoke({ degradation: { kind: "bicubic", factor: 2 } });
+  await assert.rejects(
+    () =>
+      runExperiment(sr, { cache: new ResultsCache("/nonexistent-never-written"), progress: false }),
+    /ip\.scale 2 \(found 1\)/,
+  );
 });

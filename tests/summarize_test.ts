@@ -48,7 +48,7 @@ Deno.test("summarize() puts the paper's value beside ours and checkClaims() give
   const md = tableMarkdown(rows, claims);
   assert.match(md, /GradProm \(gate\) \| 26\.10 ± 0\.10 \| 33\.383/);
   assert.match(md, /inconclusive \(3 seeds/);
-  assert.match(tableCsv(rows), /^sigma,method,psnr_mean/);
+  assert.match(tableCsv(rows), /^setting,sigma,method,psnr_mean/);
 });
 
 Deno.test("checkClaims() says 'does not hold' when the paper's ordering is reversed", () => {
@@ -58,4 +58,30 @@ Deno.test("checkClaims() says 'does not hold' when the paper's ordering is rever
   const claims = checkClaims(spec, summarize(spec, runs));
   assert.equal(claims[0].verdict, "does not hold");
   assert.equal(claims[2].verdict, "not run");
+});
+
+Deno.test("summarize() groups by the spec's groupOf and compares across groups", () => {
+  const multi = getExperiment("ablation-multitask");
+  const run = (task: "diagnosis" | "segmentation" | "diagnosis+segmentation", psnr: number) => {
+    const r = fakeRun("gradprom", 0, psnr);
+    r.config = mergeConfig(r.config, { data: { dataset: "lizard", task } });
+    r.metrics = { ...r.metrics, ...(task === "diagnosis" ? {} : { miou: 0.4 }) };
+    return r;
+  };
+  const rows = summarize(multi, [
+    run("diagnosis", 25),
+    run("segmentation", 24),
+    run("diagnosis+segmentation", 23),
+  ]);
+  assert.deepEqual(rows.map((r) => r.group), [
+    "diagnosis only",
+    "segmentation only",
+    "diagnosis + segmentation",
+  ]);
+  assert.ok(!rows.some((r) => r.method === "benchmark-ii")); // hidden by the spec
+  const md = tableMarkdown(rows);
+  assert.match(md, /\| Accuracy \(%\) \| mIoU \(%\) \|/);
+  const psnrClaims = checkClaims(multi, rows).filter((c) => c.text.includes("PSNR"));
+  assert.deepEqual(psnrClaims.map((c) => c.delta), [2, 1]); // alone − both
+  assert.ok(psnrClaims.every((c) => c.verdict === "holds"));
 });

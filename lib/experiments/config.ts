@@ -26,6 +26,21 @@ export const METHODS = [
 /** A training method. */
 export type Method = (typeof METHODS)[number];
 
+/** Datasets the engine reads (each from its published layout, or its embedded synthetic copy). */
+export const DATASETS = ["isic2018", "covid_ct", "lizard", "camus"] as const;
+/** A dataset id. */
+export type Dataset = (typeof DATASETS)[number];
+
+/**
+ * The auxiliary recognition task: `diagnosis` (image labels, VR = the ResNet
+ * `vr`), `segmentation` (masks, VR = the U-Net `seg`), or both at once, each
+ * with its own gradient and gate (the paper's multi-task ablation).
+ */
+export type Task = "diagnosis" | "segmentation" | "diagnosis+segmentation";
+
+/** Degradations of the input (see `lib/data/degradations`). */
+export const DEGRADATION_KINDS = ["gaussian", "poisson", "blur", "composite", "bicubic"] as const;
+
 /** One experiment: one method, one degradation, one seed. */
 export interface ExperimentConfig {
   /**
@@ -37,11 +52,16 @@ export interface ExperimentConfig {
   /** Seed of everything random in the run: initialisation, batches, noise. */
   seed: number;
   data: {
-    dataset: "isic2018";
+    /** `isic2018`, `covid_ct`, `lizard` or `camus`. */
+    dataset: Dataset;
     /** Folder of the real dataset, or null for the embedded synthetic one. */
     root: string | null;
-    /** `diagnosis` (Task 3 labels, VR = the ResNet `vr`) or `segmentation` (Task 1 masks, VR = the U-Net `seg`). */
-    task: "diagnosis" | "segmentation";
+    /**
+     * `diagnosis` (ISIC Task 3, COVID-CT, Lizard's dominant nucleus type, CAMUS's view;
+     * VR = the ResNet `vr`), `segmentation` (ISIC Task 1, Lizard, CAMUS masks; VR = the
+     * U-Net `seg`), or `diagnosis+segmentation` (Lizard, CAMUS: both, each with its own gate).
+     */
+    task: Task;
     /** Height and width the images are resized to. */
     size: [number, number];
     /** Seed of the train/val/test split (kept fixed across training seeds). */
@@ -49,8 +69,29 @@ export interface ExperimentConfig {
     /** Use at most this many training / test images (null: all). */
     trainLimit: number | null;
     testLimit: number | null;
+    /**
+     * Cross-domain evaluation: also measure IP (PSNR, SSIM) on this dataset's
+     * test split, degraded the same way (null: none). Its images must have the
+     * same channels.
+     */
+    evalDataset: Dataset | null;
+    /** Folder of `evalDataset` (null: its embedded synthetic copy). */
+    evalRoot: string | null;
   };
-  degradation: { kind: "gaussian"; sigma: number };
+  /**
+   * The degradation. `gaussian`: additive noise of std `sigma`; `poisson`: shot
+   * noise with `photons` at value 1; `blur`: Gaussian blur of std `blurSigma`
+   * pixels; `composite`: blur, then Poisson, then Gaussian (`photons` 0 means no
+   * Poisson step); `bicubic`: MATLAB-style bicubic downsampling by `factor`
+   * (super-resolution; `ip.scale` must equal it). Fields a kind does not use are ignored.
+   */
+  degradation: {
+    kind: (typeof DEGRADATION_KINDS)[number];
+    sigma: number;
+    photons: number;
+    blurSigma: number;
+    factor: number;
+  };
   ip: SrResNetOptions;
   /** The diagnosis network (used when `data.task` is `diagnosis`). */
   vr: ResNetOptions;
@@ -104,8 +145,10 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
     splitSeed: 0,
     trainLimit: null,
     testLimit: null,
+    evalDataset: null,
+    evalRoot: null,
   },
-  degradation: { kind: "gaussian", sigma: 0.1 },
+  degradation: { kind: "gaussian", sigma: 0.1, photons: 0, blurSigma: 0, factor: 1 },
   ip: { ...SR_RESNET_DEFAULTS },
   vr: { ...RESNET_DEFAULTS },
   seg: { ...UNET_DEFAULTS },

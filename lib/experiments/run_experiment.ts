@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import denoJson from "../../deno.json" with { type: "json" };
 import { setupBackend } from "../backend/setup_backend.ts";
-import { addGaussianNoise } from "../data/gaussian_noise.ts";
+import { type DegradationSpec, degrade as applyDegradation } from "../data/degradations/mod.ts";
 import { accuracy } from "../metrics/accuracy.ts";
 import { psnrPerImage } from "../metrics/psnr.ts";
 import { ssimPerImage } from "../metrics/ssim.ts";
@@ -36,7 +36,15 @@ import {
 } from "../train/train_step.ts";
 import { Rng } from "../util/rng.ts";
 import type { ExperimentConfig, Method } from "./config.ts";
-import { dataFingerprint, type DataSplits, loadSplits, type Split } from "./_data.ts";
+import {
+  dataFingerprint,
+  DATASET_SHAPES,
+  DATASET_TASKS,
+  type DataSplits,
+  loadSplits,
+  type Split,
+  subtasks,
+} from "./_data.ts";
 import { ResultsCache, writeFileAtomic } from "./results_cache.ts";
 import { readFile } from "node:fs/promises";
 
@@ -58,6 +66,8 @@ export interface RunMetrics {
   accuracy: number;
   /** Segmentation only: mean IoU over classes (background included) of VR on IP's output. */
   miou?: number;
+  /** With `data.evalDataset`: IP on that dataset's test split (PSNR/SSIM, and of its degraded input). */
+  cross?: { dataset: string; psnr: number; ssim: number; psnrInput: number; ssimInput: number };
 }
 
 /** A finished run, as cached. */
@@ -66,9 +76,18 @@ export interface RunResult {
   config: ExperimentConfig;
   metrics: RunMetrics;
   /** Per-step log: L_IP, L_VR, cos(G_IP, G_VR), weight given to G_VR. */
-  log: { lossIp: number[]; lossVr: number[]; cosine: number[]; auxWeight: number[] };
-  /** The VR pre-training this run used (Benchmark-ii). */
+  log: {
+    lossIp: number[];
+    lossVr: number[];
+    cosine: number[];
+    auxWeight: number[];
+    /** `diagnosis+segmentation` only: the same per auxiliary task (L_VR is then their sum). */
+    perAux?: { task: string; lossVr: number[]; cosine: number[]; auxWeight: number[] }[];
+  };
+  /** The VR pre-training this run used (Benchmark-ii; the diagnosis one when there are two). */
   vrPretrain: VrPretrainResult;
+  /** `diagnosis+segmentation` only: the segmentation network's pre-training. */
+  vrPretrainExtra?: VrPretrainResult;
   seconds: number;
   backend: string;
   version: string;
@@ -152,26 +171,38 @@ export async function runExperiment(
     const hit = await cache.get<RunResult>("runs", key);
     if (hit) return { ...hit, fromCache: true };
   }
+  checkConfig(config);
   const backend = await setupBackend();
   const t0 = performance.now();
   const data = await loadSplits(config.data);
   const rng = new Rng(config.seed);
   const testInput = degradeTest(config, data.test);
-  const models: { ip?: SrResNet; vr?: Recognizer } = {};
+  const tasks = subtasks(config.data.task);
+  const models: { ip?: SrResNet; vrs: Recognizer[] } = { vrs: [] };
   const optimizers: tf.Optimizer[] = [];
   try {
-    const pre = await pretrainVr(config, data, testInput, cache, options);
-    const vr = makeVr(config, rng.fork("vr-init").seed());
-    models.vr = vr;
-    const { vrMode, strategy } = STRATEGY[config.method];
-    if (vrMode !== "trained" || config.train.vrInit === "pretrained") {
-      decodeWeightsInto(vr.module, pre.weights);
+    const pres: Awaited<ReturnType<typeof pretrainVr>>[] = [];
+    for (const task of tasks) {
+      pres.push(await pretrainVr(config, data, testInput, cache, options, task));
     }
+    const { vrMode, strategy } = STRATEGY[config.method];
+    const vrs = tasks.map((task, k) => {
+      // The first VR keeps its historical seed stream, so single-task runs are unchanged.
+      const vr = makeVr(config, rng.fork(k ? `vr-init:${task}` : "vr-init").seed(), task);
+      models.vrs.push(vr);
+      if (vrMode !== "trained" || config.train.vrInit === "pretrained") {
+        decodeWeightsInto(vr.module, pres[k].weights);
+      }
+      return vr;
+    });
+    const vr = vrs[0];
+    const pre = pres[0];
     const ip = srResNet(config.ip, rng.fork("ip-init").seed());
     models.ip = ip;
     const ipOptimizer = makeOptimizer(config.train.optimizer, config.train.lr);
-    const vrOptimizer = makeOptimizer(config.train.optimizer, config.train.vrLr);
-    optimizers.push(ipOptimizer, vrOptimizer);
+    const vrOptimizers = vrs.map(() => makeOptimizer(config.train.optimizer, config.train.vrLr));
+    const vrOptimizer = vrOptimizers[0];
+    optimizers.push(ipOptimizer, ...vrOptimizers);
     const setup = {
       ip,
       vr,
@@ -181,10 +212,19 @@ export async function runExperiment(
       auxLoss: config.train.auxLoss,
       ipOptimizer,
       vrOptimizer,
+      extra: vrs.slice(1).map((v, k) => ({ vr: v, vrOptimizer: vrOptimizers[k + 1] })),
     };
 
-    const log: RunResult["log"] = { lossIp: [], lossVr: [], cosine: [], auxWeight: [] };
-    const label = `${config.method} σ=${config.degradation.sigma} seed ${config.seed}`;
+    const log: RunResult["log"] = {
+      lossIp: [],
+      lossVr: [],
+      cosine: [],
+      auxWeight: [],
+      ...(tasks.length > 1
+        ? { perAux: tasks.map((task) => ({ task, lossVr: [], cosine: [], auxWeight: [] })) }
+        : {}),
+    };
+    const label = `${config.method} ${describeDegradation(config.degradation)} seed ${config.seed}`;
     const progress = new Progress(label, config.train.steps, {
       enabled: options.progress !== false,
     });
@@ -197,8 +237,16 @@ export async function runExperiment(
     // Resume from a checkpoint of this very run, if an earlier process left one.
     const checkpoint = cache.sidePath("checkpoints", key, "state.bin");
     const parts = {
-      modules: { ip: ip.module, vr: vr.module },
-      optimizers: { ip: ipOptimizer, vr: vrOptimizer },
+      modules: {
+        ip: ip.module,
+        vr: vr.module,
+        ...Object.fromEntries(vrs.slice(1).map((v, k) => [`vr${k + 1}`, v.module])),
+      },
+      optimizers: {
+        ip: ipOptimizer,
+        vr: vrOptimizer,
+        ...Object.fromEntries(vrOptimizers.slice(1).map((o, k) => [`vr${k + 1}`, o])),
+      },
     };
     let start = 0;
     const resumed = options.force ? undefined : await loadTrainingState(checkpoint, parts);
@@ -222,7 +270,8 @@ export async function runExperiment(
       const batch = tf.tidy(() => {
         const target = tf.gather(data.train.images, idx) as tf.Tensor4D;
         const input = degrade(config, target, noiseRng.seed());
-        return { target, input, labels: tf.gather(data.train.labels, idx) };
+        const [labels, ...extraLabels] = tasks.map((t) => tf.gather(data.train.targets[t]!, idx));
+        return { target, input, labels, extraLabels };
       });
       try {
         out = trainStep(setup, batch);
@@ -234,13 +283,19 @@ export async function runExperiment(
         }
         throw e;
       } finally {
-        tf.dispose([batch.target, batch.input, batch.labels]);
+        tf.dispose([batch.target, batch.input, batch.labels, ...batch.extraLabels]);
         idx.dispose();
       }
       log.lossIp.push(round(out.lossIp));
       log.lossVr.push(round(out.lossVr));
       log.cosine.push(round(out.cosine));
       log.auxWeight.push(round(out.auxWeight));
+      out.perAux?.forEach((p, k) => {
+        const l = log.perAux![k];
+        l.lossVr.push(round(p.lossVr));
+        l.cosine.push(round(p.cosine));
+        l.auxWeight.push(round(p.auxWeight));
+      });
       if (out.auxWeight > 0) opened++;
       progress.update(step + 1, {
         L_IP: out.lossIp,
@@ -257,13 +312,20 @@ export async function runExperiment(
         throw new Error(`${label}: stopped after step ${step + 1} (stopAfterStep)`);
       }
     }
-    const ev = evaluate(ip, vr, data.test, testInput, config.train.batchSize, classesOf(config));
+    const ev = evaluate(config, ip, vrs, data.test, testInput);
+    const cross = config.data.evalDataset ? await evaluateCrossDomain(config, ip) : undefined;
     const result: RunResult = {
       key,
       config,
-      metrics: { ...ev, psnrInput: pre.psnrInput, ssimInput: pre.ssimInput },
+      metrics: {
+        ...ev,
+        psnrInput: pre.psnrInput,
+        ssimInput: pre.ssimInput,
+        ...(cross ? { cross } : {}),
+      },
       log,
       vrPretrain: pre.result,
+      ...(pres[1] ? { vrPretrainExtra: pres[1].result } : {}),
       seconds: (performance.now() - t0) / 1000,
       backend: backend.name,
       version: LIB_VERSION,
@@ -271,13 +333,18 @@ export async function runExperiment(
     };
     // The trained networks, beside the result (for qualitative figures and CAMs).
     await writeFileAtomic(cache.sidePath("runs", key, "ip.bin"), encodeWeights(ip.module));
-    await writeFileAtomic(cache.sidePath("runs", key, "vr.bin"), encodeWeights(vr.module));
+    for (const [k, v] of vrs.entries()) {
+      await writeFileAtomic(
+        cache.sidePath("runs", key, k ? `vr${k}.bin` : "vr.bin"),
+        encodeWeights(v.module),
+      );
+    }
     await cache.put("runs", key, result);
     await removeTrainingState(checkpoint);
     return result;
   } finally {
     models.ip?.module.dispose();
-    models.vr?.module.dispose();
+    for (const v of models.vrs) v.module.dispose();
     for (const o of optimizers) o.dispose();
     testInput.dispose();
     data.dispose();
@@ -296,12 +363,24 @@ export async function ensureVrPretrain(
   config: ExperimentConfig,
   options: RunOptions = {},
 ): Promise<VrPretrainResult> {
+  checkConfig(config);
   await setupBackend();
   const data = await loadSplits(config.data);
   const testInput = degradeTest(config, data.test);
   try {
-    return (await pretrainVr(config, data, testInput, options.cache ?? new ResultsCache(), options))
-      .result;
+    let first: VrPretrainResult | undefined;
+    for (const task of subtasks(config.data.task)) {
+      const r = await pretrainVr(
+        config,
+        data,
+        testInput,
+        options.cache ?? new ResultsCache(),
+        options,
+        task,
+      );
+      first ??= r.result;
+    }
+    return first!;
   } finally {
     testInput.dispose();
     data.dispose();
@@ -313,6 +392,8 @@ export interface RunModels {
   ip: SrResNet;
   /** The run's VR after training (for Benchmark-i and Frozen-params, the pre-trained one). */
   vr: Recognizer;
+  /** `diagnosis+segmentation` runs: the segmentation network (`vr` is then the classifier). */
+  segmenter?: Recognizer;
   dispose(): void;
 }
 
@@ -349,24 +430,154 @@ export async function loadRunModels(
   };
   const [ipBytes, vrBytes] = [await read("ip.bin"), await read("vr.bin")];
   const ip = srResNet(result.config.ip, 0);
-  const vr = makeVr(result.config, 0);
+  const [task, extraTask] = subtasks(result.config.data.task);
+  const vr = makeVr(result.config, 0, task);
   decodeWeightsInto(ip.module, ipBytes);
   decodeWeightsInto(vr.module, vrBytes);
-  return { ip, vr, dispose: () => (ip.module.dispose(), vr.module.dispose()) };
+  let segmenter: Recognizer | undefined;
+  if (extraTask) {
+    segmenter = makeVr(result.config, 0, extraTask);
+    decodeWeightsInto(segmenter.module, await read("vr1.bin"));
+  }
+  return {
+    ip,
+    vr,
+    ...(segmenter ? { segmenter } : {}),
+    dispose: () => (ip.module.dispose(), vr.module.dispose(), segmenter?.module.dispose()),
+  };
+}
+
+/**
+ * The degradation of a config as the `degrade` function of
+ * `lib/data/degradations` takes it.
+ *
+ * @example
+ * ```ts
+ * import { degradationSpec } from "./run_experiment.ts";
+ * const d = { kind: "bicubic", sigma: 0, photons: 0, blurSigma: 0, factor: 4 } as const;
+ * console.log(degradationSpec(d)); // { kind: "bicubic", factor: 4 }
+ * ```
+ */
+export function degradationSpec(d: ExperimentConfig["degradation"]): DegradationSpec {
+  switch (d.kind) {
+    case "gaussian":
+      return { kind: "gaussian", sigma: d.sigma };
+    case "poisson":
+      return { kind: "poisson", photons: d.photons };
+    case "blur":
+      return { kind: "blur", sigma: d.blurSigma };
+    case "composite":
+      return {
+        kind: "composite",
+        sigma: d.sigma,
+        photons: d.photons > 0 ? d.photons : Infinity,
+        blurSigma: d.blurSigma,
+      };
+    case "bicubic":
+      if (d.factor !== 2 && d.factor !== 4) {
+        throw new RangeError(
+          `Expected degradation.factor 2 or 4 for bicubic but found ${d.factor}`,
+        );
+      }
+      return { kind: "bicubic", factor: d.factor };
+  }
+  throw new TypeError(`Unknown degradation kind ${JSON.stringify((d as { kind: unknown }).kind)}`);
+}
+
+/** A short label of a degradation: `σ=0.1`, `bicubic ×4`, `composite σ=0.05 …`. */
+export function describeDegradation(d: ExperimentConfig["degradation"]): string {
+  switch (d.kind) {
+    case "gaussian":
+      return `σ=${d.sigma}`;
+    case "poisson":
+      return `Poisson ${d.photons} photons`;
+    case "blur":
+      return `blur σ=${d.blurSigma}px`;
+    case "composite":
+      return `composite σ=${d.sigma}${d.photons > 0 ? ` ${d.photons} photons` : ""}${
+        d.blurSigma > 0 ? ` blur ${d.blurSigma}px` : ""
+      }`;
+    case "bicubic":
+      return `bicubic ×${d.factor}`;
+  }
+  return String(d.kind);
 }
 
 /** Degrades a clean batch as the config says (seeded). */
 function degrade(config: ExperimentConfig, clean: tf.Tensor4D, seed: number): tf.Tensor4D {
-  if (config.degradation.kind !== "gaussian") {
-    throw new TypeError(`Unknown degradation '${config.degradation.kind}'`);
-  }
-  return addGaussianNoise(clean, config.degradation.sigma, seed) as tf.Tensor4D;
+  return applyDegradation(clean, degradationSpec(config.degradation), seed);
+}
+
+/** The seed of the fixed degraded test set (the same for every method and training seed). */
+function testSeed(config: ExperimentConfig): number {
+  const d = config.degradation;
+  // Gaussian keeps the stream of earlier versions; other kinds are keyed by their whole spec.
+  const tag = d.kind === "gaussian"
+    ? `test-noise:${d.sigma}`
+    : `test-noise:${JSON.stringify(degradationSpec(d))}`;
+  return new Rng(config.data.splitSeed).fork(tag).seed();
 }
 
 /** The degraded test set: the same for every method and training seed. */
 function degradeTest(config: ExperimentConfig, test: Split): tf.Tensor4D {
-  const seed = new Rng(config.data.splitSeed).fork(`test-noise:${config.degradation.sigma}`).seed();
-  return degrade(config, test.images, seed);
+  return degrade(config, test.images, testSeed(config));
+}
+
+/**
+ * The degraded images at the clean images' size: themselves, or for
+ * super-resolution bilinearly upsampled (what VR and the input PSNR see).
+ */
+function atCleanSize(x: tf.Tensor4D, like: tf.Tensor4D): tf.Tensor4D {
+  const [h, w] = [like.shape[1], like.shape[2]];
+  if (x.shape[1] === h && x.shape[2] === w) return x;
+  return tf.tidy(() => tf.clipByValue(tf.image.resizeBilinear(x, [h, w], true), 0, 1));
+}
+
+/**
+ * Checks a config against its dataset before anything runs: image channels
+ * and class counts of the networks, the SR scale against the degradation.
+ * Errors name the keys to set.
+ */
+export function checkConfig(config: ExperimentConfig): void {
+  const { dataset, task, evalDataset } = config.data;
+  const shapes = DATASET_SHAPES[dataset];
+  if (!shapes) {
+    throw new TypeError(
+      `Expected data.dataset ${Object.keys(DATASET_SHAPES).join(", ")} but found ${dataset}`,
+    );
+  }
+  if (!DATASET_TASKS[dataset].includes(task)) {
+    throw new TypeError(
+      `Expected data.task ${DATASET_TASKS[dataset].join(" or ")} for ${dataset} but found ${task}`,
+    );
+  }
+  const errors: string[] = [];
+  const expect = (key: string, found: number, want: number) => {
+    if (found !== want) errors.push(`${key} ${want} (found ${found})`);
+  };
+  expect("ip.imageChannels", config.ip.imageChannels, shapes.channels);
+  for (const t of subtasks(task)) {
+    if (t === "diagnosis") {
+      expect("vr.imageChannels", config.vr.imageChannels, shapes.channels);
+      expect("vr.classes", config.vr.classes, shapes.diagnosisClasses);
+    } else {
+      expect("seg.imageChannels", config.seg.imageChannels, shapes.channels);
+      expect("seg.classes", config.seg.classes, shapes.segmentationClasses);
+    }
+  }
+  const want = config.degradation.kind === "bicubic" ? config.degradation.factor : 1;
+  expect("ip.scale", config.ip.scale, want);
+  if (evalDataset && DATASET_SHAPES[evalDataset]?.channels !== shapes.channels) {
+    errors.push(
+      `data.evalDataset with ${shapes.channels} channels like ${dataset} (found ${evalDataset})`,
+    );
+  }
+  if (errors.length) {
+    throw new TypeError(
+      `Config does not fit ${dataset} / ${task} / ${config.degradation.kind}: expected ` +
+        errors.join(", ") + " (the registry's datasetOverrides() gives them)",
+    );
+  }
 }
 
 function makeOptimizer(kind: "adam" | "sgd", lr: number): tf.Optimizer {
@@ -387,14 +598,16 @@ function batchSampler(n: number, batchSize: number, rng: Rng): () => number[] {
   };
 }
 
-/** The VR network of a config: the ResNet for diagnosis, the U-Net for segmentation. */
-function makeVr(config: ExperimentConfig, seed: number): Recognizer {
-  return config.data.task === "segmentation" ? unet(config.seg, seed) : resNet(config.vr, seed);
+/** The VR network of a task: the ResNet for diagnosis, the U-Net for segmentation. */
+function makeVr(config: ExperimentConfig, seed: number, task: SubTask): Recognizer {
+  return task === "segmentation" ? unet(config.seg, seed) : resNet(config.vr, seed);
 }
 
-/** Number of classes of the config's recognition task. */
-function classesOf(config: ExperimentConfig): number {
-  return config.data.task === "segmentation" ? config.seg.classes : config.vr.classes;
+type SubTask = "diagnosis" | "segmentation";
+
+/** Number of classes of a recognition task. */
+function classesOf(config: ExperimentConfig, task: SubTask): number {
+  return task === "segmentation" ? config.seg.classes : config.vr.classes;
 }
 
 /** VR's predictions (argmax on the last axis) on `images`, in batches, flattened. */
@@ -425,115 +638,205 @@ function recognitionScores(
   return { accuracy: accuracy(preds, truth), miou: meanIoU(preds, truth, { classes }) };
 }
 
-/** Evaluates IP (PSNR, SSIM against clean) and VR on IP's output (accuracy, mIoU). */
-function evaluate(
-  ip: SrResNet,
-  vr: Recognizer,
-  test: Split,
-  testInput: tf.Tensor4D,
-  batchSize: number,
-  classes: number,
-): { psnr: number; ssim: number; accuracy: number; miou?: number } {
-  const psnrs: number[] = [], ssims: number[] = [];
-  const n = test.images.shape[0];
-  const enhancedAll: tf.Tensor4D[] = [];
-  for (let i = 0; i < n; i += batchSize) {
-    const size = Math.min(batchSize, n - i);
-    const [enhanced, clean] = tf.tidy(() => {
-      const x = tf.slice(testInput, [i, 0, 0, 0], [size, -1, -1, -1]);
-      const y = tf.clipByValue(ip.apply(x, { training: false }), 0, 1);
-      return [y, tf.slice(test.images, [i, 0, 0, 0], [size, -1, -1, -1])];
-    });
-    psnrs.push(...psnrPerImage(enhanced, clean, { maxValue: 1 }));
-    ssims.push(...ssimPerImage(enhanced, clean, { dataRange: 1 }));
-    enhancedAll.push(enhanced);
-    clean.dispose();
+/** IP's output on the degraded test set in batches, clipped to [0, 1]. */
+function enhanceAll(ip: SrResNet, input: tf.Tensor4D, batchSize: number): tf.Tensor4D {
+  const parts: tf.Tensor4D[] = [];
+  for (let i = 0; i < input.shape[0]; i += batchSize) {
+    const size = Math.min(batchSize, input.shape[0] - i);
+    parts.push(tf.tidy(() =>
+      tf.clipByValue(
+        ip.apply(tf.slice(input, [i, 0, 0, 0], [size, -1, -1, -1]), { training: false }),
+        0,
+        1,
+      )
+    ));
   }
-  const enhanced = tf.concat(enhancedAll) as tf.Tensor4D;
-  tf.dispose(enhancedAll);
-  const scores = recognitionScores(predict(vr, enhanced, batchSize), test.labels, classes);
-  enhanced.dispose();
-  return { psnr: mean(psnrs), ssim: mean(ssims), ...scores };
+  const out = tf.concat(parts) as tf.Tensor4D;
+  tf.dispose(parts);
+  return out;
 }
 
-/** VR pre-training on clean images (cached with its weights). */
+/**
+ * Evaluates IP (PSNR, SSIM against clean) and each VR on IP's output
+ * (accuracy for diagnosis; pixel accuracy and mIoU for segmentation; with
+ * both tasks, `accuracy` is the diagnosis accuracy).
+ */
+function evaluate(
+  config: ExperimentConfig,
+  ip: SrResNet,
+  vrs: Recognizer[],
+  test: Split,
+  testInput: tf.Tensor4D,
+): { psnr: number; ssim: number; accuracy: number; miou?: number } {
+  const batchSize = config.train.batchSize;
+  const enhanced = enhanceAll(ip, testInput, batchSize);
+  try {
+    const psnr = mean(psnrPerImage(enhanced, test.images, { maxValue: 1 }));
+    const ssim = mean(ssimPerImage(enhanced, test.images, { dataRange: 1 }));
+    const tasks = subtasks(config.data.task);
+    const scores = tasks.map((t, k) =>
+      recognitionScores(
+        predict(vrs[k], enhanced, batchSize),
+        test.targets[t]!,
+        classesOf(config, t),
+      )
+    );
+    return {
+      psnr,
+      ssim,
+      accuracy: scores[0].accuracy,
+      ...(scores.at(-1)!.miou !== undefined ? { miou: scores.at(-1)!.miou } : {}),
+    };
+  } finally {
+    enhanced.dispose();
+  }
+}
+
+/** IP on another dataset's test split, degraded the same way (cross-domain). */
+async function evaluateCrossDomain(
+  config: ExperimentConfig,
+  ip: SrResNet,
+): Promise<NonNullable<RunMetrics["cross"]>> {
+  const dataset = config.data.evalDataset!;
+  const data = await loadSplits({
+    dataset,
+    root: config.data.evalRoot,
+    task: DATASET_TASKS[dataset][0],
+    size: config.data.size,
+    splitSeed: config.data.splitSeed,
+    trainLimit: 1,
+    testLimit: config.data.testLimit,
+  });
+  const input = degrade(config, data.test.images, testSeed(config));
+  try {
+    const enhanced = enhanceAll(ip, input, config.train.batchSize);
+    const view = atCleanSize(input, data.test.images);
+    const out = {
+      dataset,
+      psnr: mean(psnrPerImage(enhanced, data.test.images, { maxValue: 1 })),
+      ssim: mean(ssimPerImage(enhanced, data.test.images, { dataRange: 1 })),
+      psnrInput: mean(psnrPerImage(view, data.test.images, { maxValue: 1 })),
+      ssimInput: mean(ssimPerImage(view, data.test.images, { dataRange: 1 })),
+    };
+    tf.dispose([enhanced, ...(view === input ? [] : [view])]);
+    return out;
+  } finally {
+    input.dispose();
+    data.dispose();
+  }
+}
+
+/**
+ * VR pre-training on clean images (cached with its weights), always with
+ * Adam at `vrPretrain.lr` (whatever optimizer the run itself uses). The cache
+ * key leaves out the degradation: one pre-training serves every noise level;
+ * the score on the degraded test images is computed for the config at hand.
+ */
 async function pretrainVr(
   config: ExperimentConfig,
   data: DataSplits,
   testInput: tf.Tensor4D,
   cache: ResultsCache,
   options: RunOptions,
+  task: SubTask,
 ): Promise<
   { result: VrPretrainResult; weights: Uint8Array; psnrInput: number; ssimInput: number }
 > {
   const { hashKey } = await import("./results_cache.ts");
+  const d = config.data;
   const keyObj = {
     kind: "vr-pretrain",
-    data: config.data,
-    vr: config.data.task === "segmentation" ? config.seg : config.vr,
+    data: {
+      dataset: d.dataset,
+      root: d.root,
+      task,
+      size: d.size,
+      splitSeed: d.splitSeed,
+      trainLimit: d.trainLimit,
+      testLimit: d.testLimit,
+    },
+    vr: task === "segmentation" ? config.seg : config.vr,
     vrPretrain: config.vrPretrain,
     seed: config.seed,
     version: LIB_VERSION,
     fingerprint: await dataFingerprint(config.data),
   };
   const key = hashKey(keyObj);
-  const psnrInput = mean(psnrPerImage(testInput, data.test.images, { maxValue: 1 }));
-  const ssimInput = mean(ssimPerImage(testInput, data.test.images, { dataRange: 1 }));
-  const weightsPath = cache.sidePath("vr-pretrain", key, "weights.bin");
-  const hit = options.force ? undefined : await cache.get<VrPretrainResult>("vr-pretrain", key);
-  if (hit) {
-    try {
-      return {
-        result: hit,
-        weights: new Uint8Array(await readFile(weightsPath)),
-        psnrInput,
-        ssimInput,
-      };
-    } catch { /* weights missing: train again */ }
-  }
-  const t0 = performance.now();
-  const rng = new Rng(config.seed).fork("vr-pretrain");
-  const vr = makeVr(config, rng.fork("init").seed());
-  const opt = makeOptimizer(config.train.optimizer, config.vrPretrain.lr);
+  const view = atCleanSize(testInput, data.test.images);
+  const psnrInput = mean(psnrPerImage(view, data.test.images, { maxValue: 1 }));
+  const ssimInput = mean(ssimPerImage(view, data.test.images, { dataRange: 1 }));
+  const labels = data.test.targets[task]!;
+  const classes = classesOf(config, task);
+  const rng = new Rng(config.seed).fork(
+    task === "diagnosis" || config.data.task !== "diagnosis+segmentation"
+      ? "vr-pretrain"
+      : `vr-pretrain:${task}`,
+  );
+  const vr = makeVr(config, rng.fork("init").seed(), task);
   try {
-    const p = config.vrPretrain;
-    const progress = new Progress(`vr-pretrain seed ${config.seed}`, p.steps, {
-      enabled: options.progress !== false,
-    });
-    const sampler = batchSampler(data.train.images.shape[0], p.batchSize, rng.fork("batches"));
-    for (let step = 0; step < p.steps; step++) {
-      const idx = tf.tensor1d(sampler(), "int32");
-      const [x, y] = tf.tidy(
-        () => [tf.gather(data.train.images, idx), tf.gather(data.train.labels, idx)],
-      );
-      let loss: number;
+    const weightsPath = cache.sidePath("vr-pretrain", key, "weights.bin");
+    let clean: {
+      result: Omit<VrPretrainResult, "accuracyDegraded" | "miouDegraded">;
+      weights: Uint8Array;
+    } | undefined;
+    const hit = options.force ? undefined : await cache.get<VrPretrainResult>("vr-pretrain", key);
+    if (hit) {
       try {
-        loss = trainVrStep(vr, opt, x as tf.Tensor4D, y);
-      } catch (e) {
-        if (e instanceof Error) e.message = `VR pre-training, step ${step + 1}: ${e.message}`;
-        throw e;
-      } finally {
-        tf.dispose([x, y, idx]);
-      }
-      progress.update(step + 1, { L_VR: loss });
+        clean = { result: hit, weights: new Uint8Array(await readFile(weightsPath)) };
+        decodeWeightsInto(vr.module, clean.weights);
+      } catch { /* weights missing: train again */ }
     }
-    const score = (images: tf.Tensor4D) =>
-      recognitionScores(predict(vr, images, 32), data.test.labels, classesOf(config));
-    const clean = score(data.test.images), degraded = score(testInput);
+    if (!clean) {
+      const t0 = performance.now();
+      const opt = tf.train.adam(config.vrPretrain.lr);
+      try {
+        const p = config.vrPretrain;
+        const progress = new Progress(`vr-pretrain ${task} seed ${config.seed}`, p.steps, {
+          enabled: options.progress !== false,
+        });
+        const sampler = batchSampler(data.train.images.shape[0], p.batchSize, rng.fork("batches"));
+        for (let step = 0; step < p.steps; step++) {
+          const idx = tf.tensor1d(sampler(), "int32");
+          const [x, y] = tf.tidy(
+            () => [tf.gather(data.train.images, idx), tf.gather(data.train.targets[task]!, idx)],
+          );
+          let loss: number;
+          try {
+            loss = trainVrStep(vr, opt, x as tf.Tensor4D, y);
+          } catch (e) {
+            if (e instanceof Error) e.message = `VR pre-training, step ${step + 1}: ${e.message}`;
+            throw e;
+          } finally {
+            tf.dispose([x, y, idx]);
+          }
+          progress.update(step + 1, { L_VR: loss });
+        }
+      } finally {
+        opt.dispose();
+      }
+      const s = recognitionScores(predict(vr, data.test.images, 32), labels, classes);
+      const result = {
+        key,
+        accuracyClean: s.accuracy,
+        ...(s.miou !== undefined ? { miouClean: s.miou } : {}),
+        seconds: (performance.now() - t0) / 1000,
+      };
+      const weights = encodeWeights(vr.module);
+      await writeFileAtomic(weightsPath, weights);
+      await cache.put("vr-pretrain", key, result);
+      clean = { result, weights };
+    }
+    // On the degraded test images of this config (cheap: inference only).
+    const degraded = recognitionScores(predict(vr, view, 32), labels, classes);
     const result: VrPretrainResult = {
-      key,
-      accuracyClean: clean.accuracy,
+      ...clean.result,
       accuracyDegraded: degraded.accuracy,
-      ...(clean.miou !== undefined ? { miouClean: clean.miou, miouDegraded: degraded.miou } : {}),
-      seconds: (performance.now() - t0) / 1000,
+      ...(degraded.miou !== undefined ? { miouDegraded: degraded.miou } : {}),
     };
-    const weights = encodeWeights(vr.module);
-    await writeFileAtomic(weightsPath, weights);
-    await cache.put("vr-pretrain", key, result);
-    return { result, weights, psnrInput, ssimInput };
+    return { result, weights: clean.weights, psnrInput, ssimInput };
   } finally {
     vr.module.dispose();
-    opt.dispose();
+    if (view !== testInput) view.dispose();
   }
 }
 

@@ -35,7 +35,11 @@ export const METHOD_LABELS: Record<Method | "benchmark-ii", string> = {
 export interface TableRow {
   method: Method | "benchmark-ii";
   label: string;
+  /** The row group's label: `σ = 0.1` by default, else the spec's `groupOf` (e.g. `λ = 0.1`). */
+  group: string;
   sigma: number;
+  /** The recognition task of the runs (which score columns apply). */
+  task: "diagnosis" | "segmentation" | "diagnosis+segmentation";
   seeds: number[];
   psnr?: Stat;
   ssim?: Stat;
@@ -48,6 +52,8 @@ export interface TableRow {
   miouDegraded?: Stat;
   psnrInput?: Stat;
   ssimInput?: Stat;
+  /** Cross-domain: PSNR / SSIM of IP on another dataset's test split, and of its degraded input. */
+  cross?: { dataset: string; psnr: Stat; ssim: Stat; psnrInput: Stat };
   paperPsnr?: number;
   paperSsim?: number;
 }
@@ -84,16 +90,22 @@ export function stat(values: number[]): Stat {
  */
 export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
   const rows: TableRow[] = [];
-  const sigmas = [...new Set(runs.map((r) => r.config.degradation.sigma))].sort((a, b) => a - b);
-  const order: readonly Method[] = METHODS;
-  for (const sigma of sigmas) {
-    const atSigma = runs.filter((r) => r.config.degradation.sigma === sigma);
+  const groupOf = spec.groupOf ?? ((c) => `σ = ${c.degradation.sigma}`);
+  // Groups in grid order (the grid lists them in the order the table shows them).
+  const groups = [...new Set(runs.map((r) => groupOf(r.config)))];
+  const order: readonly Method[] = spec.methodOrder ?? METHODS;
+  for (const group of groups) {
+    const atSigma = runs.filter((r) => groupOf(r.config) === group);
+    const sigma = atSigma[0].config.degradation.sigma;
+    const task = atSigma[0].config.data.task;
     const pre = new Map(atSigma.map((r) => [r.config.seed, r.vrPretrain]));
-    if (pre.size) {
+    if (pre.size && !spec.hideBenchmarkIi) {
       rows.push({
         method: "benchmark-ii",
         label: METHOD_LABELS["benchmark-ii"],
+        group,
         sigma,
+        task,
         seeds: [...pre.keys()].sort(),
         accuracy: stat([...pre.values()].map((p) => p.accuracyClean)),
         accuracyDegraded: stat([...pre.values()].map((p) => p.accuracyDegraded)),
@@ -108,11 +120,16 @@ export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
     for (const method of order) {
       const rs = atSigma.filter((r) => r.config.method === method);
       if (!rs.length) continue;
-      const paper = spec.paper.find((p) => p.method === method && p.sigma === sigma);
+      const paper = spec.paper.find((p) =>
+        p.method === method && (p.group !== undefined ? p.group === group : p.sigma === sigma)
+      );
+      const cross = rs.every((r) => r.metrics.cross) ? rs.map((r) => r.metrics.cross!) : null;
       rows.push({
         method,
         label: METHOD_LABELS[method],
+        group,
         sigma,
+        task,
         seeds: rs.map((r) => r.config.seed).sort((a, b) => a - b),
         psnr: stat(rs.map((r) => r.metrics.psnr)),
         ssim: stat(rs.map((r) => r.metrics.ssim)),
@@ -122,6 +139,16 @@ export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
           : {}),
         psnrInput: stat(rs.map((r) => r.metrics.psnrInput)),
         ssimInput: stat(rs.map((r) => r.metrics.ssimInput)),
+        ...(cross
+          ? {
+            cross: {
+              dataset: cross[0].dataset,
+              psnr: stat(cross.map((c) => c.psnr)),
+              ssim: stat(cross.map((c) => c.ssim)),
+              psnrInput: stat(cross.map((c) => c.psnrInput)),
+            },
+          }
+          : {}),
         paperPsnr: paper?.psnr,
         paperSsim: paper?.ssim,
       });
@@ -133,8 +160,12 @@ export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
 /** Checks each of the spec's claims on the rows. */
 export function checkClaims(spec: ExperimentSpec, rows: TableRow[]): ClaimCheck[] {
   return spec.claims.map((c) => {
-    const find = (m: Method) => rows.find((r) => r.method === m && r.sigma === c.sigma);
-    const a = find(c.better)?.[c.metric], b = find(c.worse)?.[c.metric];
+    const find = (m: Method, group: string | undefined) =>
+      rows.find((r) =>
+        r.method === m && (group !== undefined ? r.group === group : r.sigma === c.sigma)
+      );
+    const a = find(c.better, c.group)?.[c.metric];
+    const b = find(c.worse, c.worseGroup ?? c.group)?.[c.metric];
     if (!a || !b) {
       return {
         text: c.text,
@@ -166,9 +197,9 @@ const fmtNum = (
   digits: number,
 ) => (v === undefined ? "" : v.toFixed(digits));
 
-/** Column headers of {@link tableCells}. */
+/** Column headers of {@link tableCells} for a diagnosis table. */
 export const TABLE_HEADERS = [
-  "σ",
+  "Setting",
   "Method",
   "PSNR (dB)",
   "Paper PSNR",
@@ -178,31 +209,55 @@ export const TABLE_HEADERS = [
   "Seed(s)",
 ];
 
-/** Column headers for these rows: the recognition column is mIoU for segmentation rows. */
+const hasDiagnosis = (rows: TableRow[]) => rows.some((r) => r.task !== "segmentation");
+const hasSegmentation = (rows: TableRow[]) => rows.some((r) => r.task !== "diagnosis");
+const crossOf = (rows: TableRow[]) => rows.find((r) => r.cross)?.cross?.dataset;
+
+/**
+ * Column headers for these rows: accuracy for diagnosis, mIoU for
+ * segmentation (both for `diagnosis+segmentation`), and the cross-domain
+ * PSNR/SSIM when the runs were also evaluated on another dataset.
+ */
 export function tableHeaders(rows: TableRow[]): string[] {
-  return rows.some((r) => r.miou)
-    ? TABLE_HEADERS.map((h) => (h === "Accuracy (%)" ? "mIoU (%)" : h))
-    : TABLE_HEADERS;
+  const cross = crossOf(rows);
+  return [
+    ...TABLE_HEADERS.slice(0, 6),
+    ...(hasDiagnosis(rows) ? ["Accuracy (%)"] : []),
+    ...(hasSegmentation(rows) ? ["mIoU (%)"] : []),
+    ...(cross ? [`PSNR on ${cross} (dB)`, `SSIM on ${cross}`] : []),
+    "Seed(s)",
+  ];
 }
 
 /** The rows as display strings (mean ± std over seeds). */
 export function tableCells(rows: TableRow[]): string[][] {
-  return rows.map((r) => [
-    r.sigma.toFixed(2),
-    r.label,
-    fmtStat(r.psnr, 2),
-    fmtNum(r.paperPsnr, 3),
-    fmtStat(r.ssim, 3),
-    fmtNum(r.paperSsim, 3),
-    r.miou
-      ? (r.method === "benchmark-ii"
-        ? `${fmtStat(r.miou, 1, 100)} clean / ${fmtStat(r.miouDegraded, 1, 100)} degraded`
-        : fmtStat(r.miou, 1, 100))
-      : r.method === "benchmark-ii"
-      ? `${fmtStat(r.accuracy, 1, 100)} clean / ${fmtStat(r.accuracyDegraded, 1, 100)} degraded`
-      : fmtStat(r.accuracy, 1, 100),
-    r.seeds.join(","),
-  ]);
+  const pair = (clean?: Stat, degraded?: Stat) =>
+    `${fmtStat(clean, 1, 100)} clean / ${fmtStat(degraded, 1, 100)} degraded`;
+  return rows.map((r) => {
+    const ii = r.method === "benchmark-ii";
+    return [
+      r.group,
+      r.label,
+      fmtStat(r.psnr, 2),
+      fmtNum(r.paperPsnr, 3),
+      fmtStat(r.ssim, 3),
+      fmtNum(r.paperSsim, 3),
+      ...(hasDiagnosis(rows)
+        ? [
+          r.task === "segmentation"
+            ? ""
+            : ii
+            ? pair(r.accuracy, r.accuracyDegraded)
+            : fmtStat(r.accuracy, 1, 100),
+        ]
+        : []),
+      ...(hasSegmentation(rows)
+        ? [ii ? (r.miou ? pair(r.miou, r.miouDegraded) : "") : fmtStat(r.miou, 1, 100)]
+        : []),
+      ...(crossOf(rows) ? [fmtStat(r.cross?.psnr, 2), fmtStat(r.cross?.ssim, 3)] : []),
+      r.seeds.join(","),
+    ];
+  });
 }
 
 /** A Markdown table of the rows, with the degraded input's PSNR/SSIM as a note per σ. */
@@ -214,10 +269,11 @@ export function tableMarkdown(rows: TableRow[], claims: ClaimCheck[] = []): stri
     `| ${tableHeaders(rows).map(() => "---").join(" | ")} |`,
     ...cells.map((c) => `| ${c.map(esc).join(" | ")} |`),
   ];
-  const inputs = [...new Set(rows.map((r) => r.sigma))].map((s) => {
-    const r = rows.find((x) => x.sigma === s && x.psnrInput);
+  const inputs = [...new Set(rows.map((r) => r.group))].map((g) => {
+    const r = rows.find((x) => x.group === g && x.psnrInput);
     return r
-      ? `σ = ${s}: noisy input ${fmtStat(r.psnrInput, 2)} dB / SSIM ${fmtStat(r.ssimInput, 3)}`
+      ? `${g}: degraded input ${fmtStat(r.psnrInput, 2)} dB / SSIM ${fmtStat(r.ssimInput, 3)}` +
+        (r.cross ? ` (on ${r.cross.dataset}: ${fmtStat(r.cross.psnrInput, 2)} dB)` : "")
       : "";
   }).filter(Boolean);
   if (inputs.length) lines.push("", `Degraded input, before enhancement: ${inputs.join("; ")}.`);
@@ -241,6 +297,7 @@ export function tableMarkdown(rows: TableRow[], claims: ClaimCheck[] = []): stri
 /** A CSV of the rows with raw numbers (means, stds, seeds). */
 export function tableCsv(rows: TableRow[]): string {
   const head = [
+    "setting",
     "sigma",
     "method",
     "psnr_mean",
@@ -249,6 +306,8 @@ export function tableCsv(rows: TableRow[]): string {
     "ssim_std",
     "accuracy_mean",
     "accuracy_std",
+    "miou_mean",
+    "miou_std",
     "psnr_input",
     "ssim_input",
     "paper_psnr",
@@ -258,6 +317,7 @@ export function tableCsv(rows: TableRow[]): string {
   const v = (x: number | undefined) => (x === undefined ? "" : String(x));
   const lines = rows.map((r) =>
     [
+      `"${r.group}"`,
       r.sigma,
       r.method,
       v(r.psnr?.mean),
@@ -266,6 +326,8 @@ export function tableCsv(rows: TableRow[]): string {
       v(r.ssim?.std),
       v(r.accuracy?.mean),
       v(r.accuracy?.std),
+      v(r.miou?.mean),
+      v(r.miou?.std),
       v(r.psnrInput?.mean),
       v(r.ssimInput?.mean),
       v(r.paperPsnr),
@@ -313,15 +375,17 @@ export function describeVerdict(c: ClaimCheck): string {
  */
 export function observations(rows: TableRow[]): string[] {
   const out: string[] = [];
-  for (const sigma of [...new Set(rows.map((r) => r.sigma))]) {
-    const at = rows.filter((r) => r.sigma === sigma && r.psnr);
+  for (const group of [...new Set(rows.map((r) => r.group))]) {
+    const at = rows.filter((r) => r.group === group && r.psnr);
     if (!at.length) continue;
-    const rec: "miou" | "accuracy" = at.every((r) => r.miou) ? "miou" : "accuracy";
+    const rec: "miou" | "accuracy" = at.every((r) => r.miou) && at[0].task === "segmentation"
+      ? "miou"
+      : "accuracy";
     const recName = rec === "miou" ? "mIoU" : "accuracy";
     const best = (k: "psnr" | "accuracy" | "miou") =>
       at.reduce((a, b) => (b[k]!.mean > a[k]!.mean ? b : a));
     const bp = best("psnr"), ba = best(rec);
-    let s = `σ = ${sigma}: best PSNR ${bp.label} (${bp.psnr!.mean.toFixed(2)} dB), ` +
+    let s = `${group}: best PSNR ${bp.label} (${bp.psnr!.mean.toFixed(2)} dB), ` +
       `best ${recName} ${ba.label} (${(100 * ba[rec]!.mean).toFixed(1)}%).`;
     const ip = at.find((r) => r.method === "benchmark-i"),
       gp = at.find((r) => r.method === "gradprom");
@@ -334,4 +398,31 @@ export function observations(rows: TableRow[]): string[] {
     out.push(s);
   }
   return out;
+}
+
+/**
+ * The paper's claims as a Markdown table with a one-line summary ("2 of 3
+ * claims hold") and, where some do not hold, what that means.
+ *
+ * @param claims From {@link checkClaims}.
+ * @param profile The run profile, named in the summary.
+ * @returns Markdown.
+ */
+export function claimsMarkdown(claims: ClaimCheck[], profile: string): string {
+  if (!claims.length) return "_No claim of the paper to check here._";
+  const esc = (s: string) => s.replaceAll("|", "\\|");
+  const held = claims.filter((c) => c.verdict === "holds").length;
+  return [
+    "| Paper's claim | Ours (Δ) | Paper (Δ) | Verdict on our data |",
+    "| --- | --- | --- | --- |",
+    ...claims.map((c) =>
+      `| ${esc(c.text)} | ${formatDelta(c)} | ${c.paperDelta ?? ""} | ${describeVerdict(c)} |`
+    ),
+  ].join("\n") +
+    `\n\n**${held} of ${claims.length} claims hold on our ${profile}-profile data.**` +
+    (held < claims.length
+      ? " Where a claim does not hold, this is what we measured, not a typo: the quick profile " +
+        "is a small network on synthetic data, trained for minutes, and the paper's λ and " +
+        "schedule are unknown."
+      : "");
 }

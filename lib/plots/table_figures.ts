@@ -15,11 +15,17 @@ const COLORS: Record<string, string> = {
   "gradprom": "#2ca02c",
   "gradprom-weighted": "#98df8a",
   "benchmark-ii": "#9467bd",
+  "pcgrad": "#d62728",
+  "gradvac": "#8c564b",
+  "cagrad": "#e377c2",
+  "mgda": "#17becf",
+  "gradsim": "#bcbd22",
 };
 
 /**
  * Grouped bars of one metric (mean ± std over seeds) per method, grouped by
- * σ, with the paper's values as black diamonds where the paper gives them.
+ * the rows' setting (σ by default), with the paper's values as black
+ * diamonds where the paper gives them and the degraded input as a dotted line.
  *
  * @param rows Table rows from `summarize`.
  * @param metric `psnr`, `ssim`, `accuracy` or `miou` (segmentation).
@@ -42,7 +48,7 @@ export function metricBarFigure(
     return {
       type: "bar",
       name: rs[0].label,
-      x: rs.map((r) => `σ = ${r.sigma}`),
+      x: rs.map((r) => r.group),
       y: rs.map((r) => r[metric]!.mean * scale),
       error_y: { type: "data", array: rs.map((r) => r[metric]!.std * scale), visible: true },
       marker: { color: COLORS[m] ?? "#333" },
@@ -55,8 +61,8 @@ export function metricBarFigure(
       data.push({
         type: "scatter",
         mode: "markers",
-        name: "Paper (real ISIC 2018)",
-        x: withPaper.map((r) => `σ = ${r.sigma}`),
+        name: "Paper (real data)",
+        x: withPaper.map((r) => r.group),
         y: withPaper.map((r) => r[paperKey]),
         text: withPaper.map((r) => r.label),
         marker: { symbol: "diamond", size: 11, color: "black" },
@@ -73,8 +79,8 @@ export function metricBarFigure(
     data.push({
       type: "scatter",
       mode: "lines",
-      name: `noisy input σ = ${r.sigma}`,
-      x: [`σ = ${r.sigma}`, `σ = ${r.sigma}`],
+      name: `degraded input, ${r.group}`,
+      x: [r.group, r.group],
       y: [v, v],
       line: { dash: "dot", color: "#d62728" },
       showlegend: false,
@@ -83,7 +89,7 @@ export function metricBarFigure(
   return {
     data,
     layout: {
-      title: { text: `${names[metric]} by method and noise level` },
+      title: { text: `${names[metric]} by method and setting` },
       barmode: "group",
       yaxis: { title: { text: names[metric] } },
       legend: { orientation: "h", y: -0.2 },
@@ -98,8 +104,13 @@ export function metricBarFigure(
  *
  * @param runs Runs to overlay (e.g. Joint and GradProm at one σ).
  * @param window Moving-average window in steps.
+ * @param label A run's setting in the legend (default `σ=<sigma>`).
  */
-export function dynamicsFigure(runs: RunResult[], window = 20): PlotlyFigure {
+export function dynamicsFigure(
+  runs: RunResult[],
+  window = 20,
+  label?: (r: RunResult) => string,
+): PlotlyFigure {
   const smooth = (xs: number[]) =>
     xs.map((_, i) => {
       const s = xs.slice(Math.max(0, i - window + 1), i + 1).filter(Number.isFinite);
@@ -108,7 +119,9 @@ export function dynamicsFigure(runs: RunResult[], window = 20): PlotlyFigure {
   const data: PlotlyFigure["data"] = [];
   for (const r of runs) {
     const steps = r.log.cosine.map((_, i) => i + 1);
-    const name = `${r.config.method} σ=${r.config.degradation.sigma} s${r.config.seed}`;
+    const name = `${r.config.method} ${
+      label ? label(r) : `σ=${r.config.degradation.sigma}`
+    } s${r.config.seed}`;
     data.push({
       type: "scatter",
       mode: "lines",
@@ -144,6 +157,64 @@ export function dynamicsFigure(runs: RunResult[], window = 20): PlotlyFigure {
         range: [0, 1.05],
       },
       legend: { orientation: "h", y: -0.25 },
+    },
+  };
+}
+
+/**
+ * A metric against a swept setting (e.g. λ on a log axis), one line per
+ * method (mean ± std over seeds), with a reference method drawn as a
+ * horizontal dashed line (e.g. Benchmark-i, which does not depend on λ).
+ *
+ * @param rows Table rows whose `group` is the swept setting.
+ * @param metric The metric to plot.
+ * @param x The swept value of a row (e.g. its λ), in the rows' order.
+ * @param options Axis title, log axis, reference method.
+ * @returns A Plotly figure.
+ */
+export function sweepFigure(
+  rows: TableRow[],
+  metric: "psnr" | "ssim" | "accuracy" | "miou",
+  x: (row: TableRow) => number,
+  options: { xTitle: string; log?: boolean; reference?: TableRow["method"] } = { xTitle: "" },
+): PlotlyFigure {
+  const names = { psnr: "PSNR (dB)", ssim: "SSIM", accuracy: "Accuracy (%)", miou: "mIoU (%)" };
+  const scale = metric === "accuracy" || metric === "miou" ? 100 : 1;
+  const withMetric = rows.filter((r) => r[metric]);
+  const xs = [...new Set(withMetric.map(x))].sort((a, b) => a - b);
+  const data: PlotlyFigure["data"] = [];
+  for (const m of [...new Set(withMetric.map((r) => r.method))]) {
+    const rs = withMetric.filter((r) => r.method === m).sort((a, b) => x(a) - x(b));
+    if (m === options.reference) {
+      const v = rs[0][metric]!.mean * scale;
+      data.push({
+        type: "scatter",
+        mode: "lines",
+        name: `${rs[0].label} (reference)`,
+        x: [xs[0], xs.at(-1)],
+        y: [v, v],
+        line: { dash: "dash", color: COLORS[m] ?? "#333" },
+      });
+      continue;
+    }
+    data.push({
+      type: "scatter",
+      mode: "lines+markers",
+      name: rs[0].label,
+      x: rs.map(x),
+      y: rs.map((r) => r[metric]!.mean * scale),
+      error_y: { type: "data", array: rs.map((r) => r[metric]!.std * scale), visible: true },
+      line: { color: COLORS[m] ?? "#333" },
+    });
+  }
+  return {
+    data,
+    layout: {
+      title: { text: `${names[metric]} against ${options.xTitle}` },
+      xaxis: { title: { text: options.xTitle }, type: options.log ? "log" : "linear" },
+      yaxis: { title: { text: names[metric] } },
+      legend: { orientation: "h", y: -0.25 },
+      margin: { t: 50, b: 40 },
     },
   };
 }

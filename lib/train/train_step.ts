@@ -46,6 +46,14 @@ export interface TrainStepSetup {
   ipOptimizer: tf.Optimizer;
   /** Needed when `vrMode` is "trained". */
   vrOptimizer?: tf.Optimizer;
+  /**
+   * Further auxiliary tasks (the paper's multi-task ablation), each with its
+   * own VR, optimizer and labels (`batch.extraLabels[k]`), in the same
+   * `vrMode`. The strategy is applied to G_IP and each auxiliary gradient on
+   * its own (for GradProm: one gate per auxiliary) and the auxiliary parts
+   * are added: `update = G_IP + Σ_k (strategy(G_IP, G_VR_k) − G_IP)`.
+   */
+  extra?: { vr: Recognizer; vrOptimizer?: tf.Optimizer }[];
 }
 
 /** A batch: degraded input X, high-quality target Y, labels (class indices `[N]` or masks `[N, H, W, 1]`). */
@@ -53,6 +61,8 @@ export interface TrainBatch {
   input: tf.Tensor4D;
   target: tf.Tensor4D;
   labels?: tf.Tensor;
+  /** Labels of `setup.extra[k]`. */
+  extraLabels?: tf.Tensor[];
 }
 
 /** What a step reports (plain numbers, no tensors). */
@@ -64,6 +74,8 @@ export interface StepLog {
   cosine: number;
   /** Weight given to G_VR (1 open, 0 shut, between for weighted forms); NaN without VR. */
   auxWeight: number;
+  /** With `setup.extra`: L_VR, cosine and weight of every auxiliary (the first is the main VR's). */
+  perAux?: { lossVr: number; cosine: number; auxWeight: number }[];
 }
 
 /** Thrown when a loss becomes NaN or infinite; nothing was updated in that step. */
@@ -99,7 +111,7 @@ export class NonFiniteLossError extends Error {
 export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
   const ipVars = s.ip.module.trainable();
   const ipUpdates = new Map<string, tf.Tensor>();
-  const vrUpdates = new Map<string, tf.Tensor>();
+  const vrUpdateMaps: Map<string, tf.Tensor>[] = [];
   const owned: tf.Tensor[] = [];
   try {
     const pass1 = tf.variableGrads(
@@ -116,52 +128,88 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
       s.ip.module.commitUpdates(ipUpdates);
       return { lossIp, lossVr: NaN, cosine: NaN, auxWeight: NaN };
     }
-    const vr = s.vr;
     const unsupervised = s.auxLoss === "unsupervised";
-    if (!vr || (!unsupervised && !batch.labels)) {
-      throw new TypeError(
-        `vrMode "${s.vrMode}" needs a VR model${unsupervised ? "" : " and labels in the batch"}`,
-      );
-    }
-    const labels = batch.labels;
-    // Unsupervised targets: VR's own prediction on the clean image (no gradient flows into it).
-    const soft = unsupervised
-      ? tf.tidy(() => tf.softmax(vr.apply(batch.target, { training: false })))
-      : undefined;
-    if (soft) owned.push(soft);
     const trainVr = s.vrMode === "trained";
-    if (trainVr && !s.vrOptimizer) throw new TypeError(`vrMode "trained" needs a vrOptimizer`);
-    const vrVars = trainVr ? vr.module.trainable() : [];
-    const pass2 = tf.variableGrads(() => {
-      const enhanced = s.ip.apply(batch.input, { training: true });
-      const logits = vr.apply(enhanced, {
-        training: trainVr,
-        updates: trainVr ? vrUpdates : undefined,
-      });
-      return soft ? softCrossEntropyLoss(logits, soft) : recognitionLoss(logits, labels!);
-    }, [...ipVars, ...vrVars]);
-    owned.push(pass2.value, ...Object.values(pass2.grads));
-    const lossVr = pass2.value.dataSync()[0];
-    if (!Number.isFinite(lossVr)) throw new NonFiniteLossError("L_VR", lossVr);
-    checkAllGrads(pass2.grads, [...ipVars, ...vrVars], "L_VR");
-
-    const gIp: tf.NamedTensorMap = {}, gVr: tf.NamedTensorMap = {}, gPhi: tf.NamedTensorMap = {};
-    for (const v of ipVars) {
-      gIp[v.name] = pass1.grads[v.name];
-      gVr[v.name] = tf.mul(pass2.grads[v.name], s.lambda);
-      owned.push(gVr[v.name]);
+    const auxes = [
+      { vr: s.vr, vrOptimizer: s.vrOptimizer, labels: batch.labels },
+      ...(s.extra ?? []).map((a, k) => ({ ...a, labels: batch.extraLabels?.[k] })),
+    ];
+    const gIp: tf.NamedTensorMap = {};
+    for (const v of ipVars) gIp[v.name] = pass1.grads[v.name];
+    const perAux: { lossVr: number; cosine: number; auxWeight: number }[] = [];
+    const phiUpdates: { opt: tf.Optimizer; grads: tf.NamedTensorMap }[] = [];
+    let combined: tf.NamedTensorMap | undefined;
+    for (const [k, aux] of auxes.entries()) {
+      const vr = aux.vr;
+      if (!vr || (!unsupervised && !aux.labels)) {
+        throw new TypeError(
+          `vrMode "${s.vrMode}" needs a VR model${unsupervised ? "" : " and labels in the batch"}${
+            k ? ` for auxiliary ${k}` : ""
+          }`,
+        );
+      }
+      if (trainVr && !aux.vrOptimizer) throw new TypeError(`vrMode "trained" needs a vrOptimizer`);
+      const labels = aux.labels;
+      // Unsupervised targets: VR's own prediction on the clean image (no gradient flows into it).
+      const soft = unsupervised
+        ? tf.tidy(() => tf.softmax(vr.apply(batch.target, { training: false })))
+        : undefined;
+      if (soft) owned.push(soft);
+      const vrVars = trainVr ? vr.module.trainable() : [];
+      const vrUpdates = new Map<string, tf.Tensor>();
+      vrUpdateMaps.push(vrUpdates);
+      const pass2 = tf.variableGrads(() => {
+        const enhanced = s.ip.apply(batch.input, { training: true });
+        const logits = vr.apply(enhanced, {
+          training: trainVr,
+          updates: trainVr ? vrUpdates : undefined,
+        });
+        return soft ? softCrossEntropyLoss(logits, soft) : recognitionLoss(logits, labels!);
+      }, [...ipVars, ...vrVars]);
+      owned.push(pass2.value, ...Object.values(pass2.grads));
+      const lossVr = pass2.value.dataSync()[0];
+      if (!Number.isFinite(lossVr)) {
+        throw new NonFiniteLossError(k ? `L_VR of auxiliary ${k}` : "L_VR", lossVr);
+      }
+      checkAllGrads(pass2.grads, [...ipVars, ...vrVars], "L_VR");
+      const gVr: tf.NamedTensorMap = {}, gPhi: tf.NamedTensorMap = {};
+      for (const v of ipVars) {
+        gVr[v.name] = tf.mul(pass2.grads[v.name], s.lambda);
+        owned.push(gVr[v.name]);
+      }
+      for (const v of vrVars) gPhi[v.name] = pass2.grads[v.name];
+      const r = s.strategy(gIp, gVr);
+      owned.push(...Object.values(r.grads));
+      perAux.push({ lossVr, cosine: r.cosine, auxWeight: r.auxWeight });
+      if (trainVr) phiUpdates.push({ opt: aux.vrOptimizer!, grads: gPhi });
+      if (!combined) combined = r.grads;
+      else {
+        // Add this auxiliary's part (its update minus G_IP) to the running update.
+        const next: tf.NamedTensorMap = {};
+        for (const v of ipVars) {
+          next[v.name] = tf.tidy(() =>
+            tf.add(combined![v.name], tf.sub(r.grads[v.name], gIp[v.name]))
+          );
+          owned.push(next[v.name]);
+        }
+        combined = next;
+      }
     }
-    for (const v of vrVars) gPhi[v.name] = pass2.grads[v.name];
-    const r = s.strategy(gIp, gVr);
-    owned.push(...Object.values(r.grads));
-    s.ipOptimizer.applyGradients(r.grads as Record<string, tf.Variable>);
-    if (trainVr) s.vrOptimizer!.applyGradients(gPhi as Record<string, tf.Variable>);
+    s.ipOptimizer.applyGradients(combined as Record<string, tf.Variable>);
+    for (const u of phiUpdates) u.opt.applyGradients(u.grads as Record<string, tf.Variable>);
     s.ip.module.commitUpdates(ipUpdates);
-    vr.module.commitUpdates(vrUpdates);
-    return { lossIp, lossVr, cosine: r.cosine, auxWeight: r.auxWeight };
+    auxes.forEach((aux, k) => aux.vr!.module.commitUpdates(vrUpdateMaps[k]));
+    const lossVr = perAux.reduce((a, p) => a + p.lossVr, 0);
+    return {
+      lossIp,
+      lossVr,
+      cosine: perAux[0].cosine,
+      auxWeight: perAux[0].auxWeight,
+      ...(auxes.length > 1 ? { perAux } : {}),
+    };
   } finally {
     tf.dispose(owned);
-    tf.dispose([...ipUpdates.values(), ...vrUpdates.values()]);
+    tf.dispose([...ipUpdates.values(), ...vrUpdateMaps.flatMap((m) => [...m.values()])]);
   }
 }
 
