@@ -24,4 +24,19 @@ export const NOTEBOOKS: NotebookEntry[] = [
   { name: "fig1_gradient_promotion", experiments: [] },
   { name: "table1_isic_denoise", experiments: ["table1-isic-denoise"] },
   { name: "table2_isic_seg_denoise", experiments: ["table2-isic-seg-denoise"], extra: true },
+  { name: "other_datasets_denoise", experiments: ["datasets-denoise"], extra: true },
+  { name: "super_resolution", experiments: ["sr-isic"], extra: true },
+  { name: "table5_methods", experiments: ["table5-methods"], extra: true },
+  {
+    name: "ablations",
+    experiments: [
+      "ablation-unsupervised",
+      "ablation-multitask",
+      "ablation-composite",
+      "ablation-cross-domain",
+    ],
+    extra: true,
+  },
+  { name: "lambda_sensitivity", experiments: ["lambda-sweep"], extra: true },
+  { name: "sgd_vs_adam", experiments: ["optimizer-sgd-vs-adam"], extra: true },
 ];

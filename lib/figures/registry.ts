@@ -8,7 +8,9 @@
  */
 import { setupBackend } from "../backend/setup_backend.ts";
 import type { PlotlyFigure } from "../plots/plotly.ts";
-import { dynamicsFigure, metricBarFigure } from "../plots/table_figures.ts";
+import { dynamicsFigure, metricBarFigure, sweepFigure } from "../plots/table_figures.ts";
+import { NOTEBOOKS } from "../experiments/notebook_index.ts";
+import { EXPERIMENTS } from "../experiments/registry.ts";
 import { toyContourFigure, toyGateFigure, toyLossFigure } from "../plots/toy_figures.ts";
 import { gradProm } from "../strategies/grad_prom.ts";
 import { ipOnly } from "../strategies/ip_only.ts";
@@ -134,9 +136,68 @@ const dynamics: FigureSpec = {
   },
 };
 
+/** Is every notebook that shows `experiment` kept out of `reproduce`'s default run? */
+const extraExperiment = (experiment: string) => {
+  const nbs = NOTEBOOKS.filter((n) => n.experiments.includes(experiment));
+  return nbs.length > 0 && nbs.every((n) => n.extra);
+};
+
+/** Bar panels of an experiment's table: PSNR, SSIM and its recognition scores. */
+function tableFigure(id: string): FigureSpec {
+  return {
+    id,
+    title: `${EXPERIMENTS[id].title}: PSNR, SSIM and recognition scores by method and setting`,
+    experiments: [id],
+    extra: extraExperiment(id),
+    async build(ctx) {
+      const { rows } = await experimentResults(ctx, id);
+      const out: Record<string, PlotlyFigure> = {
+        psnr: metricBarFigure(rows, "psnr"),
+        ssim: metricBarFigure(rows, "ssim"),
+      };
+      if (rows.some((r) => r.task !== "segmentation")) {
+        out.accuracy = metricBarFigure(rows.filter((r) => r.task !== "segmentation"), "accuracy");
+      }
+      if (rows.some((r) => r.miou && r.task !== "diagnosis")) {
+        out.miou = metricBarFigure(rows, "miou");
+      }
+      return out;
+    },
+  };
+}
+
+const lambda: FigureSpec = {
+  id: "lambda-sweep",
+  title: "Beyond the paper: PSNR and accuracy against λ (ISIC 2018, σ = 0.1)",
+  experiments: ["lambda-sweep"],
+  extra: extraExperiment("lambda-sweep"),
+  async build(ctx) {
+    const { rows } = await experimentResults(ctx, "lambda-sweep");
+    const x = (r: { group: string }) => Number(r.group.replace("λ = ", ""));
+    const o = { xTitle: "λ", log: true, reference: "benchmark-i" as const };
+    return { psnr: sweepFigure(rows, "psnr", x, o), accuracy: sweepFigure(rows, "accuracy", x, o) };
+  },
+};
+
 /** Every figure by id, in the order `deno task figures` exports them. */
 export const FIGURES: Record<string, FigureSpec> = Object.fromEntries(
-  [fig1, table1, table2, dynamics].map((f) => [f.id, f]),
+  [
+    fig1,
+    table1,
+    table2,
+    dynamics,
+    ...[
+      "datasets-denoise",
+      "sr-isic",
+      "table5-methods",
+      "ablation-unsupervised",
+      "ablation-multitask",
+      "ablation-composite",
+      "ablation-cross-domain",
+      "optimizer-sgd-vs-adam",
+    ].map(tableFigure),
+    lambda,
+  ].map((f) => [f.id, f]),
 );
 
 /**
