@@ -247,3 +247,18 @@ export {
 export { experimentResults, type FigureContext } from "./figures/experiment_results.ts";
 export { type FigureOutput, FIGURES, type FigureSpec, getFigure } from "./figures/registry.ts";
 export { exportFigures, type WrittenFigure } from "./figures/export_figures.ts";
+
+// Cluster (Slurm)
+export {
+  formatMissing,
+  formatStatusLine,
+  type GridEntry,
+  type GridPlan,
+  type GridStatus,
+  gridStatus,
+  planGrid,
+  renderBatchScript,
+  submitGrid,
+  type SubmitOptions,
+  type SubmitResult,
+} from "./slurm/mod.ts";

@@ -16,11 +16,14 @@ import { EXPERIMENTS, getExperiment, type Profile, PROFILES } from "../lib/exper
 import { ensureVrPretrain, runExperiment } from "../lib/experiments/run_experiment.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
 import { checkClaims, summarize, tableMarkdown } from "../lib/experiments/summarize.ts";
+import { applySlurmArgs, SLURM_ARGS, SLURM_USAGE, slurmBranch } from "../lib/slurm/slurm_cli.ts";
 
 const USAGE = `usage:
   deno task experiment --list
   deno task experiment <id> [--profile quick|paper|smoke] [--seeds N] [--data DIR] [--workers N]
-  deno task experiment --config FILE.json [--force] [--pretrain-only]`;
+  deno task experiment --config FILE.json [--force] [--pretrain-only]
+slurm (with <id> or --config):
+${SLURM_USAGE}`;
 
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -37,8 +40,11 @@ async function main(args: string[]): Promise<number> {
       "quiet-result": { type: "boolean" },
       "pretrain-only": { type: "boolean" },
       help: { type: "boolean", short: "h" },
+      ...SLURM_ARGS,
     },
   });
+  applySlurmArgs(values);
+  const slurm = { tool: "experiment", command: `deno task experiment ${args.join(" ")}` };
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -57,6 +63,8 @@ async function main(args: string[]): Promise<number> {
       throw new Error(`Cannot read config ${values.config}: ${(e as Error).message}`);
     }
     const config: ExperimentConfig = mergeConfig(DEFAULT_CONFIG, overrides);
+    const handled = await slurmBranch([{ experiment: values.config, config }], values, slurm);
+    if (handled !== null) return handled;
     if (values["pretrain-only"]) {
       const p = await ensureVrPretrain(config, { force: values.force });
       if (!values["quiet-result"]) console.log(JSON.stringify(p));
@@ -83,6 +91,12 @@ async function main(args: string[]): Promise<number> {
   }
   const dataRoot = values.data ?? Deno.env.get("GRADPROM_DATA") ?? null;
   const configs = spec.grid(profile, { seeds, dataRoot });
+  const handled = await slurmBranch(
+    configs.map((config) => ({ experiment: spec.id, config })),
+    values,
+    slurm,
+  );
+  if (handled !== null) return handled;
   const results = await runGrid(configs, {
     workers: values.workers ? Number(values.workers) : undefined,
   });

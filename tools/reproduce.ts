@@ -6,6 +6,8 @@
  *
  * ```
  * deno task reproduce [--profile quick|paper|smoke] [--seeds N] [--data DIR] [--workers N] [--only NAME] [--all]
+ * deno task reproduce … --slurm [--partition P] [--gpus-per-task N] [--time HH:MM:SS] [--dry-run] [--cache DIR]
+ * deno task reproduce … --collect [--cache DIR]     (the notebooks, once every run is in the cache)
  * ```
  *
  * @module
@@ -32,6 +34,12 @@ import { dynamicsFigure, metricBarFigure } from "../lib/plots/table_figures.ts";
 import type { PlotlyFigure } from "../lib/plots/plotly.ts";
 import { formatDuration } from "../lib/train/progress.ts";
 import { setupBackend } from "../lib/backend/setup_backend.ts";
+import {
+  applySlurmArgs,
+  reproduceEntries,
+  SLURM_ARGS,
+  slurmBranch,
+} from "../lib/slurm/slurm_cli.ts";
 
 interface Section {
   name: string;
@@ -54,8 +62,10 @@ async function main(args: string[]): Promise<void> {
       workers: { type: "string" },
       only: { type: "string" },
       all: { type: "boolean" },
+      ...SLURM_ARGS,
     },
   });
+  applySlurmArgs(values);
   const t0 = performance.now();
   const profile = values.profile as Profile;
   if (!PROFILES.includes(profile)) {
@@ -71,6 +81,13 @@ async function main(args: string[]): Promise<void> {
       "--profile paper needs the real ISIC 2018 folder: --data DIR (or GRADPROM_DATA)",
     );
   }
+  // On a cluster: --slurm submits the missing runs; --collect stops here when some are missing.
+  const handled = await slurmBranch(
+    reproduceEntries(profile, { seeds, dataRoot, only: values.only, all: values.all }),
+    values,
+    { tool: "reproduce", command: `deno task reproduce ${args.join(" ")}` },
+  );
+  if (handled !== null) Deno.exit(handled);
   const tooling = await checkNotebookTooling();
   if (!tooling.ok) {
     throw new Error(
