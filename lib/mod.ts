@@ -228,7 +228,12 @@ export {
 // Plots and notebooks
 export { plotly, type PlotlyFigure } from "./plots/plotly.ts";
 export { markdown } from "./plots/display.ts";
-export { dynamicsFigure, metricBarFigure, sweepFigure } from "./plots/table_figures.ts";
+export {
+  dynamicsFigure,
+  layerCosineFigure,
+  metricBarFigure,
+  sweepFigure,
+} from "./plots/table_figures.ts";
 export {
   toyContourFigure,
   toyGateFigure,

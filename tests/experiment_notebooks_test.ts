@@ -1,6 +1,6 @@
 /**
  * The notebooks of the other datasets, super-resolution, Table 5, the
- * ablations, the λ sweep and SGD-vs-Adam, end to end: their code type-checks,
+ * ablations, the λ sweep, SGD-vs-Adam and the gradient dynamics, end to end: their code type-checks,
  * and each executes on the Deno kernel (smoke profile, one shared temporary
  * cache so that runs common to several notebooks are trained once) with its
  * tables, charts and verdicts and no error.
@@ -30,6 +30,7 @@ const NOTEBOOKS: { name: string; plots: number; text: RegExp }[] = [
   { name: "ablations", plots: 3, text: /gate of the segmentation auxiliary: open on/ },
   { name: "lambda_sensitivity", plots: 2, text: /\| GradProm − Joint \(dB\) \|/ },
   { name: "sgd_vs_adam", plots: 3, text: /\| SGD \| GradProm \(gate\) \|/ },
+  { name: "gradient_dynamics", plots: 2, text: /conflict most often \(GradProm, global gate\)/ },
 ];
 
 Deno.test("experiment notebooks: every cell's code type-checks", async () => {

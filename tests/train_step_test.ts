@@ -143,3 +143,23 @@ Deno.test("trainStep() unsupervised: no labels needed, L_VR pulls VR(enhanced) t
   tf.dispose([b.input, b.target, b.labels]);
   dispose(s);
 });
+
+Deno.test("trainStep() reports per-variable cosines on request, without leaking tensors", () => {
+  const s = setup("trained");
+  const rng = new Rng(7);
+  try {
+    const b0 = toyBatch(rng);
+    const plain = trainStep(s, b0);
+    assert.equal(plain.layerCosine, undefined);
+    tf.dispose([b0.target, b0.input, b0.labels]);
+    const before = tf.memory().numTensors;
+    const b = toyBatch(rng);
+    const out = trainStep({ ...s, layerCosines: true }, b);
+    tf.dispose([b.target, b.input, b.labels]);
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(out.layerCosine?.length, s.ip.module.trainable().length);
+    assert.ok(out.layerCosine!.every((c) => c >= -1 && c <= 1));
+  } finally {
+    dispose(s);
+  }
+});

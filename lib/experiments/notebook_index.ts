@@ -39,4 +39,5 @@ export const NOTEBOOKS: NotebookEntry[] = [
   },
   { name: "lambda_sensitivity", experiments: ["lambda-sweep"], extra: true },
   { name: "sgd_vs_adam", experiments: ["optimizer-sgd-vs-adam"], extra: true },
+  { name: "gradient_dynamics", experiments: ["gradient-dynamics"], extra: true },
 ];

@@ -682,6 +682,38 @@ const optimizerSpec: ExperimentSpec = {
   },
 };
 
+const dynamicsSpec: ExperimentSpec = {
+  id: "gradient-dynamics",
+  title: "Gradient dynamics: the cosine, the gate, and a gate per layer (not in the paper)",
+  description: "Joint and GradProm (one gate over all of θ, and one gate per variable) on ISIC " +
+    "2018, σ = 0.1, with per-layer cosines logged",
+  paper: [],
+  claims: [
+    {
+      text: "A gate per layer beats one global gate in PSNR (not in the paper)",
+      better: "gradprom",
+      worse: "gradprom",
+      metric: "psnr",
+      sigma: 0.1,
+      group: "per-layer gate",
+      worseGroup: "global gate",
+    },
+  ],
+  groupOf: (c) => (c.train.granularity === "layer" ? "per-layer gate" : "global gate"),
+  hideBenchmarkIi: true,
+  grid(profile, options = {}) {
+    const base = profileBase(profile, options.dataRoot ?? null, "ISIC 2018");
+    return withSeeds(
+      [
+        (["joint", "gradprom"] as Method[]).map((method) => ({ method })),
+        [{ method: "gradprom" as Method, train: { granularity: "layer" as const } }],
+      ],
+      base,
+      options.seeds ?? 1,
+    );
+  },
+};
+
 /** Every experiment by id. */
 export const EXPERIMENTS: Record<string, ExperimentSpec> = Object.fromEntries(
   [
@@ -696,6 +728,7 @@ export const EXPERIMENTS: Record<string, ExperimentSpec> = Object.fromEntries(
     crossDomainSpec,
     lambdaSpec,
     optimizerSpec,
+    dynamicsSpec,
   ].map((s) => [s.id, s]),
 );
 

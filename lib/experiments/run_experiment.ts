@@ -83,6 +83,11 @@ export interface RunResult {
     auxWeight: number[];
     /** `diagnosis+segmentation` only: the same per auxiliary task (L_VR is then their sum). */
     perAux?: { task: string; lossVr: number[]; cosine: number[]; auxWeight: number[] }[];
+    /**
+     * With a VR: cos(G_IP, G_VR) per variable of IP (`names`), sampled at `steps`
+     * (about 50 samples a run). Absent in results from before version 0.3.
+     */
+    layers?: { names: string[]; steps: number[]; cosine: number[][] };
   };
   /** The VR pre-training this run used (Benchmark-ii; the diagnosis one when there are two). */
   vrPretrain: VrPretrainResult;
@@ -223,7 +228,18 @@ export async function runExperiment(
       ...(tasks.length > 1
         ? { perAux: tasks.map((task) => ({ task, lossVr: [], cosine: [], auxWeight: [] })) }
         : {}),
+      ...(vrMode !== "none"
+        ? {
+          layers: {
+            // Parameter paths without the model instance's scope (`head/conv/w`).
+            names: ip.module.trainable().map((v) => v.name.replace(/^[^/]+\//, "")),
+            steps: [],
+            cosine: [],
+          },
+        }
+        : {}),
     };
+    const layerEvery = Math.max(1, Math.floor(config.train.steps / 50));
     const label = `${config.method} ${describeDegradation(config.degradation)} seed ${config.seed}`;
     const progress = new Progress(label, config.train.steps, {
       enabled: options.progress !== false,
@@ -274,7 +290,7 @@ export async function runExperiment(
         return { target, input, labels, extraLabels };
       });
       try {
-        out = trainStep(setup, batch);
+        out = trainStep({ ...setup, layerCosines: step % layerEvery === 0 }, batch);
       } catch (e) {
         if (e instanceof Error) {
           const last = step >= every ? Math.floor(step / every) * every : 0;
@@ -290,6 +306,10 @@ export async function runExperiment(
       log.lossVr.push(round(out.lossVr));
       log.cosine.push(round(out.cosine));
       log.auxWeight.push(round(out.auxWeight));
+      if (out.layerCosine && log.layers) {
+        log.layers.steps.push(step + 1);
+        log.layers.cosine.push(out.layerCosine.map(round));
+      }
       out.perAux?.forEach((p, k) => {
         const l = log.perAux![k];
         l.lossVr.push(round(p.lossVr));

@@ -8,7 +8,12 @@
  */
 import { setupBackend } from "../backend/setup_backend.ts";
 import type { PlotlyFigure } from "../plots/plotly.ts";
-import { dynamicsFigure, metricBarFigure, sweepFigure } from "../plots/table_figures.ts";
+import {
+  dynamicsFigure,
+  layerCosineFigure,
+  metricBarFigure,
+  sweepFigure,
+} from "../plots/table_figures.ts";
 import { NOTEBOOKS } from "../experiments/notebook_index.ts";
 import { EXPERIMENTS } from "../experiments/registry.ts";
 import { toyContourFigure, toyGateFigure, toyLossFigure } from "../plots/toy_figures.ts";
@@ -179,6 +184,22 @@ const lambda: FigureSpec = {
   },
 };
 
+const layerCosines: FigureSpec = {
+  id: "gradient-dynamics-layers",
+  title: "Beyond the paper: cos(G_IP, G_VR) per layer of IP over training (GradProm, σ = 0.1)",
+  experiments: ["gradient-dynamics"],
+  extra: extraExperiment("gradient-dynamics"),
+  async build(ctx) {
+    const { results } = await experimentResults(ctx, "gradient-dynamics");
+    const run = results.find((r) =>
+      r.config.method === "gradprom" && r.config.train.granularity === "global" &&
+      r.config.seed === 0
+    );
+    if (!run) throw new Error("Expected the GradProm run of gradient-dynamics but found none");
+    return layerCosineFigure(run);
+  },
+};
+
 /** Every figure by id, in the order `deno task figures` exports them. */
 export const FIGURES: Record<string, FigureSpec> = Object.fromEntries(
   [
@@ -197,6 +218,7 @@ export const FIGURES: Record<string, FigureSpec> = Object.fromEntries(
       "optimizer-sgd-vs-adam",
     ].map(tableFigure),
     lambda,
+    layerCosines,
   ].map((f) => [f.id, f]),
 );
 

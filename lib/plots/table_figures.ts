@@ -218,3 +218,46 @@ export function sweepFigure(
     },
   };
 }
+
+/**
+ * cos(G_IP, G_VR) per variable of IP over training, as a heatmap (layers ×
+ * sampled steps, blue = agreeing, red = conflicting), from a run's
+ * `log.layers`.
+ *
+ * @param run A run with a VR (results from before version 0.3 have no per-layer log).
+ * @returns A Plotly figure.
+ * @throws {TypeError} When the run has no per-layer log.
+ */
+export function layerCosineFigure(run: RunResult): PlotlyFigure {
+  const layers = run.log.layers;
+  if (!layers?.cosine.length) {
+    throw new TypeError(
+      `Expected per-layer cosines in run ${run.key} (${run.config.method}) but found none`,
+    );
+  }
+  // Rows: layers from the input side (top) to the output side; columns: steps.
+  const z = layers.names.map((_, i) => layers.cosine.map((row) => row[i]));
+  return {
+    data: [{
+      type: "heatmap",
+      x: layers.steps,
+      y: layers.names,
+      z,
+      zmin: -1,
+      zmax: 1,
+      zmid: 0,
+      colorscale: "RdBu",
+      colorbar: { title: { text: "cos" } },
+    }],
+    layout: {
+      title: {
+        text:
+          `cos(G_IP, G_VR) per layer of IP over training (${run.config.method}, ${run.config.train.granularity} gate, seed ${run.config.seed})`,
+      },
+      xaxis: { title: { text: "step" } },
+      yaxis: { autorange: "reversed", automargin: true, tickfont: { size: 9 } },
+      height: Math.max(420, 14 * layers.names.length + 120),
+      margin: { l: 160, t: 50 },
+    },
+  };
+}

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ForwardContext, Module } from "../models/module.ts";
 import type { SrResNet } from "../models/sr_resnet.ts";
 import type { Strategy } from "../strategies/types.ts";
+import { cosineOf, gradientStats } from "../strategies/_grad_math.ts";
 import { mseLoss, recognitionLoss, softCrossEntropyLoss } from "./losses.ts";
 
 /**
@@ -54,6 +55,11 @@ export interface TrainStepSetup {
    * are added: `update = G_IP + Σ_k (strategy(G_IP, G_VR_k) − G_IP)`.
    */
   extra?: { vr: Recognizer; vrOptimizer?: tf.Optimizer }[];
+  /**
+   * Also report cos(G_IP, G_VR) per variable of θ (`StepLog.layerCosine`, for
+   * the first auxiliary): a few reductions more, so runs ask for it on some steps only.
+   */
+  layerCosines?: boolean;
 }
 
 /** A batch: degraded input X, high-quality target Y, labels (class indices `[N]` or masks `[N, H, W, 1]`). */
@@ -76,6 +82,8 @@ export interface StepLog {
   auxWeight: number;
   /** With `setup.extra`: L_VR, cosine and weight of every auxiliary (the first is the main VR's). */
   perAux?: { lossVr: number; cosine: number; auxWeight: number }[];
+  /** With `setup.layerCosines`: cos(G_IP, G_VR) per variable of θ, in `ip.module.trainable()` order. */
+  layerCosine?: number[];
 }
 
 /** Thrown when a loss becomes NaN or infinite; nothing was updated in that step. */
@@ -139,6 +147,7 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
     const perAux: { lossVr: number; cosine: number; auxWeight: number }[] = [];
     const phiUpdates: { opt: tf.Optimizer; grads: tf.NamedTensorMap }[] = [];
     let combined: tf.NamedTensorMap | undefined;
+    let layerCosine: number[] | undefined;
     for (const [k, aux] of auxes.entries()) {
       const vr = aux.vr;
       if (!vr || (!unsupervised && !aux.labels)) {
@@ -178,6 +187,10 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
         owned.push(gVr[v.name]);
       }
       for (const v of vrVars) gPhi[v.name] = pass2.grads[v.name];
+      if (k === 0 && s.layerCosines) {
+        const st = gradientStats(gIp, gVr);
+        layerCosine = st.keys.map((_, i) => cosineOf(st.dot[i], st.mainSq[i], st.auxSq[i]));
+      }
       const r = s.strategy(gIp, gVr);
       owned.push(...Object.values(r.grads));
       perAux.push({ lossVr, cosine: r.cosine, auxWeight: r.auxWeight });
@@ -206,6 +219,7 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
       cosine: perAux[0].cosine,
       auxWeight: perAux[0].auxWeight,
       ...(auxes.length > 1 ? { perAux } : {}),
+      ...(layerCosine ? { layerCosine } : {}),
     };
   } finally {
     tf.dispose(owned);
