@@ -100,7 +100,7 @@ async function main(args: string[]): Promise<void> {
   const backend = await setupBackend();
   console.error(
     `reproduce: profile ${profile}, ${seeds} seed(s), data ${
-      dataRoot ?? "embedded synthetic ISIC 2018"
+      dataRoot ?? "embedded synthetic data"
     }, ` +
       `backend ${backend.name}, cache ${relative(REPO_ROOT, cache.dir) || cache.dir}`,
   );
@@ -128,9 +128,9 @@ async function main(args: string[]): Promise<void> {
       const header = `# ${spec.title}\n\nProfile ${profile}, seeds ${
         [...new Set(results.map((r) => r.config.seed))].join(", ")
       }, ` +
-        `data ${dataRoot ?? "embedded synthetic ISIC 2018"}, backend ${
-          results[0]?.backend
-        }, library ${results[0]?.version}.\n\n`;
+        `data ${dataRoot ?? "embedded synthetic data"}, backend ${results[0]?.backend}, library ${
+          results[0]?.version
+        }.\n\n`;
       const markdownPath = join(out, "tables", `${spec.id}.md`);
       const csvPath = join(out, "tables", `${spec.id}.csv`);
       await writeFileAtomic(markdownPath, header + tableMarkdown(rows, claims));
@@ -149,11 +149,20 @@ async function main(args: string[]): Promise<void> {
         figures: [
           metricBarFigure(rows, "psnr"),
           metricBarFigure(rows, "ssim"),
-          metricBarFigure(rows, "accuracy"),
-          dynamicsFigure(results.filter((r) =>
-            r.config.degradation.sigma === sigma0 &&
-            ["joint", "gradprom"].includes(r.config.method) && r.config.seed === 0
-          )),
+          ...(rows.some((r) => r.task !== "segmentation")
+            ? [metricBarFigure(rows.filter((r) => r.task !== "segmentation"), "accuracy")]
+            : []),
+          ...(rows.some((r) => r.task !== "diagnosis" && r.miou)
+            ? [metricBarFigure(rows, "miou")]
+            : []),
+          dynamicsFigure(
+            results.filter((r) =>
+              r.config.degradation.sigma === sigma0 &&
+              ["joint", "gradprom"].includes(r.config.method) && r.config.seed === 0
+            ),
+            20,
+            (r) => spec.groupOf?.(r.config) ?? `σ=${r.config.degradation.sigma}`,
+          ),
         ],
       });
     }
@@ -247,7 +256,7 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 .holds{color:#080}.does-not-hold{color:#b00}.inconclusive{color:#a60}.fig{height:420px}</style></head><body>
 <h1>GradProm reproduction</h1>
 <p>Profile <b>${e(meta.profile)}</b>, ${meta.seeds} seed(s), data ${
-      e(meta.dataRoot ?? "embedded synthetic ISIC 2018")
+      e(meta.dataRoot ?? "embedded synthetic data")
     },
 TF.js backend ${e(meta.backend)}, generated ${
       new Date().toISOString()
