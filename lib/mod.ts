@@ -102,6 +102,7 @@ export {
   type SrResNetOptions,
 } from "./models/sr_resnet.ts";
 export { type ResNet, resNet, RESNET_DEFAULTS, type ResNetOptions } from "./models/resnet.ts";
+export { type UNet, unet, UNET_DEFAULTS, type UNetOptions } from "./models/unet.ts";
 export { loadWeights, saveWeights } from "./models/checkpoint.ts";
 
 // Metrics
@@ -190,6 +191,7 @@ export { type NotebookEntry, NOTEBOOKS } from "./experiments/notebook_index.ts";
 export {
   checkConfig,
   degradationSpec,
+  degradeTestImages,
   describeDegradation,
   LIB_VERSION,
   loadRunModels,
@@ -267,3 +269,34 @@ export {
   type SubmitOptions,
   type SubmitResult,
 } from "./slurm/mod.ts";
+
+// Qualitative figures: image grids, attention maps, CAMs
+export {
+  type GridImage,
+  gridImages,
+  type GridImagesOptions,
+  imageGridFigure,
+  imageGridHtml,
+  type ImageGridOptions,
+} from "./plots/image_grid.ts";
+export { mapImages, type MapImagesOptions } from "./plots/map_images.ts";
+export {
+  taskAttention,
+  type TaskAttentionMaps,
+  type TaskAttentionNetworks,
+  type TaskAttentionOptions,
+} from "./plots/attention_maps.ts";
+export { type MapStats, mapStats, mapStatsFigure } from "./plots/attention_stats.ts";
+export { type DegradedTestSet, degradedTestSet } from "./plots/degraded_test_set.ts";
+export {
+  TASK_MAPS,
+  taskAttentionConfigs,
+  type TaskAttentionFigures,
+  taskAttentionFigures,
+} from "./plots/task_attention_figures.ts";
+export {
+  QUALITATIVE_METHODS,
+  qualitativeConfigs,
+  type QualitativeFigures,
+  qualitativeFigures,
+} from "./plots/qualitative_figures.ts";

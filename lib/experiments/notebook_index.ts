@@ -23,6 +23,10 @@ export interface NotebookEntry {
 export const NOTEBOOKS: NotebookEntry[] = [
   { name: "fig1_gradient_promotion", experiments: [] },
   { name: "table1_isic_denoise", experiments: ["table1-isic-denoise"] },
+  // Reads Table 1's seed-0 runs (cached by the line above).
+  { name: "qualitative_results", experiments: [] },
+  // Reads the Benchmark-i runs of Tables 1 and 2 (trains Table 2's with its U-Net if missing).
+  { name: "fig2_task_attention", experiments: [] },
   { name: "table2_isic_seg_denoise", experiments: ["table2-isic-seg-denoise"], extra: true },
   { name: "other_datasets_denoise", experiments: ["datasets-denoise"], extra: true },
   { name: "super_resolution", experiments: ["sr-isic"], extra: true },

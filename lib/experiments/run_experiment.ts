@@ -540,7 +540,21 @@ function testSeed(config: ExperimentConfig): number {
 
 /** The degraded test set: the same for every method and training seed. */
 function degradeTest(config: ExperimentConfig, test: Split): tf.Tensor4D {
-  return degrade(config, test.images, testSeed(config));
+  return degradeTestImages(config, test.images);
+}
+
+/**
+ * Degrades clean test images exactly as the runner does for a config's
+ * held-out metrics: the seed comes from `data.splitSeed` and the degradation,
+ * never from the run's seed, so every method and training seed sees the same
+ * degraded test set (for super-resolution: the low-resolution images).
+ *
+ * @param config An experiment config.
+ * @param clean Clean test images `[N, H, W, C]` in [0, 1] (not disposed).
+ * @returns The degraded images (a new tensor).
+ */
+export function degradeTestImages(config: ExperimentConfig, clean: tf.Tensor4D): tf.Tensor4D {
+  return degrade(config, clean, testSeed(config));
 }
 
 /**

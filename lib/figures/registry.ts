@@ -23,6 +23,8 @@ import { joint } from "../strategies/joint.ts";
 import { simulate, type ToyTrajectory } from "../toy/simulate.ts";
 import { twoParamProblem, type Vec2 } from "../toy/two_param_problem.ts";
 import { experimentResults, type FigureContext } from "./experiment_results.ts";
+import { taskAttentionFigures } from "../plots/task_attention_figures.ts";
+import { qualitativeFigures } from "../plots/qualitative_figures.ts";
 import type { ExportSize } from "./figure_exporter.ts";
 
 export type { FigureContext };
@@ -200,11 +202,49 @@ const layerCosines: FigureSpec = {
   },
 };
 
+const fig2: FigureSpec = {
+  id: "fig2-task-attention",
+  title: "Fig. 2: what denoising, segmentation and diagnosis attend to on the same test images",
+  experiments: [],
+  async build(ctx) {
+    const f = await taskAttentionFigures({
+      profile: ctx.profile,
+      dataRoot: ctx.dataRoot,
+      cache: ctx.cache,
+      runMissing: ctx.runMissing,
+    });
+    return { maps: f.grid, stats: f.stats };
+  },
+};
+
+const qualitative: FigureSpec = {
+  id: "qualitative-isic-denoise",
+  title: "Qualitative results: denoised test images and Grad-CAM per method (Table 1 runs)",
+  experiments: ["table1-isic-denoise"],
+  async build(ctx) {
+    const q = await qualitativeFigures({
+      profile: ctx.profile,
+      dataRoot: ctx.dataRoot,
+      cache: ctx.cache,
+      runMissing: ctx.runMissing,
+    });
+    return {
+      ...Object.fromEntries(
+        q.denoising.map((d) => [`denoise-s${String(d.sigma).replace(".", "")}`, d.grid.figure]),
+      ),
+      cams: q.cams.figure,
+      "cam-stats": q.camStatsFigure,
+    };
+  },
+};
+
 /** Every figure by id, in the order `deno task figures` exports them. */
 export const FIGURES: Record<string, FigureSpec> = Object.fromEntries(
   [
     fig1,
+    fig2,
     table1,
+    qualitative,
     table2,
     dynamics,
     ...[

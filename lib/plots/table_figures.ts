@@ -246,7 +246,9 @@ export function layerCosineFigure(run: RunResult): PlotlyFigure {
       zmin: -1,
       zmax: 1,
       zmid: 0,
+      // Plotly's RdBu runs blue → red; reversed, agreement (+1) is blue and conflict (−1) red.
       colorscale: "RdBu",
+      reversescale: true,
       colorbar: { title: { text: "cos" } },
     }],
     layout: {
