@@ -6,15 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { REPO_ROOT } from "../lib/experiments/results_cache.ts";
-import { checkNotebookTooling, executeNotebook } from "../lib/notebook/execute_notebook.ts";
-
-interface Cell {
-  cell_type: string;
-  source: string | string[];
-  outputs?: { output_type: string; data?: Record<string, unknown>; text?: string | string[] }[];
-}
-const src = (c: Cell) => (Array.isArray(c.source) ? c.source.join("") : c.source);
+import { checkNotebookTooling } from "../lib/notebook/execute_notebook.ts";
+import { cellSource, executeSmoke } from "./_notebook_testing.ts";
 
 /**
  * Registers the two tests of `notebooks/<name>.ipynb`.
@@ -28,27 +21,6 @@ export async function tableNotebookTests(
   name: string,
   checkTable: (table: string) => void,
 ): Promise<void> {
-  const notebook = join(REPO_ROOT, "notebooks", `${name}.ipynb`);
-
-  Deno.test(`${label}: every cell's code type-checks`, async () => {
-    const nb = JSON.parse(await Deno.readTextFile(notebook)) as { cells: Cell[] };
-    const code = nb.cells.filter((c) => c.cell_type === "code").map(src);
-    // Cells are joined into one module beside the notebook so relative imports resolve.
-    // A cell's last expression is its display value; as a statement it type-checks the same.
-    const file = join(REPO_ROOT, "notebooks", `.typecheck_${crypto.randomUUID().slice(0, 8)}.ts`);
-    await Deno.writeTextFile(file, code.join(";\n\n") + "\nexport {};\n");
-    try {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["check", "-q", file],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    } finally {
-      await Deno.remove(file);
-    }
-  });
-
   const tooling = await checkNotebookTooling();
   Deno.test({
     name: `${label}: executes end to end and shows its table, charts and verdicts`,
@@ -56,17 +28,8 @@ export async function tableNotebookTests(
     async fn() {
       const tmp = await Deno.makeTempDir({ prefix: "gradprom-nb-" });
       try {
-        const out = join(tmp, `${name}.ipynb`);
-        await executeNotebook(notebook, out, {
-          env: {
-            GRADPROM_PROFILE: "smoke",
-            GRADPROM_CACHE: join(tmp, "cache"),
-            GRADPROM_SEEDS: "1",
-          },
-          onStderrLine: () => {},
-        });
-        const nb = JSON.parse(await Deno.readTextFile(out)) as { cells: Cell[] };
-        const code = nb.cells.filter((c) => c.cell_type === "code");
+        const cells = await executeSmoke(name, tmp, join(tmp, "cache"));
+        const code = cells.filter((c) => c.cell_type === "code");
         const mimes = code.map((c) =>
           (c.outputs ?? [])
             .filter((o) => o.output_type === "execute_result" || o.output_type === "display_data")
@@ -77,7 +40,7 @@ export async function tableNotebookTests(
         }
         const text = (i: number, mime: string) =>
           String(code[i].outputs!.find((o) => o.data?.[mime])?.data?.[mime] ?? "");
-        const tableCell = code.findIndex((c) => src(c).includes("runGrid("));
+        const tableCell = code.findIndex((c) => cellSource(c).includes("runGrid("));
         checkTable(text(tableCell, "text/markdown"));
         const plots = mimes.filter((m) => m.includes("application/vnd.plotly.v1+json")).length;
         assert.equal(plots, 3);

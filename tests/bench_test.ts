@@ -1,6 +1,19 @@
 import assert from "node:assert/strict";
+import { DNNL_LIBRARY_PATHS } from "../lib/backend/onednn/_dnnl.ts";
 
 const _BENCH = new URL("../tools/bench.ts", import.meta.url).pathname;
+
+/** The backend setupBackend picks here: onednn where libdnnl 2 is installed, else wasm. */
+const _BACKEND = (() => {
+  for (const p of DNNL_LIBRARY_PATHS) {
+    try {
+      if (Deno.statSync(p).isFile) return "onednn";
+    } catch {
+      // not there
+    }
+  }
+  return "wasm";
+})();
 
 Deno.test("tools/bench.ts --json prints one row per config and writes the report", async () => {
   const out = await Deno.makeTempFile({ suffix: ".md" });
@@ -13,7 +26,7 @@ Deno.test("tools/bench.ts --json prints one row per config and writes the report
         _BENCH,
         "--json",
         "--backends",
-        "wasm",
+        _BACKEND,
         "--configs",
         configs.join(","),
         "--size",
@@ -37,7 +50,7 @@ Deno.test("tools/bench.ts --json prints one row per config and writes the report
     assert.deepEqual(rows.map((r) => r.config), configs);
     const torch = !stderr.includes("PyTorch column skipped");
     for (const r of rows) {
-      assert.equal(r.backend, "wasm");
+      assert.equal(r.backend, _BACKEND);
       assert.equal(r.steps, 1);
       assert.ok(r.median_ms > 0 && Number.isFinite(r.median_ms));
       assert.ok(r.min_ms <= r.median_ms && r.median_ms <= r.max_ms);
@@ -57,8 +70,11 @@ Deno.test("tools/bench.ts --json prints one row per config and writes the report
     assert.equal(gp.joint_ms, rows[1].median_ms);
     assert.ok(!("joint_ms" in rows[1]));
     const md = await Deno.readTextFile(out);
-    for (const c of configs) assert.ok(md.includes(`| ${c} | wasm |`), md);
-    assert.match(md, /## Where the time goes\n\nOne `sr32x4\+unetd3b16-gradprom` step/);
+    for (const c of configs) assert.ok(md.includes(`| ${c} | ${_BACKEND} |`), md);
+    assert.match(
+      md,
+      /## Where the time goes\n\n\*\*(Before|After) [^*]*\*\*: one `sr32x4\+unetd3b16-gradprom` step/,
+    );
     assert.match(md, /Deno \d+\.\d+\.\d+, TF\.js 4\.22\.0/);
   } finally {
     await Deno.remove(out);

@@ -7,20 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { REPO_ROOT } from "../lib/experiments/results_cache.ts";
-import { checkNotebookTooling, executeNotebook } from "../lib/notebook/execute_notebook.ts";
-
-interface Cell {
-  cell_type: string;
-  source: string | string[];
-  outputs?: {
-    output_type: string;
-    data?: Record<string, unknown>;
-    ename?: string;
-    evalue?: string;
-  }[];
-}
-const src = (c: Cell) => (Array.isArray(c.source) ? c.source.join("") : c.source);
+import { checkNotebookTooling } from "../lib/notebook/execute_notebook.ts";
+import { executeSmoke } from "./_notebook_testing.ts";
 
 /** Each notebook, the Plotly charts it must show and a pattern its Markdown outputs must hold. */
 const NOTEBOOKS: { name: string; plots: number; text: RegExp }[] = [
@@ -33,34 +21,6 @@ const NOTEBOOKS: { name: string; plots: number; text: RegExp }[] = [
   { name: "gradient_dynamics", plots: 2, text: /conflict most often \(GradProm, global gate\)/ },
 ];
 
-Deno.test("experiment notebooks: every cell's code type-checks", async () => {
-  const files: string[] = [];
-  try {
-    for (const { name } of NOTEBOOKS) {
-      const nb = JSON.parse(
-        await Deno.readTextFile(join(REPO_ROOT, "notebooks", `${name}.ipynb`)),
-      ) as { cells: Cell[] };
-      const code = nb.cells.filter((c) => c.cell_type === "code").map(src);
-      // Beside the notebook so relative imports resolve; a cell's last expression type-checks the same.
-      const file = join(
-        REPO_ROOT,
-        "notebooks",
-        `.typecheck_${name}_${crypto.randomUUID().slice(0, 8)}.ts`,
-      );
-      await Deno.writeTextFile(file, code.join(";\n\n") + "\nexport {};\n");
-      files.push(file);
-    }
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "-q", ...files],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  } finally {
-    for (const f of files) await Deno.remove(f).catch(() => {});
-  }
-});
-
 const tooling = await checkNotebookTooling();
 Deno.test({
   name: "experiment notebooks: each executes end to end with its tables, charts and verdicts",
@@ -70,17 +30,8 @@ Deno.test({
     try {
       for (const { name, plots, text } of NOTEBOOKS) {
         await t.step(name, async () => {
-          const out = join(tmp, `${name}.ipynb`);
-          await executeNotebook(join(REPO_ROOT, "notebooks", `${name}.ipynb`), out, {
-            env: {
-              GRADPROM_PROFILE: "smoke",
-              GRADPROM_CACHE: join(tmp, "cache"),
-              GRADPROM_SEEDS: "1",
-            },
-            onStderrLine: () => {},
-          });
-          const nb = JSON.parse(await Deno.readTextFile(out)) as { cells: Cell[] };
-          const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+          const cells = await executeSmoke(name, tmp, join(tmp, "cache"));
+          const outputs = cells.flatMap((c) => c.outputs ?? []);
           const errors = outputs.filter((o) => o.output_type === "error");
           assert.equal(errors.length, 0, errors.map((e) => `${e.ename}: ${e.evalue}`).join("\n"));
           const mimes = outputs.flatMap((o) => Object.keys(o.data ?? {}));

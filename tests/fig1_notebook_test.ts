@@ -6,33 +6,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { REPO_ROOT } from "../lib/experiments/results_cache.ts";
 import { checkNotebookTooling, executeNotebook } from "../lib/notebook/execute_notebook.ts";
+import type { Cell } from "./_notebook_testing.ts";
 
 const NOTEBOOK = join(REPO_ROOT, "notebooks", "fig1_gradient_promotion.ipynb");
-
-interface Cell {
-  cell_type: string;
-  source: string | string[];
-  outputs?: { output_type: string; data?: Record<string, unknown> }[];
-}
-const src = (c: Cell) => (Array.isArray(c.source) ? c.source.join("") : c.source);
-
-Deno.test("fig1 notebook: every cell's code type-checks", async () => {
-  const nb = JSON.parse(await Deno.readTextFile(NOTEBOOK)) as { cells: Cell[] };
-  const code = nb.cells.filter((c) => c.cell_type === "code").map(src);
-  // Joined into one module beside the notebook so that relative imports resolve.
-  const file = join(REPO_ROOT, "notebooks", `.typecheck_${crypto.randomUUID().slice(0, 8)}.ts`);
-  await Deno.writeTextFile(file, code.join(";\n\n") + "\nexport {};\n");
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "-q", file],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  } finally {
-    await Deno.remove(file);
-  }
-});
 
 Deno.test({
   name: "fig1 notebook: executes end to end and shows its figures, tables and verdicts",

@@ -6,35 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { REPO_ROOT } from "../lib/experiments/results_cache.ts";
-import { checkNotebookTooling, executeNotebook } from "../lib/notebook/execute_notebook.ts";
-
-const NOTEBOOK = join(REPO_ROOT, "notebooks", "qualitative_results.ipynb");
-
-interface Cell {
-  cell_type: string;
-  source: string | string[];
-  outputs?: { output_type: string; data?: Record<string, unknown> }[];
-}
-const src = (c: Cell) => (Array.isArray(c.source) ? c.source.join("") : c.source);
-
-Deno.test("qualitative notebook: every cell's code type-checks", async () => {
-  const nb = JSON.parse(await Deno.readTextFile(NOTEBOOK)) as { cells: Cell[] };
-  const code = nb.cells.filter((c) => c.cell_type === "code").map(src);
-  // Joined into one module beside the notebook so that relative imports resolve.
-  const file = join(REPO_ROOT, "notebooks", `.typecheck_${crypto.randomUUID().slice(0, 8)}.ts`);
-  await Deno.writeTextFile(file, code.join(";\n\n") + "\nexport {};\n");
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "-q", file],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  } finally {
-    await Deno.remove(file);
-  }
-});
+import { checkNotebookTooling } from "../lib/notebook/execute_notebook.ts";
+import { type Cell, executeSmoke } from "./_notebook_testing.ts";
 
 Deno.test({
   name: "qualitative notebook: executes end to end and shows its grids, CAMs and verdicts",
@@ -42,14 +15,8 @@ Deno.test({
   async fn() {
     const tmp = await Deno.makeTempDir({ prefix: "gradprom-qual-" });
     try {
-      const out = join(tmp, "qualitative.ipynb");
-      await executeNotebook(NOTEBOOK, out, {
-        env: { GRADPROM_PROFILE: "smoke", GRADPROM_CACHE: join(tmp, "cache") },
-        timeoutSeconds: 300,
-        onStderrLine: () => {},
-      });
-      const nb = JSON.parse(await Deno.readTextFile(out)) as { cells: Cell[] };
-      const code = nb.cells.filter((c) => c.cell_type === "code");
+      const cells = await executeSmoke("qualitative_results", tmp, join(tmp, "cache"), 300);
+      const code = cells.filter((c) => c.cell_type === "code");
       const shown = (c: Cell) =>
         (c.outputs ?? []).filter((o) =>
           o.output_type === "execute_result" || o.output_type === "display_data"
