@@ -5,12 +5,13 @@ SHELL := /bin/bash
 DENO_VERSION := 2.9.6
 NOTEBOOK_DEBS := python3-nbclient python3-nbformat python3-jupyter-client
 FIGURE_DEBS := chromium fonts-dejavu-core
+NATIVE_DEBS := libdnnl2
 LOCAL_DENO := $(CURDIR)/.tools/node_modules/.bin/deno
 DENO := $(shell command -v deno 2>/dev/null || echo $(LOCAL_DENO))
 export DENO_NO_UPDATE_CHECK := 1
 export NO_COLOR := 1
 
-.PHONY: help setup deno npm-deps notebook-deps figure-deps test check reproduce figures kernel clean
+.PHONY: help setup deno npm-deps notebook-deps figure-deps native-deps test check reproduce figures kernel clean
 
 help:
 	@echo "make reproduce   run the paper experiments on the embedded data and execute the notebooks"
@@ -57,6 +58,16 @@ notebook-deps:
 	  echo "  apt-get install -y --no-install-recommends $(NOTEBOOK_DEBS)"; exit 1; \
 	fi
 
+# oneDNN for the native onednn backend (optional: without it the slower wasm backend runs).
+native-deps:
+	@if ls /usr/lib/*/libdnnl.so.2 >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "native: installing Debian package $(NATIVE_DEBS) (oneDNN)"; \
+	  (apt-get install -y --no-install-recommends $(NATIVE_DEBS) >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y --no-install-recommends $(NATIVE_DEBS) >/dev/null)) || \
+	  echo "warning: could not install $(NATIVE_DEBS); the wasm backend will be used"; \
+	else echo "note: as root, 'apt-get install -y libdnnl2' enables the faster onednn backend"; fi
+
 # Debian's Chromium and the font family figures are drawn with, for `deno task figures`.
 figure-deps:
 	@if { [ -n "$$CHROMIUM_PATH" ] || [ -x /usr/bin/chromium ]; } && \
@@ -74,13 +85,13 @@ figure-deps:
 check: setup
 	$(DENO) task check
 
-test: setup
+test: setup native-deps
 	@$(MAKE) --no-print-directory notebook-deps || echo "warning: notebook tests will be skipped (see above)"
 	@$(MAKE) --no-print-directory figure-deps || echo "warning: figure export tests will be skipped (see above)"
 	$(DENO) task check
 	$(DENO) task test
 
-reproduce: setup notebook-deps
+reproduce: setup native-deps notebook-deps
 	$(DENO) task reproduce
 
 figures: setup figure-deps

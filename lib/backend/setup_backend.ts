@@ -1,9 +1,11 @@
 /**
  * Chooses the TF.js compute backend once per process.
  *
- * Order: `tensorflow` (tfjs-node-gpu, then tfjs-node: native TensorFlow), else `wasm` (with
- * the conv-gradient kernels of `wasm_kernels.ts`), else `cpu` (pure JS). The environment
- * variable `GRADPROM_BACKEND=tensorflow|wasm|cpu` forces one; a forced backend that fails to
+ * Order: `tensorflow` (tfjs-node-gpu, then tfjs-node: native TensorFlow), else `onednn` (the
+ * cpu backend with its heavy kernels run by oneDNN through FFI, `onednn/`; needs Debian's
+ * `libdnnl2` and the FFI permission), else `wasm` (with the conv-gradient kernels of
+ * `wasm_kernels.ts`), else `cpu` (pure JS). The environment variable
+ * `GRADPROM_BACKEND=tensorflow|onednn|wasm|cpu` forces one; a forced backend that fails to
  * start is an error, never a silent fallback.
  *
  * About `tensorflow` (cannot be tested on the machines this was written on, where tfjs-node
@@ -32,11 +34,13 @@ import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { registerGradients } from "./register_gradients.ts";
 import { registerResizeGradKernels } from "./resize_grad_kernels.ts";
 import { registerWasmGradientKernels } from "./wasm_kernels.ts";
+import { registerOnednnBackend } from "./onednn/register_onednn_backend.ts";
+import { registerBatchNormGradient } from "./onednn/batch_norm_gradient.ts";
 
 /** The backends `setupBackend` can choose. */
-export type BackendName = "tensorflow" | "wasm" | "cpu";
+export type BackendName = "tensorflow" | "onednn" | "wasm" | "cpu";
 
-const _NAMES: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
+const _NAMES: readonly BackendName[] = ["tensorflow", "onednn", "wasm", "cpu"];
 
 /** What `setupBackend` chose and why. */
 export interface BackendInfo {
@@ -46,6 +50,8 @@ export interface BackendInfo {
   reason: string;
   /** For `tensorflow`: the npm package that provided it. */
   package?: string;
+  /** For `onednn`: the oneDNN version and the kernels it runs natively. */
+  onednn?: { version: string; nativeKernels: readonly string[] };
   /** For `wasm`: whether the SIMD build runs, and on how many threads. */
   wasm?: { simd: boolean; threads: number; gradientKernels: boolean };
   /** Backends tried before this one, and why each failed. */
@@ -133,6 +139,12 @@ async function _tryWasm(): Promise<NonNullable<BackendInfo["wasm"]>> {
   return { simd, threads: getThreadsCount(), gradientKernels: true };
 }
 
+async function _tryOnednn(): Promise<NonNullable<BackendInfo["onednn"]>> {
+  const info = registerOnednnBackend();
+  await _activate("onednn");
+  return { version: info.version, nativeKernels: info.nativeKernels };
+}
+
 async function _start(requested: BackendName | undefined, source: string): Promise<BackendInfo> {
   const failed: BackendInfo["failed"] = [];
   for (const name of requested ? [requested] : _NAMES) {
@@ -143,6 +155,7 @@ async function _start(requested: BackendName | undefined, source: string): Promi
         failed,
       };
       if (name === "tensorflow") info.package = await _tryTensorflow();
+      else if (name === "onednn") info.onednn = await _tryOnednn();
       else if (name === "wasm") info.wasm = await _tryWasm();
       else await _activate("cpu");
       return info;
@@ -162,6 +175,9 @@ async function _start(requested: BackendName | undefined, source: string): Promi
 function _describe(info: BackendInfo): string {
   const notes: string[] = [];
   if (info.package) notes.push(info.package);
+  if (info.onednn) {
+    notes.push(`oneDNN ${info.onednn.version}, ${info.onednn.nativeKernels.length} native kernels`);
+  }
   if (info.wasm) {
     notes.push(`${info.wasm.simd ? "SIMD" : "no SIMD"}, ${info.wasm.threads} thread(s)`);
     notes.push("conv-gradient kernels registered");
@@ -178,13 +194,13 @@ function _describe(info: BackendInfo): string {
  * `wasm_kernels.ts`).
  *
  * @param options `backend` to force one (else the env variable `GRADPROM_BACKEND`, else the
- *   first of tensorflow, wasm, cpu that starts); `quiet` to not print the choice to stderr.
+ *   first of tensorflow, onednn, wasm, cpu that starts); `quiet` to not print the choice to stderr.
  * @returns The chosen backend, why, and what failed before it.
  * @example
  * ```ts
  * import { setupBackend } from "./setup_backend.ts";
  * const info = await setupBackend({ quiet: true });
- * console.log(info.name); // "wasm" where tfjs-node is not installed
+ * console.log(info.name); // "onednn" where libdnnl2 is installed but tfjs-node is not
  * ```
  */
 export async function setupBackend(options: SetupBackendOptions = {}): Promise<BackendInfo> {
@@ -199,6 +215,7 @@ export async function setupBackend(options: SetupBackendOptions = {}): Promise<B
   const requested = options.backend ?? fromEnv;
   if (_setup === undefined) {
     registerGradients();
+    registerBatchNormGradient();
     registerResizeGradKernels();
     const source = options.backend !== undefined ? "options.backend" : "GRADPROM_BACKEND";
     _setup = _start(requested, source).then(

@@ -1,6 +1,19 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { type BackendName, setupBackend } from "./setup_backend.ts";
+import { DNNL_LIBRARY_PATHS } from "./onednn/_dnnl.ts";
+
+/** Whether libdnnl.so.2 is installed here (then onednn is the automatic choice). */
+function hasDnnl(): boolean {
+  return DNNL_LIBRARY_PATHS.some((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+const AUTO: BackendName = hasDnnl() ? "onednn" : "wasm";
 
 const ROOT = new URL("../../", import.meta.url);
 const MODULE = new URL("./setup_backend.ts", import.meta.url).href;
@@ -25,32 +38,38 @@ const b = await setupBackend();
 console.log(a === b ? a.name : "different infos");
 `;
 
-Deno.test("setupBackend() picks wasm here, once, and refuses a different backend later", async () => {
+Deno.test("setupBackend() picks onednn (or wasm) here, once, and refuses another later", async () => {
   Deno.env.delete("GRADPROM_BACKEND");
   const t0 = performance.now();
   const info = await setupBackend({ quiet: true });
   const ms = performance.now() - t0;
   // tfjs-node cannot be installed on these machines: its attempt must fail fast and cleanly.
-  assert.equal(info.name, "wasm");
-  assert.equal(tf.getBackend(), "wasm");
+  assert.equal(info.name, AUTO);
+  assert.equal(tf.getBackend(), AUTO);
   assert.equal(info.failed[0].name, "tensorflow");
   assert.equal(
     info.failed[0].error,
     "@tensorflow/tfjs-node-gpu not installed; @tensorflow/tfjs-node not installed",
   );
-  assert.equal(info.wasm?.gradientKernels, true);
-  assert.ok(tf.getKernel("Conv2DBackpropFilter", "wasm"));
+  if (AUTO === "onednn") {
+    assert.match(info.onednn?.version ?? "", /^2\./);
+    assert.ok(info.onednn?.nativeKernels.includes("Conv2DBackpropFilter"));
+  } else {
+    assert.equal(info.failed[1].name, "onednn");
+    assert.equal(info.wasm?.gradientKernels, true);
+    assert.ok(tf.getKernel("Conv2DBackpropFilter", "wasm"));
+  }
   assert.ok(ms < 5000, `setup took ${ms} ms`);
   assert.equal(await setupBackend(), info);
-  assert.equal(await setupBackend({ backend: "wasm", quiet: true }), info);
+  assert.equal(await setupBackend({ backend: AUTO, quiet: true }), info);
   await assert.rejects(setupBackend({ backend: "cpu" }), /already set up in this process/);
   await assert.rejects(
     setupBackend({ backend: "gpu" as BackendName }),
-    /Expected options.backend to be one of tensorflow, wasm, cpu but found "gpu"/,
+    /Expected options.backend to be one of tensorflow, onednn, wasm, cpu but found "gpu"/,
   );
   Deno.env.set("GRADPROM_BACKEND", "cpu");
   try {
-    await assert.rejects(setupBackend({ backend: "wasm" }), /to agree but they differ/);
+    await assert.rejects(setupBackend({ backend: AUTO }), /to agree but they differ/);
   } finally {
     Deno.env.delete("GRADPROM_BACKEND");
   }
@@ -69,7 +88,7 @@ Deno.test("setupBackend() rejects an invalid GRADPROM_BACKEND", async () => {
   assert.notEqual(r.code, 0);
   assert.match(
     r.stderr,
-    /Expected GRADPROM_BACKEND to be one of tensorflow, wasm, cpu but found "gpu"/,
+    /Expected GRADPROM_BACKEND to be one of tensorflow, onednn, wasm, cpu but found "gpu"/,
   );
 });
 
@@ -80,5 +99,41 @@ Deno.test("setupBackend() does not fall back when the forced backend fails", asy
     r.stderr,
     /TF.js backend tensorflow \(GRADPROM_BACKEND\) failed to start: .*tfjs-node not installed/,
   );
-  assert.doesNotMatch(r.stderr, /gradprom: TF.js backend (wasm|cpu)/);
+  assert.doesNotMatch(r.stderr, /gradprom: TF.js backend (onednn|wasm|cpu)/);
+});
+
+Deno.test("setupBackend() can force wasm where onednn would be chosen", async () => {
+  const r = await child(CALL_TWICE, { GRADPROM_BACKEND: "wasm" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "wasm");
+});
+
+Deno.test("setupBackend() reports why onednn is unavailable without the FFI permission", async () => {
+  // A `deno run` without --allow-ffi cannot load libdnnl: it must fall back to wasm.
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(file, CALL_TWICE);
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--config",
+        new URL("deno.json", ROOT).pathname,
+        "--allow-read",
+        "--allow-env",
+        "--allow-net",
+        "--allow-write",
+        file,
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 0, err);
+    assert.equal(new TextDecoder().decode(r.stdout).trim(), "wasm");
+    if (hasDnnl()) assert.match(err, /onednn: .*(ffi|FFI)/);
+  } finally {
+    await Deno.remove(file);
+  }
 });

@@ -59,7 +59,12 @@ export async function runGrid(
     for (const i of missing) {
       if (!leaders.has(preKey(configs[i]))) leaders.set(preKey(configs[i]), i);
     }
-    await inParallel([...leaders.values()], workers, (i) => runInWorker(configs[i], cache, true));
+    const threads = Math.max(1, Math.floor((navigator.hardwareConcurrency || 1) / workers));
+    await inParallel(
+      [...leaders.values()],
+      workers,
+      (i) => runInWorker(configs[i], cache, true, threads),
+    );
     // Phase 2: the runs.
     const progress = new Progress("grid", missing.length, {
       enabled: options.progress !== false,
@@ -68,7 +73,7 @@ export async function runGrid(
     });
     let done = 0;
     await inParallel(missing, workers, async (i) => {
-      await runInWorker(configs[i], cache, false);
+      await runInWorker(configs[i], cache, false, threads);
       progress.update(++done, { last: `${configs[i].method} σ=${configs[i].degradation.sigma}` });
     });
   }
@@ -109,6 +114,7 @@ async function runInWorker(
   config: ExperimentConfig,
   cache: ResultsCache,
   pretrainOnly: boolean,
+  threads: number,
 ): Promise<void> {
   const key = await runKey(config);
   const configPath = join(cache.dir, "configs", `${key}.json`);
@@ -123,7 +129,12 @@ async function runInWorker(
       configPath,
       "--quiet-result",
     ],
-    env: { GRADPROM_CACHE: cache.dir, NO_COLOR: "1" },
+    env: {
+      GRADPROM_CACHE: cache.dir,
+      NO_COLOR: "1",
+      // The workers share the cores: each native (OpenMP) backend gets its share, unless set.
+      OMP_NUM_THREADS: Deno.env.get("OMP_NUM_THREADS") ?? String(threads),
+    },
     stdout: "piped",
     stderr: "piped",
   });

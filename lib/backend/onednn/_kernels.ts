@@ -1,0 +1,614 @@
+/**
+ * The native kernels of the onednn backend: TF.js kernel functions over the cpu backend's
+ * typed arrays that call oneDNN (`_dnnl.ts`), each falling back to the cpu kernel for the
+ * cases it does not cover (other dtypes, NCHW, small tensors, broadcasts oneDNN's binary
+ * primitive cannot express).
+ *
+ * Internal to the onednn backend.
+ *
+ * @module
+ */
+
+import {
+  backend_util,
+  type Conv2DAttrs,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropInputAttrs,
+  type FusedConv2DAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type MaxPoolGradAttrs,
+  type SumAttrs,
+  type TensorInfo,
+  util,
+} from "@tensorflow/tfjs-core";
+import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { _OnednnBackend } from "./_backend.ts";
+import {
+  batchNormForward,
+  binary,
+  type BinaryAlg,
+  convBackwardData,
+  convBackwardWeights,
+  convForward,
+  type ConvGeometry,
+  eltwise,
+  type F32,
+  preluBackward,
+  preluForward,
+  reluBackward,
+  reluForward,
+  sumMatrix,
+} from "./_dnnl.ts";
+
+/** Below this many elements, element-wise work stays in JS (an FFI call costs ~5 µs). */
+export const NATIVE_MIN_SIZE = 4096;
+
+/** The name of the fused ReLU-gradient kernel (onednn backend only). */
+export const RELU_GRAD_KERNEL = "GradpromOnednnReluGrad";
+/** The name of the broadcast kernel (onednn backend only): `x` broadcast to `attrs.shape`. */
+export const BROADCAST_KERNEL = "GradpromOnednnBroadcast";
+/** The name of the PReLU-gradient kernel (onednn backend only): outputs `[dx, dalpha]`. */
+export const PRELU_GRAD_KERNEL = "GradpromOnednnPreluGrad";
+
+type _Backend = MathBackendCPU;
+
+function _values(backend: _Backend, t: TensorInfo): F32 | undefined {
+  const v = backend.data.get(t.dataId)?.values;
+  return v instanceof Float32Array ? v : undefined;
+}
+
+function _alloc(backend: unknown, n: number): F32 {
+  return backend instanceof _OnednnBackend ? backend.alloc(n) : new Float32Array(n);
+}
+
+function _out(backend: _Backend, shape: number[], values: F32): TensorInfo {
+  return backend.makeTensorInfo(shape, "float32", values);
+}
+
+type _Shape4 = [number, number, number, number];
+
+function _geometry(info: backend_util.Conv2DInfo): ConvGeometry {
+  return {
+    n: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    inC: info.inChannels,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    outC: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    strides: [info.strideHeight, info.strideWidth],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    pad: [info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right],
+  };
+}
+
+/** True if oneDNN can run this convolution (empty or negative-size ones go to JS). */
+function _convable(g: ConvGeometry): boolean {
+  return g.n > 0 && g.outH > 0 && g.outW > 0 && g.inC > 0 && g.outC > 0 &&
+    g.pad.every((p) => p >= 0);
+}
+
+/** A kernel that runs `native`, or the cpu kernel when `native` returns undefined. */
+function _withFallback(
+  cpu: KernelConfig,
+  native: (args: Parameters<KernelFunc>[0]) => TensorInfo | TensorInfo[] | undefined,
+): KernelFunc {
+  return (args) => native(args) ?? cpu.kernelFunc(args);
+}
+
+function _conv2d(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+  const a = args.attrs as unknown as Conv2DAttrs;
+  if (a.dataFormat === "NCHW") return undefined;
+  const xv = _values(backend, x), wv = _values(backend, filter);
+  if (!xv || !wv) return undefined;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as _Shape4,
+    filter.shape as _Shape4,
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const g = _geometry(info);
+  if (!_convable(g)) return undefined;
+  const y = _alloc(backend, util.sizeFromShape(info.outShape));
+  convForward(g, xv, wv, null, y);
+  return _out(backend, info.outShape, y);
+}
+
+function _fusedConv2d(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { x, filter, bias, preluActivationWeights } = args.inputs as {
+    x: TensorInfo;
+    filter: TensorInfo;
+    bias?: TensorInfo;
+    preluActivationWeights?: TensorInfo;
+  };
+  const a = args.attrs as unknown as FusedConv2DAttrs;
+  if (a.dataFormat === "NCHW" || preluActivationWeights !== undefined) return undefined;
+  if (a.activation !== "linear" && a.activation !== "relu") return undefined;
+  const xv = _values(backend, x), wv = _values(backend, filter);
+  if (!xv || !wv) return undefined;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as _Shape4,
+    filter.shape as _Shape4,
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const g = _geometry(info);
+  if (!_convable(g)) return undefined;
+  let bv: F32 | null = null;
+  if (bias !== undefined) {
+    // Only a per-output-channel bias ([C], or [1, ..., 1, C]) fuses into the convolution.
+    if (util.sizeFromShape(bias.shape) !== g.outC || bias.shape.at(-1) !== g.outC) {
+      return undefined;
+    }
+    bv = _values(backend, bias) ?? null;
+    if (bv === null) return undefined;
+  }
+  const y = _alloc(backend, util.sizeFromShape(info.outShape));
+  convForward(g, xv, wv, bv, y);
+  if (a.activation === "relu") reluForward(y, y);
+  return _out(backend, info.outShape, y);
+}
+
+function _pair(v: number | [number, number]): [number, number] {
+  return typeof v === "number" ? [v, v] : v;
+}
+
+function _conv2dBackpropInput(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const a = args.attrs as unknown as Conv2DBackpropInputAttrs;
+  if (a.dataFormat === "NCHW") return undefined;
+  const dyv = _values(backend, dy), wv = _values(backend, filter);
+  if (!dyv || !wv) return undefined;
+  const info = backend_util.computeConv2DInfo(
+    a.inputShape as _Shape4,
+    filter.shape as _Shape4,
+    _pair(a.strides),
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const g = _geometry(info);
+  if (!_convable(g) || dy.shape[1] !== g.outH || dy.shape[2] !== g.outW) return undefined;
+  const dx = _alloc(backend, util.sizeFromShape(a.inputShape));
+  convBackwardData(g, dyv, wv, dx);
+  return _out(backend, [...a.inputShape], dx);
+}
+
+function _conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const a = args.attrs as unknown as Conv2DBackpropFilterAttrs & {
+    dilations?: number | [number, number];
+  };
+  if (a.dataFormat === "NCHW") return undefined;
+  const xv = _values(backend, x), dyv = _values(backend, dy);
+  if (!xv || !dyv) return undefined;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as _Shape4,
+    a.filterShape,
+    _pair(a.strides),
+    a.dilations ?? 1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const g = _geometry(info);
+  if (!_convable(g) || dy.shape[1] !== g.outH || dy.shape[2] !== g.outW) return undefined;
+  const dw = _alloc(backend, util.sizeFromShape(a.filterShape));
+  convBackwardWeights(g, xv, dyv, dw);
+  return _out(backend, [...a.filterShape], dw);
+}
+
+function _relu(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const xv = _values(backend, x);
+  if (!xv || xv.length < NATIVE_MIN_SIZE) return undefined;
+  const y = _alloc(backend, xv.length);
+  reluForward(xv, y);
+  return _out(backend, [...x.shape], y);
+}
+
+/** `dy · (x > 0)`: the cpu backend's Relu gradient is three kernels (Step, Cast, Multiply). */
+const _reluGrad: KernelFunc = ({ inputs, backend }) => {
+  const b = backend as _Backend;
+  const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
+  const dyv = _values(b, dy), xv = _values(b, x);
+  if (!dyv || !xv || dyv.length !== xv.length) {
+    throw new TypeError(
+      `Expected float32 dy and x of one shape but found ${dy.dtype} [${dy.shape}], ` +
+        `${x.dtype} [${x.shape}]`,
+    );
+  }
+  const dx = _alloc(backend, xv.length);
+  if (xv.length >= NATIVE_MIN_SIZE) reluBackward(dyv, xv, dx);
+  else for (let i = 0; i < xv.length; i++) dx[i] = xv[i] > 0 ? dyv[i] : 0;
+  return _out(b, [...x.shape], dx);
+};
+
+function _square(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const xv = _values(backend, x);
+  if (!xv || xv.length < NATIVE_MIN_SIZE) return undefined;
+  const y = _alloc(backend, xv.length);
+  eltwise("square", xv, y);
+  return _out(backend, [...x.shape], y);
+}
+
+/** `[rows, channels]` if `alpha` has one value per channel (last axis) of `x`. */
+function _perChannel(x: TensorInfo, alpha: TensorInfo): [number, number] | undefined {
+  const c = x.shape.at(-1);
+  if (c === undefined || alpha.shape.at(-1) !== c || util.sizeFromShape(alpha.shape) !== c) {
+    return undefined;
+  }
+  return [util.sizeFromShape(x.shape) / c, c];
+}
+
+function _prelu(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { x, alpha } = args.inputs as { x: TensorInfo; alpha: TensorInfo };
+  const xv = _values(backend, x), av = _values(backend, alpha);
+  const rc = _perChannel(x, alpha);
+  if (!xv || !av || !rc || xv.length < NATIVE_MIN_SIZE) return undefined;
+  const y = _alloc(backend, xv.length);
+  preluForward(rc[0], rc[1], xv, av, y);
+  return _out(backend, [...x.shape], y);
+}
+
+/**
+ * `[dx, dalpha]` of PReLU; the cpu backend's gradient is Greater, Select (twice), Multiply
+ * (twice), ZerosLike and Sum.
+ */
+const _preluGrad: KernelFunc = ({ inputs, backend }) => {
+  const b = backend as _Backend;
+  const { dy, x, alpha } = inputs as { dy: TensorInfo; x: TensorInfo; alpha: TensorInfo };
+  const dyv = _values(b, dy), xv = _values(b, x), av = _values(b, alpha);
+  const rc = _perChannel(x, alpha);
+  if (!dyv || !xv || !av || !rc || dyv.length !== xv.length) {
+    throw new TypeError(
+      `Expected float32 dy and x of one shape and one alpha per channel but found dy ` +
+        `[${dy.shape}], x [${x.shape}], alpha [${alpha.shape}]`,
+    );
+  }
+  const dx = _alloc(backend, xv.length);
+  const da = _alloc(backend, av.length);
+  preluBackward(rc[0], rc[1], xv, av, dyv, dx, da);
+  return [_out(b, [...x.shape], dx), _out(b, [...alpha.shape], da)];
+};
+
+function _fusedBatchNorm(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { x, mean, variance, offset, scale } = args.inputs as {
+    x: TensorInfo;
+    mean: TensorInfo;
+    variance: TensorInfo;
+    offset?: TensorInfo;
+    scale?: TensorInfo;
+  };
+  const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
+  const xv = _values(backend, x);
+  if (!xv || xv.length < NATIVE_MIN_SIZE) return undefined;
+  const per = [mean, variance, offset, scale].map((t) =>
+    t === undefined ? null : _perChannel(x, t) ? _values(backend, t) : undefined
+  );
+  if (per.some((v) => v === undefined) || per[0] === null || per[1] === null) return undefined;
+  const [mv, vv, ov, sv] = per as (F32 | null)[];
+  const c = x.shape.at(-1)!;
+  const y = _alloc(backend, xv.length);
+  batchNormForward(xv.length / c, c, varianceEpsilon, xv, mv!, vv!, sv, ov, y);
+  return _out(backend, [...x.shape], y);
+}
+
+const _zeros = new Map<number, F32>();
+
+/**
+ * `x` broadcast to `attrs.shape` (the gradient of Mean; the cpu backend's is Fill, Multiply
+ * and RealDiv at full size): oneDNN's binary add of a cached zero tensor and `x`.
+ */
+const _broadcast: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as _Backend;
+  const { x } = inputs as { x: TensorInfo };
+  const shape = (attrs as unknown as { shape: number[] }).shape;
+  const xv = _values(b, x);
+  const shapes = _collapseBroadcast(shape, x.shape);
+  const size = util.sizeFromShape(shape);
+  if (!xv || !shapes) {
+    throw new TypeError(
+      `Expected a float32 x that broadcasts to [${shape}] but found [${x.shape}]`,
+    );
+  }
+  let zeros = _zeros.get(size);
+  if (!zeros) {
+    zeros = new Float32Array(Math.max(size, 32)).subarray(0, size);
+    _zeros.set(size, zeros);
+  }
+  const y = _alloc(backend, size);
+  binary("add", shapes.a, shapes.b, zeros, xv, y);
+  return _out(b, [...shape], y);
+};
+
+/**
+ * Shapes of `a` (full) and `b` (broadcast) collapsed to the fewest dimensions: size-1
+ * dimensions of `a` dropped, and neighbours merged where `b` is either full in both or
+ * broadcast in both. `undefined` if `b` does not broadcast to `a`.
+ */
+export function _collapseBroadcast(
+  aShape: readonly number[],
+  bShape: readonly number[],
+): { a: number[]; b: number[] } | undefined {
+  if (bShape.length > aShape.length) return undefined;
+  const b = [...new Array(aShape.length - bShape.length).fill(1), ...bShape];
+  const outA: number[] = [], outB: number[] = [];
+  let last: boolean | undefined;
+  for (let i = 0; i < aShape.length; i++) {
+    if (aShape[i] === 1) {
+      if (b[i] !== 1) return undefined;
+      continue;
+    }
+    if (b[i] !== aShape[i] && b[i] !== 1) return undefined;
+    const full = b[i] === aShape[i];
+    if (last === full) {
+      outA[outA.length - 1] *= aShape[i];
+      outB[outB.length - 1] *= full ? aShape[i] : 1;
+    } else {
+      outA.push(aShape[i]);
+      outB.push(full ? aShape[i] : 1);
+    }
+    last = full;
+  }
+  if (outA.length === 0) return { a: [1], b: [1] };
+  return { a: outA, b: outB };
+}
+
+function _binaryKernel(alg: BinaryAlg, commutative: boolean) {
+  return (args: Parameters<KernelFunc>[0]): TensorInfo | undefined => {
+    const backend = args.backend as _Backend;
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const av = _values(backend, a), bv = _values(backend, b);
+    if (!av || !bv) return undefined;
+    const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const size = util.sizeFromShape(outShape);
+    if (size < NATIVE_MIN_SIZE) return undefined;
+    let fv = av, other = bv, otherShape = b.shape;
+    if (util.sizeFromShape(a.shape) !== size) {
+      if (!commutative || util.sizeFromShape(b.shape) !== size) return undefined;
+      fv = bv, other = av, otherShape = a.shape;
+    }
+    const shapes = _collapseBroadcast(outShape, otherShape);
+    if (!shapes) return undefined;
+    const c = _alloc(backend, size);
+    binary(alg, shapes.a, shapes.b, fv, other, c);
+    return _out(backend, outShape, c);
+  };
+}
+
+/**
+ * A reduction over a leading or a trailing block of axes, as `[rows, cols]` summed over
+ * rows or over columns; undefined for other axis sets.
+ */
+function _sumPlan(
+  shape: readonly number[],
+  axes: number[],
+): { rows: number; cols: number; overRows: boolean } | undefined {
+  const r = shape.length;
+  const sorted = [...new Set(axes.map((x) => (x < 0 ? x + r : x)))].sort((p, q) => p - q);
+  if (sorted.length === 0 || sorted.length === r) return undefined;
+  const k = sorted.length;
+  const prefix = sorted.every((x, i) => x === i);
+  const suffix = sorted.every((x, i) => x === r - k + i);
+  if (!prefix && !suffix) return undefined;
+  const lead = util.sizeFromShape(shape.slice(0, prefix ? k : r - k));
+  const rest = util.sizeFromShape(shape.slice(prefix ? k : r - k));
+  return { rows: lead, cols: rest, overRows: prefix };
+}
+
+function _reduceKernel(mean: boolean) {
+  return (args: Parameters<KernelFunc>[0]): TensorInfo | undefined => {
+    const backend = args.backend as _Backend;
+    const { x } = args.inputs as { x: TensorInfo };
+    const a = args.attrs as unknown as SumAttrs;
+    const xv = _values(backend, x);
+    if (!xv || xv.length < NATIVE_MIN_SIZE) return undefined;
+    const axes = util.parseAxisParam(a.axis, x.shape);
+    const plan = _sumPlan(x.shape, axes);
+    if (!plan) return undefined;
+    const count = plan.overRows ? plan.rows : plan.cols;
+    const y = _alloc(backend, plan.overRows ? plan.cols : plan.rows);
+    sumMatrix(plan.rows, plan.cols, plan.overRows, mean ? 1 / count : 1, xv, y);
+    const [outShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
+    const shape = a.keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
+    return _out(backend, shape, y);
+  };
+}
+
+/**
+ * `MaxPoolGrad` as one pass in plain JS (the same rule as the cpu kernel: the first maximum
+ * of each window's valid pixels, in row-major order, receives the gradient, and gradients of
+ * overlapping windows add up). The cpu kernel reads through `TensorBuffer.get` and took
+ * ~0.7 s for one 8×32×32×16 input; this loop (as in `../wasm_kernels.ts`) takes milliseconds.
+ * Not oneDNN: its max-pooling backward needs the forward pass's workspace, which TF.js does
+ * not keep, and its tie rule is not documented.
+ */
+function _maxPoolGrad(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+  const a = args.attrs as unknown as MaxPoolGradAttrs;
+  const x = _values(backend, input), g = _values(backend, dy);
+  if (!x || !g || input.shape.length !== 4) return undefined;
+  const info = backend_util.computePool2DInfo(
+    input.shape as _Shape4,
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const dx = _alloc(backend, x.length);
+  dx.fill(0);
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
+  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const { filterHeight: fh, filterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  const best = new Float32Array(c);
+  const pos = new Int32Array(c);
+  for (let bi = 0; bi < n; bi++) {
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = oy * sh - top;
+      const yStart = Math.max(0, y0), yEnd = Math.min(h, y0 + fh);
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = ox * sw - left;
+        const xStart = Math.max(0, x0), xEnd = Math.min(w, x0 + fw);
+        best.fill(-Infinity);
+        pos.fill(-1);
+        for (let y = yStart; y < yEnd; y++) {
+          for (let xx = xStart; xx < xEnd; xx++) {
+            const base = ((bi * h + y) * w + xx) * c;
+            for (let ci = 0; ci < c; ci++) {
+              const v = x[base + ci];
+              if (v > best[ci]) {
+                best[ci] = v;
+                pos[ci] = base + ci;
+              }
+            }
+          }
+        }
+        const dyBase = ((bi * oh + oy) * ow + ox) * c;
+        for (let ci = 0; ci < c; ci++) if (pos[ci] >= 0) dx[pos[ci]] += g[dyBase + ci];
+      }
+    }
+  }
+  return _out(backend, [...input.shape], dx);
+}
+
+/**
+ * `SplitV` (the gradient of Concat) of float32 data as block copies. The cpu kernel slices
+ * element by element when the split axis is not the first: 1 s for one 8×64×64×32 tensor
+ * split along channels, the largest kernel of a U-Net step. Plain JS: a strided copy, nothing
+ * for oneDNN to compute.
+ */
+function _splitV(args: Parameters<KernelFunc>[0]): TensorInfo[] | undefined {
+  const backend = args.backend as _Backend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const { numOrSizeSplits, axis } = args.attrs as unknown as {
+    numOrSizeSplits: number | number[];
+    axis: number;
+  };
+  const xv = _values(backend, x);
+  if (!xv || xv.length < NATIVE_MIN_SIZE) return undefined;
+  const $axis = util.parseAxisParam(axis, x.shape)[0];
+  const sizes = backend_util.prepareSplitSize(x as never, numOrSizeSplits, $axis);
+  const outer = util.sizeFromShape(x.shape.slice(0, $axis));
+  const inner = util.sizeFromShape(x.shape.slice($axis + 1));
+  const rowLen = x.shape[$axis] * inner;
+  let offset = 0;
+  return sizes.map((size) => {
+    const block = size * inner;
+    const out = _alloc(backend, outer * block);
+    for (let o = 0; o < outer; o++) {
+      const from = o * rowLen + offset;
+      out.set(xv.subarray(from, from + block), o * block);
+    }
+    offset += block;
+    const shape = [...x.shape];
+    shape[$axis] = size;
+    return _out(backend, shape, out);
+  });
+}
+
+/** `Concat` of float32 data as block copies (the inverse of `_splitV`, same reason). */
+function _concat(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const inputs = Object.values(args.inputs) as TensorInfo[];
+  const { axis } = args.attrs as unknown as { axis: number };
+  if (inputs.length === 0) return undefined;
+  const values = inputs.map((t) => _values(backend, t));
+  if (values.some((v) => v === undefined)) return undefined;
+  const rank = inputs[0].shape.length;
+  if (rank === 0 || inputs.some((t) => t.shape.length !== rank)) return undefined;
+  const $axis = util.parseAxisParam(axis, inputs[0].shape)[0];
+  const outShape = backend_util.computeOutShape(inputs.map((t) => t.shape), $axis);
+  const size = util.sizeFromShape(outShape);
+  if (size < NATIVE_MIN_SIZE) return undefined;
+  const outer = util.sizeFromShape(outShape.slice(0, $axis));
+  const inner = util.sizeFromShape(outShape.slice($axis + 1));
+  const rowLen = outShape[$axis] * inner;
+  const out = _alloc(backend, size);
+  let offset = 0;
+  inputs.forEach((t, i) => {
+    const v = values[i]!;
+    const block = t.shape[$axis] * inner;
+    for (let o = 0; o < outer; o++) {
+      out.set(v.subarray(o * block, (o + 1) * block), o * rowLen + offset);
+    }
+    offset += block;
+  });
+  return _out(backend, outShape, out);
+}
+
+/** Native kernel bodies by kernel name; each falls back to the cpu kernel. */
+const _NATIVE: Record<
+  string,
+  (args: Parameters<KernelFunc>[0]) => TensorInfo | TensorInfo[] | undefined
+> = {
+  Conv2D: _conv2d,
+  FusedConv2D: _fusedConv2d,
+  Conv2DBackpropInput: _conv2dBackpropInput,
+  Conv2DBackpropFilter: _conv2dBackpropFilter,
+  Relu: _relu,
+  Square: _square,
+  Prelu: _prelu,
+  FusedBatchNorm: _fusedBatchNorm,
+  MaxPoolGrad: _maxPoolGrad,
+  SplitV: _splitV,
+  Concat: _concat,
+  Add: _binaryKernel("add", true),
+  Sub: _binaryKernel("sub", false),
+  Multiply: _binaryKernel("mul", true),
+  RealDiv: _binaryKernel("div", false),
+  Sum: _reduceKernel(false),
+  Mean: _reduceKernel(true),
+};
+
+/** The kernel names that have a native path. */
+export const NATIVE_KERNELS: readonly string[] = [
+  ...Object.keys(_NATIVE),
+  RELU_GRAD_KERNEL,
+  PRELU_GRAD_KERNEL,
+  BROADCAST_KERNEL,
+];
+
+/**
+ * Kernel configs for `backendName`: every cpu kernel, with the native ones wrapped around it.
+ *
+ * @param cpuKernels The cpu backend's kernel configs.
+ * @param backendName The name to register them under.
+ * @returns Configs to register.
+ */
+export function _onednnKernelConfigs(
+  cpuKernels: readonly KernelConfig[],
+  backendName: string,
+): KernelConfig[] {
+  const configs = cpuKernels.map((k): KernelConfig => {
+    const native = _NATIVE[k.kernelName];
+    return {
+      ...k,
+      backendName,
+      kernelFunc: native ? _withFallback(k, native) : k.kernelFunc,
+    };
+  });
+  configs.push({ kernelName: RELU_GRAD_KERNEL, backendName, kernelFunc: _reluGrad });
+  configs.push({ kernelName: PRELU_GRAD_KERNEL, backendName, kernelFunc: _preluGrad });
+  configs.push({ kernelName: BROADCAST_KERNEL, backendName, kernelFunc: _broadcast });
+  return configs;
+}
