@@ -113,15 +113,21 @@ async function main(args: string[]): Promise<void> {
     );
   }
 
-  // 1. The experiment grids, on all cores.
+  // 1. Every experiment grid at once, on all cores (runs shared between grids are trained once,
+  //    and no core idles at the end of a small grid), then each grid's table from the cache.
+  const ids = [...new Set(notebooks.flatMap((nb) => nb.experiments))];
+  const workers = values.workers ? Number(values.workers) : undefined;
+  const all = ids.flatMap((id) => getExperiment(id).grid(profile, { seeds, dataRoot }));
+  console.error(`\n== ${ids.length} experiments: ${ids.join(", ")}`);
+  await runGrid(all, { workers, cache });
   const sections: Section[] = [];
   for (const nb of notebooks) {
     for (const id of nb.experiments) {
       const spec = getExperiment(id);
-      console.error(`\n== ${spec.title}`);
       const results = await runGrid(spec.grid(profile, { seeds, dataRoot }), {
-        workers: values.workers ? Number(values.workers) : undefined,
+        workers,
         cache,
+        progress: false,
       });
       const rows = summarize(spec, results);
       const claims = checkClaims(spec, rows);

@@ -27,10 +27,10 @@ export const NOTEBOOKS: NotebookEntry[] = [
   { name: "qualitative_results", experiments: [] },
   // Reads the Benchmark-i runs of Tables 1 and 2 (trains Table 2's with its U-Net if missing).
   { name: "fig2_task_attention", experiments: [] },
-  { name: "table2_isic_seg_denoise", experiments: ["table2-isic-seg-denoise"], extra: true },
-  { name: "other_datasets_denoise", experiments: ["datasets-denoise"], extra: true },
-  { name: "super_resolution", experiments: ["sr-isic"], extra: true },
-  { name: "table5_methods", experiments: ["table5-methods"], extra: true },
+  { name: "table2_isic_seg_denoise", experiments: ["table2-isic-seg-denoise"] },
+  { name: "other_datasets_denoise", experiments: ["datasets-denoise"] },
+  { name: "super_resolution", experiments: ["sr-isic"] },
+  { name: "table5_methods", experiments: ["table5-methods"] },
   {
     name: "ablations",
     experiments: [
@@ -39,9 +39,8 @@ export const NOTEBOOKS: NotebookEntry[] = [
       "ablation-composite",
       "ablation-cross-domain",
     ],
-    extra: true,
   },
-  { name: "lambda_sensitivity", experiments: ["lambda-sweep"], extra: true },
-  { name: "sgd_vs_adam", experiments: ["optimizer-sgd-vs-adam"], extra: true },
-  { name: "gradient_dynamics", experiments: ["gradient-dynamics"], extra: true },
+  { name: "lambda_sensitivity", experiments: ["lambda-sweep"] },
+  { name: "sgd_vs_adam", experiments: ["optimizer-sgd-vs-adam"] },
+  { name: "gradient_dynamics", experiments: ["gradient-dynamics"] },
 ];

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Progress } from "../train/progress.ts";
 import type { ExperimentConfig } from "./config.ts";
 import { REPO_ROOT, ResultsCache, writeFileAtomic } from "./results_cache.ts";
-import { runKey, type RunResult } from "./run_experiment.ts";
+import { describeDegradation, runKey, type RunResult } from "./run_experiment.ts";
 
 /** Options of {@link runGrid}. */
 export interface RunGridOptions {
@@ -40,16 +40,16 @@ export async function runGrid(
 ): Promise<RunResult[]> {
   const cache = options.cache ?? new ResultsCache();
   const keys = await Promise.all(configs.map(runKey));
+  // Each distinct run once: grids that share runs (Table 5 and Table 1, the sweeps) list them twice.
   const missing: number[] = [];
+  const seen = new Set<string>();
   for (let i = 0; i < configs.length; i++) {
+    if (seen.has(keys[i])) continue;
+    seen.add(keys[i]);
     if (!(await cache.get("runs", keys[i]))) missing.push(i);
   }
   const log = (s: string) => options.progress !== false && console.error(s);
-  log(
-    `grid: ${configs.length} runs, ${
-      configs.length - missing.length
-    } cached, ${missing.length} to run`,
-  );
+  log(`grid: ${seen.size} runs, ${seen.size - missing.length} cached, ${missing.length} to run`);
   if (missing.length) {
     const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), missing.length));
     // Phase 1: each distinct VR pre-training once (runs sharing one would otherwise all train it).
@@ -74,7 +74,11 @@ export async function runGrid(
     let done = 0;
     await inParallel(missing, workers, async (i) => {
       await runInWorker(configs[i], cache, false, threads);
-      progress.update(++done, { last: `${configs[i].method} σ=${configs[i].degradation.sigma}` });
+      progress.update(++done, {
+        last: `${configs[i].data.dataset} ${configs[i].method} ${
+          describeDegradation(configs[i].degradation)
+        }`,
+      });
     });
   }
   const results: RunResult[] = [];
@@ -82,8 +86,8 @@ export async function runGrid(
     const r = await cache.get<RunResult>("runs", keys[i]);
     if (!r) {
       throw new Error(
-        `Run ${configs[i].method} σ=${
-          configs[i].degradation.sigma
+        `Run ${configs[i].method} ${
+          describeDegradation(configs[i].degradation)
         } finished but is not in the cache`,
       );
     }
@@ -165,9 +169,9 @@ async function runInWorker(
   file.close();
   if (!status.success) {
     throw new Error(
-      `${
-        pretrainOnly ? "VR pre-training for " : ""
-      }Run ${config.method} σ=${config.degradation.sigma} ` +
+      `${pretrainOnly ? "VR pre-training for " : ""}Run ${config.data.dataset} ${config.method} ${
+        describeDegradation(config.degradation)
+      } ` +
         `seed ${config.seed} failed (exit ${status.code}); ` +
         `log: ${logPath}\n${tail.join("\n")}`,
     );

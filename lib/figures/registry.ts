@@ -115,7 +115,6 @@ const table2: FigureSpec = {
   id: "table2-isic-seg-denoise",
   title: "Table 2: PSNR, SSIM and segmentation mIoU by method and σ (ISIC 2018 denoising)",
   experiments: ["table2-isic-seg-denoise"],
-  extra: true,
   async build(ctx) {
     const { rows } = await experimentResults(ctx, "table2-isic-seg-denoise");
     return {
