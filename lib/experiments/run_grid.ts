@@ -132,6 +132,7 @@ async function runInWorker(
       "--config",
       configPath,
       "--quiet-result",
+      ...(pretrainOnly ? ["--pretrain-only"] : []),
     ],
     env: {
       GRADPROM_CACHE: cache.dir,
