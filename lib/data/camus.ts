@@ -37,6 +37,7 @@ import { join } from "node:path";
 import { readMetaImage } from "../io/metaimage.ts";
 import { readNifti } from "../io/nifti.ts";
 import { Rng } from "../util/rng.ts";
+import { _batchGroups, _prefetchBatches, type BatchOptions } from "./_batches.ts";
 import { splitDataset } from "./split_dataset.ts";
 
 /** Folder and file names of the two releases (override with `layout`). */
@@ -587,31 +588,14 @@ class _CamusDataset implements CamusDataset {
     return { id: this.ids[index], image: entry.image, mask: entry.mask, label: this.labels[index] };
   }
 
-  batches(
-    batchSize: number,
-    options: { shuffle?: boolean; seed?: number; dropRemainder?: boolean } = {},
-  ): AsyncIterable<CamusBatch> {
-    if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new RangeError(`Expected batchSize to be a positive integer but found ${batchSize}`);
-    }
-    const { shuffle = false, seed, dropRemainder = false } = options;
-    let order = this.ids.map((_, i) => i);
-    if (shuffle) {
-      const rng = seed === undefined
-        ? new Rng(this.#seed).fork(`epoch:${this.#epochs++}`)
-        : new Rng(seed).fork("batches");
-      order = rng.shuffle(order);
-    }
-    const groups: number[][] = [];
-    for (let s = 0; s < order.length; s += batchSize) {
-      const g = order.slice(s, s + batchSize);
-      if (g.length === batchSize || !dropRemainder) groups.push(g);
-    }
-    return this.#iterate(groups);
-  }
-
-  async *#iterate(groups: number[][]): AsyncGenerator<CamusBatch> {
-    for (const g of groups) yield this.#toBatch(await Promise.all(g.map((i) => this.item(i))));
+  batches(batchSize: number, options: BatchOptions = {}): AsyncIterable<CamusBatch> {
+    const groups = _batchGroups(
+      this.length,
+      batchSize,
+      options,
+      () => new Rng(this.#seed).fork(`epoch:${this.#epochs++}`),
+    );
+    return _prefetchBatches(groups, (i) => this.item(i), (items) => this.#toBatch(items), 16);
   }
 
   #toBatch(items: CamusItem[]): CamusBatch {

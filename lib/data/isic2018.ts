@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { readImage } from "../io/read_image.ts";
 import { readMask } from "../io/read_mask.ts";
 import { Rng } from "../util/rng.ts";
+import { _batchGroups, _decodeItems, _prefetchBatches } from "./_batches.ts";
 import { ISIC2018_CLASSES, ISIC2018_LAYOUT } from "./isic2018_classes.ts";
 import { splitDataset } from "./split_dataset.ts";
 
@@ -492,46 +493,13 @@ class _IsicDataset implements IsicDataset {
   }
 
   batches(batchSize: number, options: IsicBatchOptions = {}): AsyncIterable<IsicBatch> {
-    if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new RangeError(`Expected batchSize to be a positive integer but found ${batchSize}`);
-    }
-    const { shuffle = false, seed, dropRemainder = false } = options;
-    let order = this.ids.map((_, i) => i);
-    if (shuffle) {
-      const rng = seed === undefined
-        ? new Rng(this.#seed).fork(`epoch:${this.#epochs++}`)
-        : new Rng(seed).fork("batches");
-      order = rng.shuffle(order);
-    }
-    const groups: number[][] = [];
-    for (let s = 0; s < order.length; s += batchSize) {
-      const g = order.slice(s, s + batchSize);
-      if (g.length === batchSize || !dropRemainder) groups.push(g);
-    }
-    return this.#iterate(groups);
-  }
-
-  async *#iterate(groups: number[][]): AsyncGenerator<IsicBatch> {
-    let next = groups.length ? this.#decode(groups[0]) : undefined;
-    next?.catch(() => {}); // handled when awaited; avoids an unhandled rejection if abandoned
-    for (let b = 0; b < groups.length; b++) {
-      const current = await next!;
-      if (b + 1 < groups.length) {
-        next = this.#decode(groups[b + 1]);
-        next.catch(() => {});
-      }
-      yield this.#toBatch(current);
-    }
-  }
-
-  async #decode(indices: number[], concurrency = 16): Promise<IsicItem[]> {
-    const out: IsicItem[] = new Array(indices.length);
-    for (let s = 0; s < indices.length; s += concurrency) {
-      const part = indices.slice(s, s + concurrency);
-      const items = await Promise.all(part.map((i) => this.item(i)));
-      items.forEach((item, k) => (out[s + k] = item));
-    }
-    return out;
+    const groups = _batchGroups(
+      this.length,
+      batchSize,
+      options,
+      () => new Rng(this.#seed).fork(`epoch:${this.#epochs++}`),
+    );
+    return _prefetchBatches(groups, (i) => this.item(i), (items) => this.#toBatch(items), 16);
   }
 
   #toBatch(items: IsicItem[]): IsicBatch {
@@ -562,6 +530,6 @@ class _IsicDataset implements IsicDataset {
           `(${(this.#cacheBytes / 2 ** 20).toFixed(0)} MiB); use batches() or raise cacheBytes`,
       );
     }
-    return this.#toBatch(await this.#decode(this.ids.map((_, i) => i)));
+    return this.#toBatch(await _decodeItems(this.ids.map((_, i) => i), (i) => this.item(i), 16));
   }
 }
