@@ -95,3 +95,41 @@ export async function _installGenerated(
     await Deno.remove(old, { recursive: true }).catch(() => {});
   }
 }
+
+/**
+ * A generator's integer options over its defaults: unknown keys (other than
+ * `dir`) are a `TypeError` naming the known ones; a value that is not a safe
+ * integer within `bounds(key)` (`seed`: any safe integer) is a `RangeError`
+ * naming the key and the value.
+ */
+export function _resolveIntegerOptions<C extends Record<string, number>>(
+  generator: string,
+  defaults: C,
+  options: Partial<C> & { dir?: string },
+  bounds: (key: keyof C & string) => readonly [number, number],
+): C {
+  const known = new Set(["dir", ...Object.keys(defaults)]);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) {
+      throw new TypeError(
+        `Unknown option "${key}" for ${generator}; expected one of ${[...known].join(", ")}`,
+      );
+    }
+  }
+  const config = { ...defaults };
+  for (const key of Object.keys(defaults) as (keyof C & string)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    const [min, max] = key === "seed" ? [-Infinity, Infinity] : bounds(key);
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      const what = key === "seed"
+        ? "a safe integer"
+        : max === Infinity
+        ? `an integer >= ${min}`
+        : `an integer in [${min}, ${max}]`;
+      throw new RangeError(`Expected ${key} to be ${what} but found ${value}`);
+    }
+    config[key] = value as C[typeof key];
+  }
+  return config;
+}

@@ -34,6 +34,7 @@ import {
   _installGenerated,
   _markerMatches as _generatedMarkerMatches,
   _markerText,
+  _resolveIntegerOptions,
 } from "./_generated_folder.ts";
 import { writeMetaImage } from "../io/metaimage_write.ts";
 import { writeNifti } from "../io/nifti_write.ts";
@@ -110,27 +111,12 @@ export async function generateSyntheticCamus(
 }
 
 function _resolveConfig(options: SyntheticCamusOptions): _Config {
-  const known = new Set(["dir", ...Object.keys(_DEFAULTS)]);
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) {
-      throw new TypeError(
-        `Unknown option "${key}" for generateSyntheticCamus; expected one of ${
-          [...known].join(", ")
-        }`,
-      );
-    }
-  }
-  const config: _Config = { ..._DEFAULTS };
-  for (const key of Object.keys(_DEFAULTS) as (keyof _Config)[]) {
-    const value = options[key];
-    if (value === undefined) continue;
-    const min = key === "seed" ? -Infinity : key === "patients" ? 3 : 16;
-    if (!Number.isSafeInteger(value) || value < min || (key === "patients" && value > 9999)) {
-      const what = key === "seed" ? "a safe integer" : `an integer >= ${min}`;
-      throw new RangeError(`Expected ${key} to be ${what} but found ${value}`);
-    }
-    config[key] = value;
-  }
+  const config = _resolveIntegerOptions(
+    "generateSyntheticCamus",
+    _DEFAULTS,
+    options,
+    (key) => (key === "patients" ? [3, 9999] : [16, Infinity]),
+  );
   return config;
 }
 

@@ -47,6 +47,7 @@ import {
   _installGenerated,
   _markerMatches as _generatedMarkerMatches,
   _markerText,
+  _resolveIntegerOptions,
 } from "./_generated_folder.ts";
 import { ISIC2018_CLASSES, ISIC2018_LAYOUT } from "./isic2018_classes.ts";
 import { _renderLesion } from "./_synthetic_lesion.ts";
@@ -134,27 +135,12 @@ export async function generateSyntheticIsic2018(
 }
 
 function _resolveConfig(options: SyntheticIsic2018Options): _Config {
-  const known = new Set(["dir", ...Object.keys(_DEFAULTS)]);
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) {
-      throw new TypeError(
-        `Unknown option "${key}" for generateSyntheticIsic2018; expected one of ${
-          [...known].join(", ")
-        }`,
-      );
-    }
-  }
-  const config: _Config = { ..._DEFAULTS };
-  for (const key of Object.keys(_DEFAULTS) as (keyof _Config)[]) {
-    const value = options[key];
-    if (value === undefined) continue;
-    const min = key === "seed" ? -Infinity : key === "task1Count" ? 0 : 1;
-    if (!Number.isSafeInteger(value) || value < min) {
-      const what = key === "seed" ? "a safe integer" : `an integer >= ${min}`;
-      throw new RangeError(`Expected ${key} to be ${what} but found ${value}`);
-    }
-    config[key] = value;
-  }
+  const config = _resolveIntegerOptions(
+    "generateSyntheticIsic2018",
+    _DEFAULTS,
+    options,
+    (key) => [key === "task1Count" ? 0 : 1, Infinity],
+  );
   if (config.width < 8 || config.height < 8) {
     throw new RangeError(
       `Expected width and height >= 8 but found ${config.width}x${config.height}`,

@@ -43,6 +43,7 @@ import {
   _installGenerated,
   _markerMatches as _generatedMarkerMatches,
   _markerText,
+  _resolveIntegerOptions,
 } from "./_generated_folder.ts";
 import { _renderTile } from "./_synthetic_nuclei.ts";
 import { LIZARD_LAYOUT } from "./lizard.ts";
@@ -112,27 +113,12 @@ export async function generateSyntheticLizard(
 }
 
 function _resolveConfig(options: SyntheticLizardOptions): _Config {
-  const known = new Set(["dir", ...Object.keys(_DEFAULTS)]);
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) {
-      throw new TypeError(
-        `Unknown option "${key}" for generateSyntheticLizard; expected one of ${
-          [...known].join(", ")
-        }`,
-      );
-    }
-  }
-  const config: _Config = { ..._DEFAULTS };
-  for (const key of Object.keys(_DEFAULTS) as (keyof _Config)[]) {
-    const value = options[key];
-    if (value === undefined) continue;
-    const min = key === "seed" ? -Infinity : key === "perSource" ? 1 : 32;
-    if (!Number.isSafeInteger(value) || value < min) {
-      const what = key === "seed" ? "a safe integer" : `an integer >= ${min}`;
-      throw new RangeError(`Expected ${key} to be ${what} but found ${value}`);
-    }
-    config[key] = value;
-  }
+  const config = _resolveIntegerOptions(
+    "generateSyntheticLizard",
+    _DEFAULTS,
+    options,
+    (key) => [key === "perSource" ? 1 : 32, Infinity],
+  );
   if (config.maxSize < config.minSize || config.maxSize > 4096) {
     throw new RangeError(
       `Expected minSize <= maxSize <= 4096 but found ${config.minSize} and ${config.maxSize}`,
