@@ -273,7 +273,8 @@ const fingerprints = new Map<string, string>();
  * and written now if the folder has none, so an unverifiable folder fails
  * here with the checks that failed) together with the relative path, size
  * and modification time of every file, so that a file changed after the
- * lock was written also changes the key.
+ * lock was written also changes the key. Computed once per process and
+ * folder (a grid asks for every run's key).
  */
 export async function dataFingerprint(
   data: Pick<ExperimentConfig["data"], "dataset" | "root">,
@@ -284,10 +285,11 @@ export async function dataFingerprint(
     }`;
   }
   const root = resolve(data.root);
-  const stat = await statFingerprint(root);
-  const memo = `${data.dataset}\0${root}\0${stat}`;
+  // Once per process and folder: a grid asks for every one of its runs' keys.
+  const memo = `${data.dataset}\0${root}`;
   const hit = fingerprints.get(memo);
   if (hit) return hit;
+  const stat = await statFingerprint(root);
   const lockPath = defaultLockPath(data.dataset, root);
   let lock: string;
   try {

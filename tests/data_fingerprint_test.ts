@@ -1,0 +1,61 @@
+/**
+ * The cache key of a user's data folder comes from the dataset's SHA-256
+ * lock (`data:verify`): made on first use outside the folder, which is never
+ * written; a folder that does not verify stops with the failing checks.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { dataFingerprint } from "../lib/experiments/_data.ts";
+import { defaultLockPath } from "../lib/data/manifest.ts";
+import { generateSyntheticCovidCt } from "../lib/data/synthetic_covid_ct.ts";
+
+const listing = (dir: string): string[] => {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of Deno.readDirSync(d)) {
+      const p = join(d, e.name);
+      if (e.isDirectory) walk(p);
+      else out.push(`${p}\t${Deno.statSync(p).size}`);
+    }
+  };
+  walk(dir);
+  return out.sort();
+};
+
+Deno.test("dataFingerprint() keys a user folder by its SHA-256 lock, written outside it", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "gradprom-fp-" });
+  const root = join(tmp, "COVID-CT");
+  const lock = defaultLockPath("covid_ct", root);
+  try {
+    await generateSyntheticCovidCt({
+      dir: root,
+      covidCounts: [3, 1, 1],
+      nonCovidCounts: [3, 1, 1],
+      minSize: 32,
+      maxSize: 40,
+    });
+    const before = listing(root);
+    const fp = await dataFingerprint({ dataset: "covid_ct", root });
+    assert.match(fp, /^sha256-lock:[0-9a-f]{64}:[0-9a-f]{32}$/);
+    const written = JSON.parse(await Deno.readTextFile(lock)) as { files: Record<string, string> };
+    assert.ok(Object.keys(written.files).length >= 10);
+    assert.ok(!lock.startsWith(root));
+    assert.deepEqual(listing(root), before); // nothing written into the dataset folder
+    assert.equal(await dataFingerprint({ dataset: "covid_ct", root }), fp);
+
+    // A copy missing a split list does not verify: the error names the failing check.
+    const broken = join(tmp, "broken");
+    await Deno.mkdir(broken);
+    await new Deno.Command("cp", { args: ["-r", `${root}/.`, broken] }).output();
+    const list = [...Deno.readDirSync(join(broken, "Data-split", "COVID"))][0].name;
+    await Deno.remove(join(broken, "Data-split", "COVID", list));
+    await assert.rejects(
+      () => dataFingerprint({ dataset: "covid_ct", root: broken }),
+      /does not verify as covid_ct: .*deno task data:verify covid_ct/,
+    );
+    await Deno.remove(defaultLockPath("covid_ct", broken)).catch(() => {});
+  } finally {
+    await Deno.remove(lock).catch(() => {});
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
