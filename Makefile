@@ -6,12 +6,15 @@ DENO_VERSION := 2.9.6
 NOTEBOOK_DEBS := python3-nbclient python3-nbformat python3-jupyter-client
 FIGURE_DEBS := chromium fonts-dejavu-core
 NATIVE_DEBS := libdnnl2
+# Independent references the tests compare against: scikit-image, scipy and nibabel fixtures and
+# readers, PIL for the layout fixtures, and ITK-written MetaImage files.
+TEST_DEBS := python3-numpy python3-scipy python3-skimage python3-nibabel python3-pil insighttoolkit5-examples
 LOCAL_DENO := $(CURDIR)/.tools/node_modules/.bin/deno
 DENO := $(shell command -v deno 2>/dev/null || echo $(LOCAL_DENO))
 export DENO_NO_UPDATE_CHECK := 1
 export NO_COLOR := 1
 
-.PHONY: help setup deno npm-deps notebook-deps figure-deps native-deps test check reproduce figures kernel clean
+.PHONY: help setup deno npm-deps notebook-deps figure-deps native-deps test-deps test check reproduce figures kernel clean
 
 help:
 	@echo "make reproduce   run the paper experiments on the embedded data and execute the notebooks"
@@ -82,12 +85,28 @@ figure-deps:
 	  echo "  apt-get install -y --no-install-recommends $(FIGURE_DEBS)"; exit 1; \
 	fi
 
+# The independent references of the tests (Debian's /usr/bin/python3 and its packages).
+# Without them the tests that need them are skipped, each with its reason in its name.
+test-deps:
+	@if /usr/bin/python3 -c 'import numpy, scipy.io, skimage.metrics, nibabel, PIL' 2>/dev/null && \
+	    dpkg -s insighttoolkit5-examples >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "tests: installing Debian packages $(TEST_DEBS)"; \
+	  (apt-get install -y --no-install-recommends $(TEST_DEBS) >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y --no-install-recommends $(TEST_DEBS) >/dev/null)) || { \
+	    echo "error: could not install $(TEST_DEBS) with apt-get"; exit 1; }; \
+	else \
+	  echo "error: the tests' reference implementations need Debian packages. As root run:"; \
+	  echo "  apt-get install -y --no-install-recommends $(TEST_DEBS)"; exit 1; \
+	fi
+
 check: setup
 	$(DENO) task check
 
 test: setup native-deps
 	@$(MAKE) --no-print-directory notebook-deps || echo "warning: notebook tests will be skipped (see above)"
 	@$(MAKE) --no-print-directory figure-deps || echo "warning: figure export tests will be skipped (see above)"
+	@$(MAKE) --no-print-directory test-deps || echo "warning: tests against reference implementations will be skipped (see above)"
 	$(DENO) task check
 	$(DENO) task test
 

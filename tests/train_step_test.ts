@@ -75,6 +75,8 @@ Deno.test("trainStep() keeps the tensor count flat across steps, in every VR mod
   }
 });
 
+// That each step applies the method's update exactly is checked in train_step_update_test.ts;
+// this checks that a GradProm run learns on a toy problem and reports its gate consistently.
 Deno.test("trainStep() lowers both losses over a short run (GradProm)", () => {
   const s = setup("trained");
   const rng = new Rng(2);
@@ -97,7 +99,7 @@ Deno.test("trainStep() lowers both losses over a short run (GradProm)", () => {
   dispose(s);
 });
 
-Deno.test("trainStep() frozen mode leaves VR untouched and joint/gradProm move it", () => {
+Deno.test("trainStep() leaves a frozen VR untouched and moves a trained one (Joint)", () => {
   for (const [mode, moves] of [["frozen", false], ["trained", true]] as const) {
     const s = { ...setup(mode), strategy: joint };
     const before = s.vr.module.trainable().map((v) => Array.from(v.dataSync()));
@@ -122,7 +124,9 @@ Deno.test("trainStep() stops on a NaN loss without updating anything", () => {
   dispose(s);
 });
 
-Deno.test("trainStep() unsupervised: no labels needed, L_VR pulls VR(enhanced) towards VR(clean)", () => {
+// The unsupervised update itself (∇θ of the soft cross-entropy to VR's clean prediction) is
+// checked in train_step_update_test.ts.
+Deno.test("trainStep() unsupervised runs without labels (finite L_VR, flat tensor count); supervised refuses", () => {
   const s = { ...setup("trained"), auxLoss: "unsupervised" as const };
   const rng = new Rng(5);
   const counts: number[] = [];
