@@ -214,10 +214,12 @@ export async function describeCovidCtLayout(root: string): Promise<CovidCtLayout
     const names = top.includes(L.images) ? await _list(dir) : undefined;
     if (!names && top.includes(L.images)) {
       const found = await _list(join(root, L.images)) ?? [];
+      // Upstream ships the folders as zips inside Images-processed/: say to unpack them.
+      const zip = `${L.imageFolders[label]}.zip`;
       report.errors.push(
         `Missing folder ${L.images}/${L.imageFolders[label]} in ${root}; found in ${L.images}: ${
           _few(found) || "nothing"
-        }`,
+        }` + (found.includes(zip) ? ` (unzip ${L.images}/${zip} where it is)` : ""),
       );
     }
     report.files[cls] = (names ?? []).filter((n) => _IMAGE.test(n));

@@ -7,7 +7,9 @@
  *   `ISIC2018_Task1_Training_GroundTruth/ISIC_xxxxxxx_segmentation.png` (0 / 255);
  * - diagnosis (Task 3): `ISIC2018_Task3_Training_Input/ISIC_xxxxxxx.jpg` and
  *   `ISIC2018_Task3_Training_GroundTruth/ISIC2018_Task3_Training_GroundTruth.csv`
- *   (header `image,MEL,NV,BCC,AKIEC,BKL,DF,VASC`, one-hot rows).
+ *   (header `image,MEL,NV,BCC,AKIEC,BKL,DF,VASC`, one-hot rows of `0.0` / `1.0`, CRLF
+ *   line endings; columns are picked by name, so reordered class columns, `0` / `1` values
+ *   and extra columns such as `score_weight` are accepted too).
  * Other files (`ATTRIBUTION.txt`, `LICENSE.txt`, hidden files) are ignored. Only the
  * folders of the requested task are needed. The loader only reads: it never writes
  * into `root`.
@@ -307,13 +309,19 @@ async function _scanDiagnosis(root: string): Promise<_Scan> {
   };
 }
 
-/** Parses the Task 3 ground-truth CSV, checking header, field count, one-hot rows, duplicates. */
+/**
+ * Parses the Task 3 ground-truth CSV, checking header, field count, one-hot rows, duplicates.
+ * Columns are picked by name (as the official scorer does): redistributed copies reorder the
+ * class columns, and the validation / test CSVs add `score_weight` and `validation_weight`,
+ * which are ignored.
+ */
 function _parseCsv(text: string, path: string): { ids: string[]; labels: number[] } {
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
   const expected = ["image", ...ISIC2018_CLASSES].join(",");
-  const header = (lines[0] ?? "").split(",").map((s) => s.trim()).join(",");
-  if (header !== expected) {
+  const header = (lines[0] ?? "").split(",").map((s) => s.trim());
+  const columns = ["image", ...ISIC2018_CLASSES].map((name) => header.indexOf(name));
+  if (columns.some((c) => c < 0)) {
     throw new Error(`Expected header "${expected}" in ${path} but found "${lines[0] ?? ""}"`);
   }
   const ids: string[] = [], labels: number[] = [];
@@ -321,14 +329,11 @@ function _parseCsv(text: string, path: string): { ids: string[]; labels: number[
   for (let r = 1; r < lines.length; r++) {
     const line = lines[r];
     const fields = line.split(",").map((s) => s.trim());
-    if (fields.length !== ISIC2018_CLASSES.length + 1) {
-      throw new Error(
-        `Line ${r + 1} of ${path} has ${fields.length} fields, expected ${
-          ISIC2018_CLASSES.length + 1
-        }: "${line}"`,
-      );
+    if (fields.length !== header.length) {
+      const found = `${fields.length} fields, expected ${header.length}`;
+      throw new Error(`Line ${r + 1} of ${path} has ${found}: "${line}"`);
     }
-    const [id, ...values] = fields;
+    const [id, ...values] = columns.map((c) => fields[c]);
     const v = values.map((s) => (s === "" ? NaN : Number(s)));
     const hot = v.flatMap((x, c) => (x === 1 ? [c] : []));
     if (!v.every((x) => x === 0 || x === 1) || hot.length !== 1) {

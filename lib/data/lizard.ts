@@ -10,6 +10,10 @@
  *   ids, 0 background; `id` N×1; `class` N×1 in 1–6);
  * - `lizard_labels/Lizard_Labels/info.csv` with columns `Filename,Source,Split`
  *   (Split = fold 1, 2 or 3; a Filename extension is ignored).
+ * Copies whose inner folders were moved up to the top (`Lizard_Images1/`, `Lizard_Images2/`,
+ * `Lizard_Labels/{Labels,info.csv}`, {@linkcode LIZARD_LAYOUT_FLAT}) are found too: each piece
+ * not given in `layout` is looked for at its published path, then without the lower-case
+ * wrapper folder.
  *
  * Tasks: `segmentation` gives per-pixel nucleus classes (0 background, 1–6 as in
  * {@linkcode LIZARD_CLASSES}) from `inst_map` and `id` → `class`; `classification`
@@ -59,6 +63,13 @@ export const LIZARD_LAYOUT: LizardLayout = {
   imageDirs: ["lizard_images1/Lizard_Images1", "lizard_images2/Lizard_Images2"],
   labelDir: "lizard_labels/Lizard_Labels/Labels",
   infoCsv: "lizard_labels/Lizard_Labels/info.csv",
+};
+
+/** The published layout with the inner folders moved up to the top (no wrapper folders). */
+export const LIZARD_LAYOUT_FLAT: LizardLayout = {
+  imageDirs: ["Lizard_Images1", "Lizard_Images2"],
+  labelDir: "Lizard_Labels/Labels",
+  infoCsv: "Lizard_Labels/info.csv",
 };
 
 /** The two tasks this loader serves. */
@@ -215,8 +226,7 @@ export async function loadLizard(options: LoadLizardOptions): Promise<LizardData
         `and ${JSON.stringify(testFolds)}`,
     );
   }
-  const layout = { ...LIZARD_LAYOUT, ...options.layout };
-  const all = await _scan(root, layout);
+  const all = await _scan(root, await _resolveLayout(root, options.layout));
 
   const test = all.ids.flatMap((_, i) => (testFolds.includes(all.folds[i]) ? [i] : []));
   const rest = all.ids.flatMap((_, i) => (testFolds.includes(all.folds[i]) ? [] : [i]));
@@ -321,7 +331,7 @@ export async function describeLizardLayout(
   root: string,
   layout: Partial<LizardLayout> = {},
 ): Promise<LizardLayoutReport> {
-  const paths = { ...LIZARD_LAYOUT, ...layout };
+  const paths = await _resolveLayout(root, layout);
   const s = await _scan(root, paths);
   const folds: Record<string, number> = {}, sources: Record<string, number> = {};
   s.folds.forEach((f) => (folds[f] = (folds[f] ?? 0) + 1));
@@ -335,6 +345,27 @@ interface _Scan {
   folds: number[];
   imagePaths: string[];
   labelPaths: string[];
+}
+
+/**
+ * Each piece of the layout not overridden: its published path when that exists in `root`,
+ * else the same path without the lower-case wrapper folder when that exists (the inner
+ * folders moved up), else the published path (so that errors name it).
+ */
+async function _resolveLayout(
+  root: string,
+  override: Partial<LizardLayout> = {},
+): Promise<LizardLayout> {
+  const exists = (rel: string) => Deno.stat(join(root, rel)).then(() => true, () => false);
+  const pick = async (published: string, flat: string) =>
+    !(await exists(published)) && await exists(flat) ? flat : published;
+  const L = LIZARD_LAYOUT, F = LIZARD_LAYOUT_FLAT;
+  return {
+    imageDirs: override.imageDirs ??
+      await Promise.all(L.imageDirs.map((dir, i) => pick(dir, F.imageDirs[i]))),
+    labelDir: override.labelDir ?? await pick(L.labelDir, F.labelDir),
+    infoCsv: override.infoCsv ?? await pick(L.infoCsv, F.infoCsv),
+  };
 }
 
 async function _list(root: string, rel: string, what: string): Promise<string[]> {
