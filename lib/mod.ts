@@ -195,8 +195,10 @@ export {
   describeDegradation,
   LIB_VERSION,
   loadRunModels,
+  type RunEvent,
   runExperiment,
   type RunModels,
+  type RunOptions,
   type RunResult,
 } from "./experiments/run_experiment.ts";
 export { runGrid } from "./experiments/run_grid.ts";

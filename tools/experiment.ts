@@ -72,7 +72,12 @@ async function main(args: string[]): Promise<number> {
     }
     const r = await runExperiment(config, { force: values.force });
     if (!values["quiet-result"]) {
-      console.log(JSON.stringify({ key: r.key, metrics: r.metrics, fromCache: !!r.fromCache }));
+      console.log(JSON.stringify({
+        key: r.key,
+        metrics: r.metrics,
+        fromCache: !!r.fromCache,
+        ...(r.resumedFrom ? { resumedFrom: r.resumedFrom } : {}),
+      }));
     }
     return 0;
   }

@@ -99,6 +99,12 @@ export interface RunResult {
   createdAt: string;
   /** True when this value came from the cache. */
   fromCache?: boolean;
+  /**
+   * Steps restored from the checkpoint of an interrupted run: training ran
+   * from this step on (absent when it ran from step 0). The numbers are those
+   * of an uninterrupted run either way.
+   */
+  resumedFrom?: number;
 }
 
 /** VR trained alone on clean images (Benchmark-ii), as cached. */
@@ -127,7 +133,27 @@ export interface RunOptions {
   checkpointEvery?: number;
   /** Stop (throw) after this step, as an interruption would: for tests of resuming. */
   stopAfterStep?: number;
+  /**
+   * Called as training goes: once at the start if the run resumes from a
+   * checkpoint, after every step this call trains, after every checkpoint
+   * saved. Resuming and checkpoints are also printed with the progress.
+   */
+  onEvent?: (event: RunEvent) => void;
 }
+
+/**
+ * What a run reports while it trains (see {@link RunOptions.onEvent}); `step`
+ * counts steps done, out of `total` (`config.train.steps`).
+ *
+ * - `resume`: the run restored the checkpoint at `path`, `step` steps done;
+ *   training goes on with step `step + 1`.
+ * - `step`: this call trained step number `step` (1-based).
+ * - `checkpoint`: the state after `step` steps was saved to `path`.
+ */
+export type RunEvent =
+  | { type: "resume"; step: number; total: number; path: string }
+  | { type: "step"; step: number; total: number }
+  | { type: "checkpoint"; step: number; total: number; path: string };
 
 const STRATEGY: Record<Method, { vrMode: VrMode; strategy: (c: ExperimentConfig) => Strategy }> = {
   "benchmark-i": { vrMode: "none", strategy: () => ipOnly },
@@ -162,8 +188,14 @@ export async function runKey(config: ExperimentConfig): Promise<string> {
 /**
  * Runs an experiment, or returns its cached result.
  *
+ * A run interrupted after a checkpoint (an exception, a killed process)
+ * resumes from it on the next call with the same config: it says so
+ * (`resumed at step k of n from checkpoint …` with the progress, a `resume`
+ * event, `resumedFrom` in the result), trains only steps k+1 to n, and ends
+ * with the numbers of an uninterrupted run.
+ *
  * @param config A full config (see `mergeConfig`).
- * @param options Cache, force, progress.
+ * @param options Cache, force, progress, checkpoints, events.
  * @returns The result, with `fromCache` set when it came from the cache.
  */
 export async function runExperiment(
@@ -264,6 +296,7 @@ export async function runExperiment(
         ...Object.fromEntries(vrOptimizers.slice(1).map((o, k) => [`vr${k + 1}`, o])),
       },
     };
+    const total = config.train.steps;
     let start = 0;
     const resumed = options.force ? undefined : await loadTrainingState(checkpoint, parts);
     if (resumed) {
@@ -274,9 +307,8 @@ export async function runExperiment(
         sampler();
         noiseRng.seed();
       }
-      if (options.progress !== false) {
-        console.error(`[${label}] resumed at step ${start} from ${checkpoint}`);
-      }
+      progress.note(`resumed at step ${start} of ${total} from checkpoint ${checkpoint}`);
+      options.onEvent?.({ type: "resume", step: start, total, path: checkpoint });
     }
     const every = options.checkpointEvery ?? Math.max(10, Math.ceil(config.train.steps / 10));
     let opened = log.auxWeight.filter((w) => w > 0).length;
@@ -325,8 +357,11 @@ export async function runExperiment(
           ? `${Math.round((100 * opened) / (step + 1))}%open`
           : undefined,
       });
-      if ((step + 1) % every === 0 && step + 1 < config.train.steps) {
+      options.onEvent?.({ type: "step", step: step + 1, total });
+      if ((step + 1) % every === 0 && step + 1 < total) {
         await saveTrainingState(checkpoint, step + 1, log, parts);
+        progress.note(`checkpoint saved at step ${step + 1} of ${total}: ${checkpoint}`);
+        options.onEvent?.({ type: "checkpoint", step: step + 1, total, path: checkpoint });
       }
       if (options.stopAfterStep !== undefined && step + 1 >= options.stopAfterStep) {
         throw new Error(`${label}: stopped after step ${step + 1} (stopAfterStep)`);
@@ -350,6 +385,7 @@ export async function runExperiment(
       backend: backend.name,
       version: LIB_VERSION,
       createdAt: new Date().toISOString(),
+      ...(start > 0 ? { resumedFrom: start } : {}),
     };
     // The trained networks, beside the result (for qualitative figures and CAMs).
     await writeFileAtomic(cache.sidePath("runs", key, "ip.bin"), encodeWeights(ip.module));

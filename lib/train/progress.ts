@@ -2,7 +2,8 @@
  * A progress line for training loops: step, losses, cosine, gate, speed, ETA.
  *
  * On a terminal it rewrites one line; otherwise (CI, notebooks, logs) it
- * prints a line every `intervalSeconds` and at the end.
+ * prints a line every `intervalSeconds` and at the end. Events of the loop
+ * (a checkpoint saved, a run resumed) are printed at once with `note`.
  *
  * @module
  */
@@ -63,6 +64,27 @@ export class Progress {
       (final ? `took ${formatDuration(elapsed)}` : `ETA ${formatDuration(eta)}`);
     const text = this.#tty ? `\r\x1b[2K${line}${final ? "\n" : ""}` : `${line}\n`;
     Deno.stderr.writeSync(this.#encoder.encode(text));
+  }
+
+  /**
+   * Prints an event of the loop on a line of its own, at once (not held back
+   * like `update`): `[label] message`. On a terminal it replaces the progress
+   * line, which the next `update` draws again.
+   *
+   * @param message What happened, e.g. `checkpoint saved at step 15 of 150: …`.
+   * @example
+   * ```ts
+   * import { Progress } from "./progress.ts";
+   * const progress = new Progress("demo", 10);
+   * progress.note("resumed at step 5 of 10"); // [demo] resumed at step 5 of 10
+   * ```
+   */
+  note(message: string): void {
+    if (this.options.enabled === false) return;
+    const line = `[${this.label}] ${message}\n`;
+    Deno.stderr.writeSync(this.#encoder.encode(this.#tty ? `\r\x1b[2K${line}` : line));
+    // On a terminal the next update redraws the progress line without waiting for its interval.
+    if (this.#tty) this.#lastPrint = -Infinity;
   }
 }
 
