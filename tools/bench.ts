@@ -295,7 +295,9 @@ async function _worker(a: _Args): Promise<void> {
       : info.onednn
       ? `onednn (oneDNN ${info.onednn.version} through Deno FFI, native: ${
         info.onednn.nativeKernels.join(", ")
-      }; the rest on the cpu kernels)`
+      }; plain JS: ${
+        info.onednn.jsKernels.join(", ")
+      }; the rest, and the cases those do not cover, on the cpu kernels)`
       : info.name,
   };
   if (a.profile && info.name !== "cpu") {

@@ -50,8 +50,8 @@ export interface BackendInfo {
   reason: string;
   /** For `tensorflow`: the npm package that provided it. */
   package?: string;
-  /** For `onednn`: the oneDNN version and the kernels it runs natively. */
-  onednn?: { version: string; nativeKernels: readonly string[] };
+  /** For `onednn`: oneDNN's version, the kernels with a oneDNN path and those replaced by plain JS. */
+  onednn?: { version: string; nativeKernels: readonly string[]; jsKernels: readonly string[] };
   /** For `wasm`: whether the SIMD build runs, and on how many threads. */
   wasm?: { simd: boolean; threads: number; gradientKernels: boolean };
   /** Backends tried before this one, and why each failed. */
@@ -142,7 +142,7 @@ async function _tryWasm(): Promise<NonNullable<BackendInfo["wasm"]>> {
 async function _tryOnednn(): Promise<NonNullable<BackendInfo["onednn"]>> {
   const info = registerOnednnBackend();
   await _activate("onednn");
-  return { version: info.version, nativeKernels: info.nativeKernels };
+  return { version: info.version, nativeKernels: info.nativeKernels, jsKernels: info.jsKernels };
 }
 
 async function _start(requested: BackendName | undefined, source: string): Promise<BackendInfo> {

@@ -1,8 +1,12 @@
 /**
- * The native kernels of the onednn backend: TF.js kernel functions over the cpu backend's
- * typed arrays that call oneDNN (`_dnnl.ts`), each falling back to the cpu kernel for the
- * cases it does not cover (other dtypes, NCHW, small tensors, broadcasts oneDNN's binary
- * primitive cannot express).
+ * The replacement kernels of the onednn backend: TF.js kernel functions over the cpu
+ * backend's typed arrays. The native ones call oneDNN (`_dnnl.ts`); three (`MaxPoolGrad`,
+ * `SplitV`, `Concat`) are plain-JS loops that beat the cpu kernels without oneDNN. Each falls
+ * back to the cpu kernel for the cases it does not cover (other dtypes, NCHW, small tensors,
+ * broadcasts oneDNN's binary primitive cannot express, reductions over middle axes).
+ *
+ * Every call is counted by how it ran (`nativeCallCounts`): an integer increment per call,
+ * so that tests can assert that a kernel they call native ran oneDNN and did not fall back.
  *
  * Internal to the onednn backend.
  *
@@ -91,12 +95,82 @@ function _convable(g: ConvGeometry): boolean {
     g.pad.every((p) => p >= 0);
 }
 
-/** A kernel that runs `native`, or the cpu kernel when `native` returns undefined. */
+/** How the calls of one replacement kernel ran (see `nativeCallCounts`). */
+export interface KernelCallCounts {
+  /** Calls that ran oneDNN. */
+  native: number;
+  /** Calls that ran this backend's plain-JS code (no oneDNN, no cpu kernel). */
+  js: number;
+  /** Calls that fell back to the cpu backend's kernel. */
+  cpu: number;
+}
+
+/** Counts per kernel name; each kernel's closure holds its own entry (one increment a call). */
+const _counts = new Map<string, KernelCallCounts>();
+
+function _counter(kernelName: string): KernelCallCounts {
+  let c = _counts.get(kernelName);
+  if (!c) {
+    c = { native: 0, js: 0, cpu: 0 };
+    _counts.set(kernelName, c);
+  }
+  return c;
+}
+
+/**
+ * How the onednn backend's replacement kernels ran since the process started or since the
+ * last `resetNativeCallCounts()`: calls that ran oneDNN (`native`), plain JS (`js`), or fell
+ * back to the cpu kernel (`cpu`). Kernels without a replacement are not counted.
+ *
+ * @returns A copy of the counts by kernel name (every replacement kernel, zeros included).
+ * @example
+ * ```ts ignore
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import {
+ *   nativeCallCounts,
+ *   registerOnednnBackend,
+ *   resetNativeCallCounts,
+ * } from "./register_onednn_backend.ts";
+ * registerOnednnBackend();
+ * await tf.setBackend("onednn");
+ * resetNativeCallCounts();
+ * tf.tidy(() => tf.relu(tf.ones([64, 64])));
+ * console.log(nativeCallCounts().Relu); // { native: 1, js: 0, cpu: 0 }
+ * ```
+ */
+export function nativeCallCounts(): Record<string, KernelCallCounts> {
+  const out: Record<string, KernelCallCounts> = {};
+  for (const [name, c] of _counts) out[name] = { ...c };
+  return out;
+}
+
+/** Sets every count of `nativeCallCounts()` to zero. */
+export function resetNativeCallCounts(): void {
+  for (const c of _counts.values()) c.native = c.js = c.cpu = 0;
+}
+
+/** A replacement kernel body: its outputs, or undefined to fall back to the cpu kernel. */
+type _Body = (args: Parameters<KernelFunc>[0]) => TensorInfo | TensorInfo[] | undefined;
+
+/**
+ * A kernel that runs `body` (counted as `how`), or the cpu kernel (counted as `cpu`) when
+ * `body` returns undefined.
+ */
 function _withFallback(
   cpu: KernelConfig,
-  native: (args: Parameters<KernelFunc>[0]) => TensorInfo | TensorInfo[] | undefined,
+  body: _Body,
+  how: "native" | "js",
 ): KernelFunc {
-  return (args) => native(args) ?? cpu.kernelFunc(args);
+  const counts = _counter(cpu.kernelName);
+  return (args) => {
+    const out = body(args);
+    if (out === undefined) {
+      counts.cpu++;
+      return cpu.kernelFunc(args);
+    }
+    counts[how]++;
+    return out;
+  };
 }
 
 function _conv2d(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
@@ -231,10 +305,16 @@ const _reluGrad: KernelFunc = ({ inputs, backend }) => {
     );
   }
   const dx = _alloc(backend, xv.length);
-  if (xv.length >= NATIVE_MIN_SIZE) reluBackward(dyv, xv, dx);
-  else for (let i = 0; i < xv.length; i++) dx[i] = xv[i] > 0 ? dyv[i] : 0;
+  if (xv.length >= NATIVE_MIN_SIZE) {
+    reluBackward(dyv, xv, dx);
+    _reluGradCounts.native++;
+  } else {
+    for (let i = 0; i < xv.length; i++) dx[i] = xv[i] > 0 ? dyv[i] : 0;
+    _reluGradCounts.js++;
+  }
   return _out(b, [...x.shape], dx);
 };
+const _reluGradCounts = _counter(RELU_GRAD_KERNEL);
 
 function _square(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
   const backend = args.backend as _Backend;
@@ -284,8 +364,10 @@ const _preluGrad: KernelFunc = ({ inputs, backend }) => {
   const dx = _alloc(backend, xv.length);
   const da = _alloc(backend, av.length);
   preluBackward(rc[0], rc[1], xv, av, dyv, dx, da);
+  _preluGradCounts.native++;
   return [_out(b, [...x.shape], dx), _out(b, [...alpha.shape], da)];
 };
+const _preluGradCounts = _counter(PRELU_GRAD_KERNEL);
 
 function _fusedBatchNorm(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
   const backend = args.backend as _Backend;
@@ -335,8 +417,10 @@ const _broadcast: KernelFunc = ({ inputs, backend, attrs }) => {
   }
   const y = _alloc(backend, size);
   binary("add", shapes.a, shapes.b, zeros, xv, y);
+  _broadcastCounts.native++;
   return _out(b, [...shape], y);
 };
+const _broadcastCounts = _counter(BROADCAST_KERNEL);
 
 /**
  * Shapes of `a` (full) and `b` (broadcast) collapsed to the fewest dimensions: size-1
@@ -556,11 +640,8 @@ function _concat(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
   return _out(backend, outShape, out);
 }
 
-/** Native kernel bodies by kernel name; each falls back to the cpu kernel. */
-const _NATIVE: Record<
-  string,
-  (args: Parameters<KernelFunc>[0]) => TensorInfo | TensorInfo[] | undefined
-> = {
+/** oneDNN kernel bodies by kernel name; each falls back to the cpu kernel. */
+const _NATIVE: Record<string, _Body> = {
   Conv2D: _conv2d,
   FusedConv2D: _fusedConv2d,
   Conv2DBackpropInput: _conv2dBackpropInput,
@@ -569,9 +650,6 @@ const _NATIVE: Record<
   Square: _square,
   Prelu: _prelu,
   FusedBatchNorm: _fusedBatchNorm,
-  MaxPoolGrad: _maxPoolGrad,
-  SplitV: _splitV,
-  Concat: _concat,
   Add: _binaryKernel("add", true),
   Sub: _binaryKernel("sub", false),
   Multiply: _binaryKernel("mul", true),
@@ -580,7 +658,17 @@ const _NATIVE: Record<
   Mean: _reduceKernel(true),
 };
 
-/** The kernel names that have a native path. */
+/** Plain-JS kernel bodies (no oneDNN) by kernel name; each falls back to the cpu kernel. */
+const _JS: Record<string, _Body> = {
+  MaxPoolGrad: _maxPoolGrad,
+  SplitV: _splitV,
+  Concat: _concat,
+};
+
+/**
+ * The kernel names that have a oneDNN path (the ReLU gradient also has a JS loop for
+ * tensors under `NATIVE_MIN_SIZE`).
+ */
 export const NATIVE_KERNELS: readonly string[] = [
   ...Object.keys(_NATIVE),
   RELU_GRAD_KERNEL,
@@ -588,8 +676,13 @@ export const NATIVE_KERNELS: readonly string[] = [
   BROADCAST_KERNEL,
 ];
 
+/** The kernel names replaced by plain-JS code (faster than the cpu kernels, no oneDNN). */
+export const JS_KERNELS: readonly string[] = Object.keys(_JS);
+
+for (const name of [...NATIVE_KERNELS, ...JS_KERNELS]) _counter(name);
+
 /**
- * Kernel configs for `backendName`: every cpu kernel, with the native ones wrapped around it.
+ * Kernel configs for `backendName`: every cpu kernel, with the replacements wrapped around it.
  *
  * @param cpuKernels The cpu backend's kernel configs.
  * @param backendName The name to register them under.
@@ -600,12 +693,13 @@ export function _onednnKernelConfigs(
   backendName: string,
 ): KernelConfig[] {
   const configs = cpuKernels.map((k): KernelConfig => {
-    const native = _NATIVE[k.kernelName];
-    return {
-      ...k,
-      backendName,
-      kernelFunc: native ? _withFallback(k, native) : k.kernelFunc,
-    };
+    const native = _NATIVE[k.kernelName], js = _JS[k.kernelName];
+    const kernelFunc = native
+      ? _withFallback(k, native, "native")
+      : js
+      ? _withFallback(k, js, "js")
+      : k.kernelFunc;
+    return { ...k, backendName, kernelFunc };
   });
   configs.push({ kernelName: RELU_GRAD_KERNEL, backendName, kernelFunc: _reluGrad });
   configs.push({ kernelName: PRELU_GRAD_KERNEL, backendName, kernelFunc: _preluGrad });

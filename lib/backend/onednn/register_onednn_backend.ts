@@ -3,17 +3,25 @@
  * plain typed arrays) with the heavy kernels run by oneDNN, the CPU library PyTorch and
  * TensorFlow use, reached through `Deno.dlopen` (no compiled glue).
  *
- * Native kernels (`_kernels.ts`): `Conv2D`, `FusedConv2D` (bias and ReLU fused),
- * `Conv2DBackpropInput`, `Conv2DBackpropFilter` (oneDNN convolutions, activations NHWC,
- * weights reordered per call into the layout oneDNN picks), `Relu` and its gradient (oneDNN
- * eltwise; the gradient of `Relu` is re-registered to use one kernel on this backend instead
- * of Step, Cast and Multiply), `Prelu` and its gradient (oneDNN prelu), `Square` (eltwise),
- * `FusedBatchNorm` with given statistics (oneDNN batch normalization), `MaxPoolGrad` (a JS
- * loop: the cpu one is ~100× slower), the gradient of `Mean` (one broadcast instead of Fill,
- * Multiply and RealDiv), `Add`, `Sub`, `Multiply`, `RealDiv` (oneDNN binary, with a
- * broadcast second operand), `Sum` and `Mean` over leading or trailing axes (a oneDNN matrix
- * product with a vector of ones). Everything else, and the cases those do not cover
- * (NCHW, dtypes other than float32, tensors under 4096 elements), runs the cpu kernels.
+ * Native kernels (`_kernels.ts`, the list `nativeKernels`): `Conv2D`, `FusedConv2D` (bias and
+ * ReLU fused), `Conv2DBackpropInput`, `Conv2DBackpropFilter` (oneDNN convolutions, activations
+ * NHWC, weights reordered per call into the layout oneDNN picks), `Relu` and its gradient
+ * (oneDNN eltwise; the gradient of `Relu` is re-registered to use one kernel on this backend
+ * instead of Step, Cast and Multiply), `Prelu` and its gradient (oneDNN prelu), `Square`
+ * (eltwise), `FusedBatchNorm` with given statistics (oneDNN batch normalization), the gradient
+ * of `Mean` (one oneDNN broadcast instead of Fill, Multiply and RealDiv), `Add`, `Sub`,
+ * `Multiply`, `RealDiv` (oneDNN binary; the second operand may broadcast, and for `Add` and
+ * `Multiply` either one), `Sum` and `Mean` over a leading or a trailing block of axes (a oneDNN
+ * matrix product with a vector of ones). They run on float32 tensors of at least 4096 elements
+ * (`NATIVE_MIN_SIZE`; convolutions of any size); the cases they do not cover (NCHW, other
+ * dtypes, smaller tensors, a broadcast first operand of `Sub`/`RealDiv`, reductions over all
+ * axes or over middle ones) run the cpu kernels.
+ *
+ * Plain-JS kernels (`jsKernels`, no oneDNN): `MaxPoolGrad`, `SplitV` and `Concat`, loops that
+ * are ~100× faster than the cpu kernels. Everything else runs the cpu kernels.
+ *
+ * `nativeCallCounts()` tells, per replacement kernel, how many calls ran oneDNN, ran JS, or
+ * fell back to the cpu kernel.
  *
  * Kernel outputs are recycled through a pool (`_backend.ts`), since allocating a fresh array
  * cost more than the native kernel that fills it. oneDNN runs on OpenMP: all cores for large
@@ -31,11 +39,14 @@ import { _OnednnBackend } from "./_backend.ts";
 import {
   _onednnKernelConfigs,
   BROADCAST_KERNEL,
+  JS_KERNELS,
   NATIVE_KERNELS,
   PRELU_GRAD_KERNEL,
   RELU_GRAD_KERNEL,
 } from "./_kernels.ts";
 import { registerBatchNormGradient } from "./batch_norm_gradient.ts";
+
+export { type KernelCallCounts, nativeCallCounts, resetNativeCallCounts } from "./_kernels.ts";
 
 /** The TF.js backend name. */
 export const ONEDNN_BACKEND = "onednn";
@@ -44,8 +55,10 @@ export const ONEDNN_BACKEND = "onednn";
 export interface OnednnInfo {
   /** oneDNN version, e.g. "2.6.3". */
   version: string;
-  /** Kernels with a native path. */
+  /** Kernels with a oneDNN path. */
   nativeKernels: readonly string[];
+  /** Kernels replaced by plain-JS code (no oneDNN). */
+  jsKernels: readonly string[];
 }
 
 let _info: OnednnInfo | undefined;
@@ -136,8 +149,8 @@ function _registerGradients(): void {
  * `tf.setBackend("onednn")`). Call after the TF.js gradients are registered and after any
  * other cpu kernel is registered (they are copied now). Idempotent.
  *
- * @returns The oneDNN version and the native kernels; throws if libdnnl 2.x cannot be loaded
- *   (or FFI is not permitted).
+ * @returns The oneDNN version, the native and the plain-JS kernels; throws if libdnnl 2.x
+ *   cannot be loaded (or FFI is not permitted).
  * @example
  * ```ts ignore
  * import * as tf from "@tensorflow/tfjs-core";
@@ -159,6 +172,6 @@ export function registerOnednnBackend(): OnednnInfo {
   }
   _registerGradients();
   registerBatchNormGradient(ONEDNN_BACKEND);
-  _info = { version, nativeKernels: NATIVE_KERNELS };
+  _info = { version, nativeKernels: NATIVE_KERNELS, jsKernels: JS_KERNELS };
   return _info;
 }

@@ -3,9 +3,20 @@ import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
 import { Rng } from "../../util/rng.ts";
 import { registerGradients } from "../register_gradients.ts";
-import { _make, _relError, type _Spec, _spec, _weightedSum } from "../_testing.ts";
-import { ONEDNN_BACKEND, registerOnednnBackend } from "./register_onednn_backend.ts";
-import { NATIVE_MIN_SIZE } from "./_kernels.ts";
+import { _make, _randn, _relError, type _Spec, _spec } from "../_testing.ts";
+import {
+  type KernelCallCounts,
+  nativeCallCounts,
+  ONEDNN_BACKEND,
+  registerOnednnBackend,
+  resetNativeCallCounts,
+} from "./register_onednn_backend.ts";
+import {
+  BROADCAST_KERNEL,
+  NATIVE_MIN_SIZE,
+  PRELU_GRAD_KERNEL,
+  RELU_GRAD_KERNEL,
+} from "./_kernels.ts";
 import { convImplementations } from "./_dnnl.ts";
 
 registerGradients();
@@ -33,40 +44,91 @@ async function on<T>(backend: _B, fn: () => T): Promise<T> {
   return fn();
 }
 
-/** Value and gradients of `loss` for all inputs, as arrays, on one backend. */
+type _Counts = Record<string, KernelCallCounts>;
+
+/**
+ * How every call of a kernel must have run: `native` (oneDNN), `js` (the backend's plain-JS
+ * code) or `cpu` (the cpu kernel, a fallback by design); at least one call, none another way.
+ */
+type _Path = keyof KernelCallCounts;
+type _Expect = Record<string, _Path>;
+
+/** Asserts that each kernel of `expect` ran at least once in `counts`, and only its way. */
+function assertRan(counts: _Counts, expect: _Expect, what: string): void {
+  for (const [kernel, path] of Object.entries(expect)) {
+    const c = counts[kernel];
+    assert.ok(c, `${what}: ${kernel} is not a counted kernel`);
+    const others = (Object.keys(c) as _Path[]).filter((p) => p !== path && c[p] > 0);
+    assert.ok(
+      c[path] > 0 && others.length === 0,
+      `${what}: expected every ${kernel} call to run ${path} but found ${JSON.stringify(c)}`,
+    );
+  }
+}
+
+/** `after − before`, per kernel and path. */
+function countsSince(before: _Counts, after: _Counts): _Counts {
+  const out: _Counts = {};
+  for (const [k, c] of Object.entries(after)) {
+    const b = before[k] ?? { native: 0, js: 0, cpu: 0 };
+    out[k] = { native: c.native - b.native, js: c.js - b.js, cpu: c.cpu - b.cpu };
+  }
+  return out;
+}
+
+/**
+ * Forward output and the gradients of `Σ f(...inputs)·r` (a seeded `r`, passed as `dy` so
+ * that no loss kernels run) for all inputs, as arrays, on one backend; with the replacement
+ * kernels' calls in the forward and in the backward pass.
+ */
 async function gradsOn(
   backend: _B,
   inputs: _Spec[],
   f: (...xs: tf.Tensor[]) => tf.Tensor,
   seed = 9,
-): Promise<Float32Array[]> {
+): Promise<{ arrays: Float32Array[]; forward: _Counts; backward: _Counts }> {
   return await on(backend, () => {
+    let forward: _Counts = {}, total: _Counts = {};
     const out = tf.tidy(() => {
       const xs = inputs.map(_make);
+      resetNativeCallCounts();
       const y = f(...xs);
-      const { grads } = tf.valueAndGrads((...a: tf.Tensor[]) => _weightedSum(f(...a), seed))(xs);
+      forward = nativeCallCounts();
+      resetNativeCallCounts();
+      const dy = tf.tensor(_randn(new Rng(seed), y.size), y.shape, "float32");
+      const grads = tf.grads(f)(xs, dy);
+      total = nativeCallCounts();
       return [y, ...grads];
     });
     const arrays = out.map((t) => t.dataSync() as Float32Array);
     tf.dispose(out);
-    return arrays;
+    // tf.grads runs the forward pass again before the backward one.
+    return { arrays, forward, backward: countsSince(forward, total) };
   });
 }
 
-/** Asserts that `f` (forward output and every input gradient) agrees on cpu and onednn. */
+/**
+ * Asserts that `f` (forward output and every input gradient) agrees on cpu and onednn, and
+ * that on onednn the kernels of `expect.forward` / `expect.backward` ran the stated way in
+ * the forward / backward pass.
+ */
 async function agree(
   what: string,
   inputs: _Spec[],
   f: (...xs: tf.Tensor[]) => tf.Tensor,
+  expect: { forward?: _Expect; backward?: _Expect },
   tol = TOL,
 ): Promise<void> {
   const cpu = await gradsOn("cpu", inputs, f);
   const dnn = await gradsOn("onednn", inputs, f);
-  assert.equal(dnn.length, cpu.length);
-  cpu.forEach((expected, i) => {
-    const err = _relError(dnn[i], expected);
+  assert.equal(dnn.arrays.length, cpu.arrays.length);
+  cpu.arrays.forEach((expected, i) => {
+    const err = _relError(dnn.arrays[i], expected);
     assert.ok(err <= tol, `${what}: ${i === 0 ? "forward" : `gradient ${i}`} error ${err}`);
   });
+  assert.ok(expect.forward || expect.backward, `${what}: expects nothing`);
+  assertRan(dnn.forward, expect.forward ?? {}, `${what} (forward)`);
+  assertRan(dnn.backward, expect.backward ?? {}, `${what} (backward)`);
 }
 
 test("registerOnednnBackend() copies every cpu kernel and adds the native ones", () => {
@@ -76,7 +138,99 @@ test("registerOnednnBackend() copies every cpu kernel and adds the native ones",
   const cpu = tf.getKernelsForBackend("cpu").map((k) => k.kernelName);
   const mine = tf.getKernelsForBackend(ONEDNN_BACKEND).map((k) => k.kernelName);
   for (const k of cpu) assert.ok(mine.includes(k), `kernel ${k} missing on onednn`);
-  for (const k of info.nativeKernels) assert.ok(mine.includes(k), `native ${k} not registered`);
+  for (const k of [...info.nativeKernels, ...info.jsKernels]) {
+    assert.ok(mine.includes(k), `replacement ${k} not registered`);
+  }
+  assert.deepEqual(info.nativeKernels.filter((k) => info.jsKernels.includes(k)), []);
+  assert.deepEqual(
+    Object.keys(nativeCallCounts()).sort(),
+    [...info.nativeKernels, ...info.jsKernels].sort(),
+  );
+});
+
+/** A seeded tensor, by default [4, 8, 8, 16]: 4096 values, NATIVE_MIN_SIZE. */
+function _big(seed: number, shape = [4, 8, 8, 16]): tf.Tensor {
+  return _make(_spec(new Rng(seed), shape));
+}
+
+const _conv = { strides: [1, 1], pad: "same", dataFormat: "NHWC", dilations: [1, 1] };
+
+/** A small call per native kernel that must take its oneDNN path (run on onednn in a tidy). */
+const _NATIVE_CASES: Record<string, () => unknown> = {
+  Conv2D: () => tf.conv2d(_big(1) as tf.Tensor4D, _big(2, [3, 3, 16, 4]) as tf.Tensor4D, 1, "same"),
+  FusedConv2D: () =>
+    tf.fused.conv2d({
+      x: _big(1) as tf.Tensor4D,
+      filter: _big(2, [3, 3, 16, 4]) as tf.Tensor4D,
+      strides: 1,
+      pad: "same",
+      bias: _big(3, [4]),
+      activation: "relu",
+    }),
+  Conv2DBackpropInput: () =>
+    tf.conv2dTranspose(
+      _big(1) as tf.Tensor4D,
+      _big(2, [3, 3, 4, 16]) as tf.Tensor4D,
+      [
+        4,
+        8,
+        8,
+        4,
+      ],
+      1,
+      "same",
+    ),
+  Conv2DBackpropFilter: () =>
+    tf.engine().runKernel("Conv2DBackpropFilter", { x: _big(1), dy: _big(2, [4, 8, 8, 4]) }, {
+      ..._conv,
+      filterShape: [3, 3, 16, 4],
+    }),
+  Relu: () => tf.relu(_big(1)),
+  Square: () => tf.square(_big(1)),
+  Prelu: () => tf.prelu(_big(1), _big(2, [16])),
+  FusedBatchNorm: () => {
+    const variance = tf.add(tf.square(_big(3, [16])), 0.5);
+    return tf.batchNorm(_big(1), _big(2, [16]), variance, _big(4, [16]), _big(5, [16]), 1e-3);
+  },
+  Add: () => tf.add(_big(1), _big(2, [16])),
+  Sub: () => tf.sub(_big(1), _big(2, [1, 8, 1, 1])),
+  Multiply: () => tf.mul(_big(1, []), _big(2)),
+  RealDiv: () => tf.div(_big(1), tf.add(tf.abs(_big(2)), 1)),
+  Sum: () => tf.sum(_big(1), [0, 1, 2]),
+  Mean: () => tf.mean(_big(1), [-1]),
+  [RELU_GRAD_KERNEL]: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: _big(1), x: _big(2) }),
+  [PRELU_GRAD_KERNEL]: () =>
+    tf.engine().runKernel(PRELU_GRAD_KERNEL, { dy: _big(1), x: _big(2), alpha: _big(3, [16]) }),
+  [BROADCAST_KERNEL]: () =>
+    tf.engine().runKernel(BROADCAST_KERNEL, { x: _big(1, [4, 1, 8, 1]) }, {
+      shape: [4, 8, 8, 16],
+    } as unknown as tf.NamedAttrMap),
+};
+
+/** A small call per plain-JS kernel that must take its JS path. */
+const _JS_CASES: Record<string, () => unknown> = {
+  MaxPoolGrad: () => tf.grad((x) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid"))(_big(1)),
+  SplitV: () => tf.split(_big(1), [5, 11], 3),
+  Concat: () => tf.concat([_big(1), _big(2, [4, 8, 8, 3])], 3),
+};
+
+test("every kernel in nativeKernels runs oneDNN, and every one in jsKernels its JS code", async () => {
+  const info = registerOnednnBackend();
+  assert.deepEqual(Object.keys(_NATIVE_CASES).sort(), [...info.nativeKernels].sort());
+  assert.deepEqual(Object.keys(_JS_CASES).sort(), [...info.jsKernels].sort());
+  await on("onednn", () => {
+    const before = tf.memory().numTensors;
+    for (const [cases, path] of [[_NATIVE_CASES, "native"], [_JS_CASES, "js"]] as const) {
+      for (const [kernel, run] of Object.entries(cases)) {
+        resetNativeCallCounts();
+        tf.tidy(() => {
+          run();
+        });
+        assertRan(nativeCallCounts(), { [kernel]: path }, kernel);
+      }
+    }
+    assert.equal(tf.memory().numTensors, before);
+  });
 });
 
 type Pad = "same" | "valid" | number | [
@@ -94,7 +248,7 @@ function randomPad(rng: Rng): Pad {
   return [[0, 0], [rng.int(3), rng.int(3)], [rng.int(3), rng.int(3)], [0, 0]];
 }
 
-test("conv2d on onednn matches cpu, forward and backward (random shapes, strides, pads)", async () => {
+test("conv2d on onednn runs natively and matches cpu, forward and backward (random shapes, strides, pads)", async () => {
   const rng = new Rng(11);
   for (let i = 0; i < 24; i++) {
     const k = [1, 2, 3, 5][rng.int(4)];
@@ -105,7 +259,15 @@ test("conv2d on onednn matches cpu, forward and backward (random shapes, strides
     const x = _spec(rng, [n, h, w, cin]);
     const f = _spec(rng, [k, k, cin, cout], 0.5);
     const what = `x=[${x.shape}] k=${k} s=${stride} pad=${JSON.stringify(pad)} cout=${cout}`;
-    await agree(what, [x, f], (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad));
+    await agree(
+      what,
+      [x, f],
+      (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad),
+      {
+        forward: { Conv2D: "native" },
+        backward: { Conv2DBackpropInput: "native", Conv2DBackpropFilter: "native" },
+      },
+    );
   }
   assert.ok(convImplementations().length >= 3, `${convImplementations()}`);
 });
@@ -151,7 +313,7 @@ function naiveFilterGrad(
   return dw;
 }
 
-test("conv2d on onednn matches references with dilations (forward, filter gradient)", async () => {
+test("conv2d on onednn runs natively and matches references with dilations (forward, filter gradient)", async () => {
   const rng = new Rng(12);
   for (let i = 0; i < 10; i++) {
     const k = 2 + rng.int(2), d = 2 + rng.int(2), stride = 1 + rng.int(2);
@@ -183,8 +345,10 @@ test("conv2d on onednn matches references with dilations (forward, filter gradie
         tf.dispose([xt, ft, dyt, y, dw]);
         return out;
       });
+    resetNativeCallCounts();
     const dnn = await run("onednn");
     const what = `x=[${x.shape}] f=[${f.shape}] d=${d} s=${strides} ${pad}`;
+    assertRan(nativeCallCounts(), { Conv2D: "native", Conv2DBackpropFilter: "native" }, what);
     if (strides[0] === 1) {
       // The cpu Conv2D supports dilations, but not together with strides > 1.
       const cpu = await run("cpu");
@@ -204,7 +368,7 @@ test("conv2d on onednn matches references with dilations (forward, filter gradie
   }
 });
 
-test("fused conv2d (bias, relu) and conv2dTranspose on onednn match cpu", async () => {
+test("fused conv2d (bias, relu) and conv2dTranspose on onednn run natively and match cpu", async () => {
   const rng = new Rng(13);
   for (
     const [stride, pad, act] of [[1, "same", "relu"], [2, "same", "linear"], [
@@ -228,6 +392,10 @@ test("fused conv2d (bias, relu) and conv2dTranspose on onednn match cpu", async 
           pad,
           activation: act,
         }),
+      {
+        forward: { FusedConv2D: "native" },
+        backward: { Conv2DBackpropInput: "native", Conv2DBackpropFilter: "native" },
+      },
     );
   }
   const x = _spec(rng, [2, 8, 8, 16]);
@@ -236,6 +404,10 @@ test("fused conv2d (bias, relu) and conv2dTranspose on onednn match cpu", async 
     "conv2dTranspose",
     [x, f],
     (xt, ft) => tf.conv2dTranspose(xt as tf.Tensor4D, ft as tf.Tensor4D, [2, 16, 16, 8], 2, "same"),
+    {
+      forward: { Conv2DBackpropInput: "native" },
+      backward: { Conv2D: "native", Conv2DBackpropFilter: "native" },
+    },
   );
 });
 
@@ -252,71 +424,163 @@ test("NCHW convolutions on onednn fall back to the cpu kernels", async () => {
             .dataSync()
         ),
     );
-  assert.ok(_relError(await run("onednn"), await run("cpu")) <= TOL);
+  resetNativeCallCounts();
+  const dnn = await run("onednn");
+  assertRan(nativeCallCounts(), { Conv2D: "cpu" }, "NCHW conv2d");
+  assert.ok(_relError(dnn, await run("cpu")) <= TOL);
 });
 
-test("element-wise kernels on onednn match cpu (relu, prelu, square, broadcasts)", async () => {
+test("relu, prelu and square on onednn run natively and match cpu, forward and backward", async () => {
   const rng = new Rng(15);
   const shape = [2, 16, 16, 16];
   assert.ok(shape.reduce((a, b) => a * b) >= NATIVE_MIN_SIZE);
   const x = _spec(rng, shape);
-  const y = _spec(rng, shape);
-  await agree("relu", [x], (a) => tf.relu(a));
-  await agree("prelu", [x, _spec(rng, [16], 0.3)], (a, al) => tf.prelu(a, al));
-  await agree("square", [x], (a) => tf.square(a));
-  const others: number[][] = [shape, [16], [1, 1, 1, 16], [1, 16, 1, 1], [2, 1, 16, 1], []];
-  for (const s of others) {
-    const b = _spec(rng, s);
-    // Divisors away from zero.
-    const d: _Spec = { shape: s, values: b.values.map((v) => 1.5 + Math.abs(v)) };
-    await agree(`add [${s}]`, [x, b], (p, q) => tf.add(p, q));
-    await agree(`add reversed [${s}]`, [b, x], (p, q) => tf.add(p, q));
-    await agree(`sub [${s}]`, [x, b], (p, q) => tf.sub(p, q));
-    await agree(`sub reversed [${s}]`, [b, x], (p, q) => tf.sub(p, q));
-    await agree(`mul [${s}]`, [x, b], (p, q) => tf.mul(p, q));
-    await agree(`mul reversed [${s}]`, [b, x], (p, q) => tf.mul(p, q));
-    await agree(`div [${s}]`, [x, d], (p, q) => tf.div(p, q));
-  }
-  await agree("add same shape", [x, y], (p, q) => tf.add(p, q));
+  await agree("relu", [x], (a) => tf.relu(a), {
+    forward: { Relu: "native" },
+    backward: { [RELU_GRAD_KERNEL]: "native" },
+  });
+  await agree("prelu", [x, _spec(rng, [16], 0.3)], (a, al) => tf.prelu(a, al), {
+    forward: { Prelu: "native" },
+    backward: { [PRELU_GRAD_KERNEL]: "native" },
+  });
+  // Square's gradient is dy · (2·x): two full-size products.
+  await agree("square", [x], (a) => tf.square(a), {
+    forward: { Square: "native" },
+    backward: { Multiply: "native" },
+  });
 });
 
-test("concat and split on onednn match cpu, forward and backward, on every axis", async () => {
-  const rng = new Rng(19);
-  const a = _spec(rng, [4, 8, 8, 16]); // ≥ NATIVE_MIN_SIZE values: the native paths run
-  const b = _spec(rng, [4, 8, 8, 24]);
-  await agree("concat channels", [a, b], (p, q) => tf.concat([p, q], 3));
-  for (const axis of [0, 1, 2, 3]) {
-    const c = _spec(rng, a.shape.map((d, i) => (i === axis ? 3 : d)));
-    await agree(`concat axis ${axis}`, [a, c], (p, q) => tf.concat([p, q], axis));
-    await agree(`split axis ${axis}`, [a], (p) => {
-      const parts = tf.split(p, [1, p.shape[axis] - 1], axis);
-      return tf.add(tf.sum(tf.square(parts[0])), tf.sum(parts[1]));
+/** Second operands of the broadcast tests (x is [2, 16, 16, 16]). */
+const _BROADCASTS: number[][] = [[2, 16, 16, 16], [16], [1, 1, 1, 16], [1, 16, 1, 1], [
+  2,
+  1,
+  16,
+  1,
+], []];
+
+/** A seeded operand away from zero (a divisor). */
+function _divisor(rng: Rng, shape: number[]): _Spec {
+  return { shape, values: _spec(rng, shape).values.map((v) => 1.5 + Math.abs(v)) };
+}
+
+test("Add, Sub, Multiply, RealDiv on onednn run natively and match cpu (full first operand, broadcast second; either order for Add and Multiply)", async () => {
+  const rng = new Rng(15);
+  const x = _spec(rng, [2, 16, 16, 16]);
+  for (const s of _BROADCASTS) {
+    const b = _spec(rng, s);
+    const d = _divisor(rng, s);
+    const add = { forward: { Add: "native" } } as const;
+    await agree(`add [${s}]`, [x, b], (p, q) => tf.add(p, q), add);
+    await agree(`add reversed [${s}]`, [b, x], (p, q) => tf.add(p, q), add);
+    await agree(`sub [${s}]`, [x, b], (p, q) => tf.sub(p, q), { forward: { Sub: "native" } });
+    // Multiply's gradients are dy·b and dy·a: full-size products, native too.
+    const mul = { forward: { Multiply: "native" }, backward: { Multiply: "native" } } as const;
+    await agree(`mul [${s}]`, [x, b], (p, q) => tf.mul(p, q), mul);
+    await agree(`mul reversed [${s}]`, [b, x], (p, q) => tf.mul(p, q), mul);
+    await agree(`div [${s}]`, [x, d], (p, q) => tf.div(p, q), { forward: { RealDiv: "native" } });
+  }
+});
+
+test("Sub and RealDiv of a broadcast first operand on onednn fall back to the cpu kernels by design, and match cpu", async () => {
+  // oneDNN's binary primitive broadcasts only its second operand, and these do not commute.
+  const rng = new Rng(15);
+  const x = _spec(rng, [2, 16, 16, 16]);
+  const xd = _divisor(rng, x.shape);
+  for (const s of _BROADCASTS.slice(1)) {
+    const b = _spec(rng, s);
+    await agree(`sub reversed [${s}]`, [b, x], (p, q) => tf.sub(p, q), { forward: { Sub: "cpu" } });
+    await agree(`div reversed [${s}]`, [b, xd], (p, q) => tf.div(p, q), {
+      forward: { RealDiv: "cpu" },
     });
   }
 });
 
-test("max pooling gradient on onednn matches cpu (ties, negative maxima, padding)", async () => {
+test("replacement kernels on onednn fall back to the cpu kernels under NATIVE_MIN_SIZE elements by design", async () => {
+  const rng = new Rng(20);
+  const x = _spec(rng, [4, 8, 8, 3]); // 768 values
+  assert.ok(x.values.length < NATIVE_MIN_SIZE);
+  const b = _spec(rng, [3]);
+  await agree("small relu", [x], (a) => tf.relu(a), {
+    forward: { Relu: "cpu" },
+    backward: { [RELU_GRAD_KERNEL]: "js" },
+  });
+  await agree("small square", [x], (a) => tf.square(a), { forward: { Square: "cpu" } });
+  await agree("small add", [x, b], (p, q) => tf.add(p, q), { forward: { Add: "cpu" } });
+  await agree("small mul", [x, b], (p, q) => tf.mul(p, q), { forward: { Multiply: "cpu" } });
+  await agree("small sum", [x], (a) => tf.sum(a, [0, 1, 2]), { forward: { Sum: "cpu" } });
+  await agree("small concat", [x, x], (p, q) => tf.concat([p, q], 3), {
+    forward: { Concat: "cpu" },
+    backward: { SplitV: "cpu" },
+  });
+});
+
+test("concat and split on onednn run their JS copies and match cpu, forward and backward, on every axis", async () => {
+  const rng = new Rng(19);
+  const a = _spec(rng, [4, 8, 8, 16]); // ≥ NATIVE_MIN_SIZE values: the native paths run
+  const b = _spec(rng, [4, 8, 8, 24]);
+  // The gradient of Concat is SplitV, and the other way round.
+  const concat = { forward: { Concat: "js" }, backward: { SplitV: "js" } } as const;
+  const split = { forward: { SplitV: "js" }, backward: { Concat: "js" } } as const;
+  await agree("concat channels", [a, b], (p, q) => tf.concat([p, q], 3), concat);
+  for (const axis of [0, 1, 2, 3]) {
+    const c = _spec(rng, a.shape.map((d, i) => (i === axis ? 3 : d)));
+    await agree(`concat axis ${axis}`, [a, c], (p, q) => tf.concat([p, q], axis), concat);
+    await agree(`split axis ${axis}`, [a], (p) => {
+      const parts = tf.split(p, [1, p.shape[axis] - 1], axis);
+      return tf.add(tf.sum(tf.square(parts[0])), tf.sum(parts[1]));
+    }, split);
+  }
+});
+
+test("max pooling gradient on onednn runs its JS loop and matches cpu (ties, negative maxima, padding)", async () => {
   const rng = new Rng(18);
   const x = _spec(rng, [2, 9, 9, 4]);
   x.values.forEach((v, i) => (x.values[i] = i % 7 === 0 ? -1 : Math.round(v * 2) / 2 - 3));
   for (const [k, s, pad] of [[2, 2, "valid"], [3, 2, "same"], [3, 1, "same"]] as const) {
-    await agree(`maxPool ${k}/${s} ${pad}`, [x], (a) => tf.maxPool(a as tf.Tensor4D, k, s, pad));
+    await agree(`maxPool ${k}/${s} ${pad}`, [x], (a) => tf.maxPool(a as tf.Tensor4D, k, s, pad), {
+      backward: { MaxPoolGrad: "js" },
+    });
   }
 });
 
-test("Sum and Mean on onednn match cpu over leading, trailing and other axes", async () => {
+test("Sum and Mean on onednn run natively and match cpu over leading and trailing axes", async () => {
   const rng = new Rng(16);
   const x = _spec(rng, [4, 8, 16, 16]);
-  const axesList: (number | number[])[] = [[0, 1, 2], [0], [3], [2, 3], [1, 2], [-1], [0, 2]];
+  const axesList: (number | number[])[] = [[0, 1, 2], [0], [3], [2, 3], [1, 2, 3], [-1]];
   for (const axes of axesList) {
     for (const keepDims of [false, true]) {
-      await agree(`sum ${axes} ${keepDims}`, [x], (a) => tf.sum(a, axes, keepDims), 1e-5);
-      await agree(`mean ${axes} ${keepDims}`, [x], (a) => tf.mean(a, axes, keepDims), 1e-5);
+      // Sum's gradient is reshape(dy) · ones(x.shape); Mean's on onednn one broadcast.
+      await agree(`sum ${axes} ${keepDims}`, [x], (a) => tf.sum(a, axes, keepDims), {
+        forward: { Sum: "native" },
+        backward: { Multiply: "native" },
+      }, 1e-5);
+      await agree(`mean ${axes} ${keepDims}`, [x], (a) => tf.mean(a, axes, keepDims), {
+        forward: { Mean: "native" },
+        backward: { [BROADCAST_KERNEL]: "native" },
+      }, 1e-5);
     }
   }
 });
 
-test("batch norm with batch statistics on onednn matches cpu, forward and backward", async () => {
+test("Sum and Mean on onednn over middle axes or all axes fall back to the cpu kernels by design, and match cpu", async () => {
+  const rng = new Rng(16);
+  const x = _spec(rng, [4, 8, 16, 16]);
+  const axesList: (number | number[] | undefined)[] = [[1, 2], [0, 2], [1], undefined];
+  for (const axes of axesList) {
+    for (const keepDims of [false, true]) {
+      await agree(`sum ${axes} ${keepDims}`, [x], (a) => tf.sum(a, axes, keepDims), {
+        forward: { Sum: "cpu" },
+      }, 1e-5);
+      // Mean's gradient (a broadcast back to x's shape) is native for every axis set.
+      await agree(`mean ${axes} ${keepDims}`, [x], (a) => tf.mean(a, axes, keepDims), {
+        forward: { Mean: "cpu" },
+        backward: { [BROADCAST_KERNEL]: "native" },
+      }, 1e-5);
+    }
+  }
+});
+
+test("batch norm on onednn runs natively and matches cpu, forward and backward", async () => {
   const rng = new Rng(17);
   const x = _spec(rng, [4, 8, 8, 16], 2);
   const gamma = _spec(rng, [16]);
@@ -331,24 +595,34 @@ test("batch norm with batch statistics on onednn matches cpu, forward and backwa
       g as tf.Tensor1D,
       1e-5,
     );
+  }, {
+    // Moments: two means over N, H, W; the gradient's per-channel sums and Mean's broadcast.
+    forward: { FusedBatchNorm: "native", Mean: "native", Square: "native" },
+    backward: { Sum: "native", [BROADCAST_KERNEL]: "native" },
   }, 1e-4);
   const mean = _spec(rng, [16]);
   const variance: _Spec = { shape: [16], values: _spec(rng, [16]).values.map((v) => 0.5 + v * v) };
-  await agree("batch norm (given statistics)", [x, mean, variance, gamma, beta], (
-    xt,
-    m,
-    v,
-    g,
-    b,
-  ) =>
-    tf.batchNorm4d(
-      xt as tf.Tensor4D,
-      m as tf.Tensor1D,
-      v as tf.Tensor1D,
-      b as tf.Tensor1D,
-      g as tf.Tensor1D,
-      1e-3,
-    ), 1e-4);
+  await agree(
+    "batch norm (given statistics)",
+    [x, mean, variance, gamma, beta],
+    (
+      xt,
+      m,
+      v,
+      g,
+      b,
+    ) =>
+      tf.batchNorm4d(
+        xt as tf.Tensor4D,
+        m as tf.Tensor1D,
+        v as tf.Tensor1D,
+        b as tf.Tensor1D,
+        g as tf.Tensor1D,
+        1e-3,
+      ),
+    { forward: { FusedBatchNorm: "native" }, backward: { Sum: "native" } },
+    1e-4,
+  );
 });
 
 test("the onednn backend recycles kernel outputs, never arrays a caller can hold", async () => {
