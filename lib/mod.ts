@@ -10,11 +10,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gradProm, setupBackend } from "./mod.ts";
  * import * as tf from "@tensorflow/tfjs-core";
  * await setupBackend({ quiet: true });
  * const r = gradProm()({ w: tf.tensor([1, 0]) }, { w: tf.tensor([-1, 1]) });
- * console.log(r.auxWeight); // 0: the auxiliary gradient conflicts, so it is refused
+ * assert.equal(r.auxWeight, 0); // the auxiliary gradient conflicts, so it is refused
  * ```
  *
  * @module

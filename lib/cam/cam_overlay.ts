@@ -19,11 +19,13 @@ export interface CamOverlayOptions {
  * @returns RGB in [0, 1], shape `[...cam.shape, 3]`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { jetColormap } from "./cam_overlay.ts";
  * await tf.setBackend("cpu");
- * jetColormap(tf.tensor1d([0, 0.5, 1])).print(); // [[0, 0, 0.5], [0.5, 1, 0.5], [0.5, 0, 0]]
+ * const rgb = jetColormap(tf.tensor1d([0, 0.5, 1])).arraySync();
+ * assert.deepEqual(rgb, [[0, 0, 0.5], [0.5, 1, 0.5], [0.5, 0, 0]]);
  * ```
  */
 export function jetColormap(cam: tf.Tensor): tf.Tensor {
@@ -46,12 +48,14 @@ export function jetColormap(cam: tf.Tensor): tf.Tensor {
  * @throws {RangeError} For shapes that do not match, C not 1 or 3, or alpha outside [0, 1].
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { camOverlay } from "./cam_overlay.ts";
  * await tf.setBackend("cpu");
  * const out = camOverlay(tf.zeros([4, 4, 1]), tf.ones([4, 4]), { alpha: 1 });
- * console.log(out.shape, Array.from(out.dataSync().slice(0, 3))); // [4, 4, 3] [0.5, 0, 0]
+ * assert.deepEqual(out.shape, [4, 4, 3]);
+ * assert.deepEqual(Array.from(out.dataSync().slice(0, 3)), [0.5, 0, 0]);
  * ```
  */
 export function camOverlay(

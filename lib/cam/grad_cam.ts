@@ -39,6 +39,7 @@ export interface GradCamOptions {
  *   length.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { resNet } from "../models/resnet.ts";
@@ -47,7 +48,7 @@ export interface GradCamOptions {
  * const net = resNet({ blocks: [1, 1], widths: [4, 8], classes: 2 }, 0);
  * const x = tf.randomUniform([2, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D;
  * const cam = gradCam(net, x, { classIndex: 1 });
- * console.log(cam.shape); // [2, 16, 16]
+ * assert.deepEqual(cam.shape, [2, 16, 16]);
  * tf.dispose([x, cam]);
  * net.module.dispose();
  * ```

@@ -38,6 +38,7 @@ export interface SegmentationCamOptions {
  * @throws {RangeError} For a class outside [0, classes) or a level outside [0, depth].
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { unet } from "../models/unet.ts";
@@ -46,7 +47,7 @@ export interface SegmentationCamOptions {
  * const net = unet({ depth: 2, baseWidth: 4, classes: 3 }, 0);
  * const x = tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D;
  * const cam = segmentationCam(net, x, 2, { level: 1 });
- * console.log(cam.shape); // [1, 16, 16]
+ * assert.deepEqual(cam.shape, [1, 16, 16]);
  * tf.dispose([x, cam]);
  * net.module.dispose();
  * ```

@@ -19,13 +19,14 @@ import * as tf from "@tensorflow/tfjs-core";
  * @returns The noisy images, clipped to [0, 1].
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { addGaussianNoise } from "./gaussian_noise.ts";
  * await tf.setBackend("cpu");
  * const clean = tf.fill([1, 8, 8, 3], 0.5);
  * const noisy = addGaussianNoise(clean, 0.1, 42);
- * console.log(noisy.shape); // [1, 8, 8, 3]
+ * assert.deepEqual(noisy.shape, [1, 8, 8, 3]);
  * tf.dispose([clean, noisy]);
  * ```
  */

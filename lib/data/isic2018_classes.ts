@@ -13,8 +13,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ISIC2018_CLASSES } from "./isic2018_classes.ts";
- * console.log(ISIC2018_CLASSES.indexOf("NV")); // 1
+ * assert.equal(ISIC2018_CLASSES.indexOf("NV"), 1);
  * ```
  */
 export const ISIC2018_CLASSES = ["MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC"] as const;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { setupBackend } from "../backend/setup_backend.ts";
+import { readMat } from "../io/mat_v5.ts";
 import { writeMat } from "../io/mat_v5_write.ts";
 import { describeLizardLayout, LIZARD_LAYOUT as L, loadLizard } from "./lizard.ts";
 import { generateSyntheticLizard } from "./synthetic_lizard.ts";
@@ -64,22 +65,81 @@ Deno.test("loadLizard() reads masks with classes 0-6 at the requested size, with
   assert.deepEqual(await listing(ROOT), before, "nothing written into the dataset folder");
 });
 
-Deno.test("loadLizard() classification labels are the majority class by pixels", async () => {
-  const ds = await loadLizard({ root: ROOT, size: [16, 16], task: "classification" });
-  assert.equal(ds.classNames.length, 6);
-  assert.equal(ds.labels!.length, ds.length);
-  assert.ok(new Set(ds.labels).size >= 5, `labels ${[...ds.labels!]}`);
-  const seg = await loadLizard({ root: ROOT, size: [16, 16] });
-  // At native size the label is the argmax of the mask histogram; at 16x16 it mostly agrees.
-  let agree = 0;
-  for (let i = 0; i < seg.length; i++) {
-    const mask = (await seg.item(i)).mask!;
-    const h = new Array(7).fill(0);
-    for (const v of mask) h[v]++;
-    const best = h.indexOf(Math.max(...h.slice(1)), 1);
-    if (best - 1 === ds.labels![ds.ids.indexOf(seg.ids[i])]) agree++;
+/**
+ * The majority nucleus class of a label file, counted here from its pixels: each
+ * `inst_map` pixel counts for its instance's `class`; ties go to the lower class; 0 if the
+ * tile has no nucleus pixels.
+ */
+function pixelMajority(path: string): number {
+  const v = readMat(path, { variables: ["inst_map", "id", "class"] });
+  const inst = v.get("inst_map")!, id = v.get("id")!, cls = v.get("class")!;
+  const pixels = new Map<number, number>(); // instance id → its pixel count
+  for (const x of inst.data) {
+    if (Number(x) !== 0) pixels.set(Number(x), (pixels.get(Number(x)) ?? 0) + 1);
   }
-  assert.ok(agree >= 12, `only ${agree} of 15 agree`);
+  const perClass = new Array(7).fill(0);
+  for (let k = 0; k < id.data.length; k++) {
+    perClass[Number(cls.data[k])] += pixels.get(Number(id.data[k])) ?? 0;
+  }
+  let best = 0;
+  for (let c = 1; c <= 6; c++) if (perClass[c] > perClass[best]) best = c;
+  return best;
+}
+
+Deno.test("loadLizard() classification label of every tile is its majority class by pixels", async () => {
+  const root = join(TMP, "majority");
+  await copy(ROOT, root);
+  const mat = (name: string) => join(root, L.labelDir, `${name}.mat`);
+  const dims = (name: string) => readMat(mat(name)).get("inst_map")!.dims.slice(0, 2);
+  // glas_1: one class-2 nucleus of 10 pixels against five class-4 nuclei of 9 pixels in all
+  // (two of them without pixels): class 2 by pixels, class 4 by instances.
+  const [h, w] = dims("glas_1");
+  const inst = new Array(h * w).fill(0);
+  for (let k = 0; k < 10; k++) inst[k] = 1;
+  for (let k = 0; k < 9; k++) inst[20 + k] = 2 + Math.floor(k / 3);
+  await Deno.writeFile(
+    mat("glas_1"),
+    writeMat({
+      inst_map: { className: "double", dims: [h, w], data: inst },
+      id: { className: "double", dims: [6, 1], data: [1, 2, 3, 4, 5, 6] },
+      class: { className: "double", dims: [6, 1], data: [2, 4, 4, 4, 4, 4] },
+    }),
+  );
+  assert.equal(pixelMajority(mat("glas_1")), 2);
+  // dpath_3: 6 pixels of class 5 and 6 of class 3, a tie: the lower class, 3.
+  const [h3, w3] = dims("dpath_3");
+  const tie = new Array(h3 * w3).fill(0);
+  for (let k = 0; k < 12; k++) tie[k] = k < 6 ? 1 : 2;
+  await Deno.writeFile(
+    mat("dpath_3"),
+    writeMat({
+      inst_map: { className: "double", dims: [h3, w3], data: tie },
+      id: { className: "double", dims: [2, 1], data: [1, 2] },
+      class: { className: "double", dims: [2, 1], data: [5, 3] },
+    }),
+  );
+  assert.equal(pixelMajority(mat("dpath_3")), 3);
+  // crag_2: an instance listed in `id` but no nucleus pixel: left out of classification.
+  const [h2, w2] = dims("crag_2");
+  await Deno.writeFile(
+    mat("crag_2"),
+    writeMat({
+      inst_map: { className: "double", dims: [h2, w2], data: new Array(h2 * w2).fill(0) },
+      id: { className: "double", dims: [1, 1], data: [1] },
+      class: { className: "double", dims: [1, 1], data: [3] },
+    }),
+  );
+
+  const ds = await loadLizard({ root, size: [16, 16], task: "classification" });
+  assert.equal(ds.classNames.length, 6);
+  const all = await loadLizard({ root, size: [16, 16] });
+  const expected = all.ids.map((id) => ({ id, c: pixelMajority(mat(id)) }));
+  assert.deepEqual(ds.ids, expected.filter((e) => e.c > 0).map((e) => e.id));
+  assert.deepEqual([...ds.labels!], expected.filter((e) => e.c > 0).map((e) => e.c - 1));
+  assert.deepEqual(ds.excludedIds, ["crag_2"]);
+  assert.equal(ds.labels![ds.ids.indexOf("glas_1")], 1);
+  assert.equal(ds.labels![ds.ids.indexOf("dpath_3")], 2);
+  assert.ok(new Set(ds.labels).size >= 5, `labels ${[...ds.labels!]}`);
 });
 
 Deno.test("loadLizard() splits by fold: disjoint, covering, deterministic", async () => {

@@ -139,9 +139,10 @@ export interface DatasetAdapter {
  * @returns The parsed manifest.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readManifest } from "./manifest.ts";
  * const m = await readManifest("isic2018");
- * console.log(m.id); // isic2018
+ * assert.equal(m.id, "isic2018");
  * ```
  */
 export async function readManifest(
@@ -182,8 +183,9 @@ export async function readManifest(
  * @returns Absolute path of the lock file.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultLockPath } from "./manifest.ts";
- * console.log(defaultLockPath("isic2018", "/data/ISIC2018").endsWith(".sha256.json")); // true
+ * assert.ok(defaultLockPath("isic2018", "/data/ISIC2018").endsWith(".sha256.json"));
  * ```
  */
 export function defaultLockPath(
@@ -342,11 +344,14 @@ export async function inspectDataset(
  * @returns A plain object for `JSON.stringify`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { inspectJson } from "./manifest.ts";
  * const r = { dataset: "d", task: "t", folder: "/x", splits: {
  *   train: { samples: 1, height: 2, width: 3, channels: 3, sizes: { "2x3x3": 1 } } } };
- * console.log(JSON.stringify(inspectJson(r)));
- * // {"dataset":"d","splits":{"train":{"samples":1,"height":2,"width":3,"channels":3}}}
+ * assert.deepEqual(inspectJson(r), {
+ *   dataset: "d",
+ *   splits: { train: { samples: 1, height: 2, width: 3, channels: 3 } },
+ * });
  * ```
  */
 export function inspectJson(report: InspectReport): {

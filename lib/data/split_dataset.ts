@@ -39,10 +39,11 @@ export interface Split {
  * @returns Indices into `ids` for each part, in id order.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitDataset } from "./split_dataset.ts";
  * const ids = Array.from({ length: 10 }, (_, i) => `item${i}`);
  * const { train, val, test } = splitDataset(ids, { seed: 1 });
- * console.log(train.length, val.length, test.length); // 7 1 2
+ * assert.deepEqual([train.length, val.length, test.length], [7, 1, 2]);
  * ```
  */
 export function splitDataset(ids: readonly string[], options: SplitOptions = {}): Split {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
+import { PYTHON_FOR_TESTS, pythonTestOptions } from "../_testing_python.ts";
 import { generateSyntheticCamus, SYNTHETIC_CAMUS_MARKER } from "./synthetic_camus.ts";
 
 async function hashes(root: string): Promise<Record<string, string>> {
@@ -40,25 +41,28 @@ Deno.test("generateSyntheticCamus() is byte-stable and refuses foreign folders",
   }
 });
 
-Deno.test("generateSyntheticCamus() files read by nibabel: data[y * W + x] is nibabel's [x, y]", async () => {
-  const probe = await new Deno.Command("/usr/bin/python3", { args: ["-c", "import nibabel"] })
-    .output().catch(() => undefined);
-  if (!probe?.success) return; // nibabel (Debian python3-nibabel) not installed
-  const { nifti } = await generateSyntheticCamus();
-  const path = join(nifti, "database_nifti", "patient0001", "patient0001_2CH_ED_gt.nii.gz");
-  const { readNifti } = await import("../io/nifti.ts");
-  const img = readNifti(path);
-  const [w, h] = img.dims;
-  const py =
-    `import nibabel,sys;d=nibabel.load(sys.argv[1]).get_fdata();print(d.shape[0],d.shape[1],int(d[${
-      w >> 1
-    },${h - 1 >> 1}]),int(d[0,0]))`;
-  const out = await new Deno.Command("/usr/bin/python3", { args: ["-c", py, path] }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const [sw, sh, centre, corner] = new TextDecoder().decode(out.stdout).trim().split(" ").map(
-    Number,
-  );
-  assert.deepEqual([sw, sh], [w, h]);
-  assert.equal(centre, img.data[(h - 1 >> 1) * w + (w >> 1)]);
-  assert.equal(corner, img.data[0]);
+Deno.test({
+  ...(await pythonTestOptions(
+    "generateSyntheticCamus() files read by nibabel: data[y * W + x] is nibabel's [x, y]",
+    ["nibabel"],
+  )),
+  fn: async () => {
+    const { nifti } = await generateSyntheticCamus();
+    const path = join(nifti, "database_nifti", "patient0001", "patient0001_2CH_ED_gt.nii.gz");
+    const { readNifti } = await import("../io/nifti.ts");
+    const img = readNifti(path);
+    const [w, h] = img.dims;
+    const py =
+      `import nibabel,sys;d=nibabel.load(sys.argv[1]).get_fdata();print(d.shape[0],d.shape[1],int(d[${
+        w >> 1
+      },${h - 1 >> 1}]),int(d[0,0]))`;
+    const out = await new Deno.Command(PYTHON_FOR_TESTS, { args: ["-c", py, path] }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const [sw, sh, centre, corner] = new TextDecoder().decode(out.stdout).trim().split(" ").map(
+      Number,
+    );
+    assert.deepEqual([sw, sh], [w, h]);
+    assert.equal(centre, img.data[(h - 1 >> 1) * w + (w >> 1)]);
+    assert.equal(corner, img.data[0]);
+  },
 });

@@ -175,9 +175,10 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
  * @returns A new config (the inputs are not modified).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_CONFIG, mergeConfig } from "./config.ts";
  * const c = mergeConfig(DEFAULT_CONFIG, { train: { steps: 10 } });
- * console.log(c.train.steps, c.train.lr); // 10 0.0001
+ * assert.deepEqual([c.train.steps, c.train.lr], [10, 0.0001]);
  * ```
  */
 export function mergeConfig<T>(

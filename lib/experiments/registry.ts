@@ -220,8 +220,9 @@ const table2: ExperimentSpec = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { datasetOverrides } from "./registry.ts";
- * console.log(datasetOverrides("covid_ct", "diagnosis").vr); // { imageChannels: 1, classes: 2 }
+ * assert.deepEqual(datasetOverrides("covid_ct", "diagnosis").vr, { imageChannels: 1, classes: 2 });
  * ```
  */
 export function datasetOverrides(
@@ -738,8 +739,9 @@ export const EXPERIMENTS: Record<string, ExperimentSpec> = Object.fromEntries(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getExperiment } from "./registry.ts";
- * console.log(getExperiment("table1-isic-denoise").grid("quick").length); // 10
+ * assert.equal(getExperiment("table1-isic-denoise").grid("quick").length, 10);
  * ```
  */
 export function getExperiment(id: string): ExperimentSpec {

@@ -40,8 +40,9 @@ export function canonicalJson(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashKey } from "./results_cache.ts";
- * console.log(hashKey({ b: 1, a: 2 }) === hashKey({ a: 2, b: 1 })); // true
+ * assert.equal(hashKey({ b: 1, a: 2 }), hashKey({ a: 2, b: 1 }));
  * ```
  */
 export function hashKey(value: unknown): string {

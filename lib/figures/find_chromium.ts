@@ -40,9 +40,10 @@ export class ChromiumNotFoundError extends Error {
  *   or when `$CHROMIUM_PATH` is set but is not an executable file.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findChromium } from "./find_chromium.ts";
  * const path = await findChromium({ throwIfMissing: false });
- * console.log(path === null || path.length > 0); // true
+ * assert.ok(path === null || path.length > 0);
  * ```
  */
 export async function findChromium(

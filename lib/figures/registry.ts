@@ -269,8 +269,9 @@ export const FIGURES: Record<string, FigureSpec> = Object.fromEntries(
  * @throws {RangeError} On an unknown id.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getFigure } from "./registry.ts";
- * console.log(getFigure("fig1-toy").experiments); // []
+ * assert.deepEqual(getFigure("fig1-toy").experiments, []);
  * ```
  */
 export function getFigure(id: string): FigureSpec {

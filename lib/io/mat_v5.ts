@@ -88,11 +88,13 @@ export interface ReadMatOptions {
  * supported, and saying that a `-v7.3` file is HDF5.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readMat, toRowMajor2d } from "./mat_v5.ts";
  * const path = new URL("../../tests/fixtures/formats/mat/lizard_compressed.mat", import.meta.url);
  * const vars = readMat(path);
  * const inst = vars.get("inst_map")!; // uint16, 37 × 23, column-major
- * console.log(inst.className, inst.dims); // "uint16" [37, 23]
+ * assert.equal(inst.className, "uint16");
+ * assert.deepEqual(inst.dims, [37, 23]);
  * const rows = toRowMajor2d(inst); // rows[i * 23 + j] === inst.get(i, j)
  * if (rows[5 * 23 + 7] !== inst.get(5, 7)) throw new Error("layout");
  * ```
@@ -162,11 +164,13 @@ export function readMat(
  * array has more than two non-singleton trailing dimensions.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readMat, toRowMajor2d } from "./mat_v5.ts";
  * const path = new URL("../../tests/fixtures/formats/mat/lizard_plain.mat", import.meta.url);
  * const bbox = readMat(path).get("bbox")!; // N × 4 double
  * const rows = toRowMajor2d(bbox);
- * console.log(rows.slice(0, 4)); // the first instance's box
+ * // The first instance's box: row 0 of the N × 4 array.
+ * assert.deepEqual([...rows.slice(0, 4)], [0, 1, 2, 3].map((j) => bbox.get(0, j)));
  * ```
  */
 export function toRowMajor2d(array: MatArray): MatData {

@@ -47,10 +47,11 @@ export interface WriteMatOptions {
  * class cannot hold exactly (e.g. 70000 in uint16, 1.5 in int32).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeMat } from "./mat_v5_write.ts";
  * import { readMat } from "./mat_v5.ts";
  * const bytes = writeMat({ class: { className: "double", dims: [3, 1], data: [2, 3, 6] } });
- * console.log(readMat(bytes).get("class")!.get(2, 0)); // 6
+ * assert.equal(readMat(bytes).get("class")!.get(2, 0), 6);
  * ```
  */
 export function writeMat(

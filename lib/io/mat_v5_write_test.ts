@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readMat } from "./mat_v5.ts";
 import { type MatVariable, writeMat } from "./mat_v5_write.ts";
+import { PYTHON_FOR_TESTS, pythonTestOptions } from "../_testing_python.ts";
 
 const VARS: Record<string, MatVariable> = {
   inst_map: { className: "uint16", dims: [3, 2], data: [0, 1, 2, 0, 2, 65535] },
@@ -59,18 +60,7 @@ Deno.test("writeMat() refuses values the class cannot hold, bad dims and bad nam
   );
 });
 
-/** Debian's python3 with scipy, or undefined when it is not installed. */
-async function scipyPython(): Promise<string | undefined> {
-  for (const py of ["/usr/bin/python3", "python3"]) {
-    try {
-      const r = await new Deno.Command(py, { args: ["-c", "import scipy.io"], stderr: "null" })
-        .output();
-      if (r.success) return py;
-    } catch { /* not installed */ }
-  }
-  return undefined;
-}
-
+/** scipy's reading of a file: dtype, shape and column-major values of each variable. */
 const PY = `
 import sys, json, scipy.io, numpy as np
 m = scipy.io.loadmat(sys.argv[1])
@@ -96,32 +86,33 @@ const SCIPY_DTYPE: Record<string, string> = {
   logical: "uint8", // scipy reads MATLAB logicals (uint8 + logical flag) as uint8, as it writes them
 };
 
-Deno.test("writeMat() output is read identically by scipy.io.loadmat", async (t) => {
-  const py = await scipyPython();
-  if (!py) {
-    await t.step({ name: "scipy not installed: skipped", ignore: true, fn: () => {} });
-    return;
-  }
-  const dir = await Deno.makeTempDir();
-  try {
-    for (const compress of [true, false]) {
-      const path = `${dir}/v${compress ? 7 : 6}.mat`;
-      await Deno.writeFile(path, writeMat(VARS, { compress }));
-      const r = await new Deno.Command(py, { args: ["-c", PY, path] }).output();
-      assert.ok(r.success, new TextDecoder().decode(r.stderr));
-      const got = JSON.parse(new TextDecoder().decode(r.stdout));
-      assert.deepEqual(Object.keys(got).sort(), Object.keys(VARS).sort());
-      for (const [name, want] of Object.entries(VARS)) {
-        const g = got[name];
-        assert.equal(g.dtype, SCIPY_DTYPE[want.className], `${name} dtype`);
-        assert.deepEqual(g.shape, [...want.dims], `${name} shape`);
-        const big = want.className === "int64" || want.className === "uint64";
-        const values = Array.from(want.data).map((x) => big ? BigInt(x) : Number(x));
-        const parsed = g.data.map((s: string) => big ? BigInt(s) : Number(s));
-        assert.deepEqual(parsed, values, `${name} values`);
+Deno.test({
+  ...(await pythonTestOptions("writeMat() output is read identically by scipy.io.loadmat", [
+    "scipy.io",
+    "numpy",
+  ])),
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      for (const compress of [true, false]) {
+        const path = `${dir}/v${compress ? 7 : 6}.mat`;
+        await Deno.writeFile(path, writeMat(VARS, { compress }));
+        const r = await new Deno.Command(PYTHON_FOR_TESTS, { args: ["-c", PY, path] }).output();
+        assert.ok(r.success, new TextDecoder().decode(r.stderr));
+        const got = JSON.parse(new TextDecoder().decode(r.stdout));
+        assert.deepEqual(Object.keys(got).sort(), Object.keys(VARS).sort());
+        for (const [name, want] of Object.entries(VARS)) {
+          const g = got[name];
+          assert.equal(g.dtype, SCIPY_DTYPE[want.className], `${name} dtype`);
+          assert.deepEqual(g.shape, [...want.dims], `${name} shape`);
+          const big = want.className === "int64" || want.className === "uint64";
+          const values = Array.from(want.data).map((x) => big ? BigInt(x) : Number(x));
+          const parsed = g.data.map((s: string) => big ? BigInt(s) : Number(s));
+          assert.deepEqual(parsed, values, `${name} values`);
+        }
       }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  },
 });

@@ -64,12 +64,14 @@ export interface NiftiImage {
  * unsupported datatype (complex, RGB, float128) or a `.hdr`/`.img` pair.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readNifti } from "./nifti.ts";
  * const url = new URL("../../tests/fixtures/formats/nifti/camus_2d_uint8.nii.gz", import.meta.url);
  * const img = readNifti(url);
  * const [w, h] = img.dims; // 13 columns (x), 9 rows (y)
  * const pixel = (y: number, x: number) => img.data[y * w + x];
- * console.log(img.datatype, w, h, pixel(h - 1, w - 1)); // "uint8" 13 9 …
+ * assert.deepEqual([img.datatype, w, h], ["uint8", 13, 9]);
+ * assert.equal(pixel(h - 1, w - 1), img.data[img.data.length - 1]); // x fastest
  * ```
  */
 export function readNifti(input: string | URL | Uint8Array): NiftiImage {

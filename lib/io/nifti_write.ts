@@ -48,11 +48,13 @@ const _TYPES: Record<
  * length that does not match, or an integer value out of the datatype's range.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeNifti } from "./nifti_write.ts";
  * import { readNifti } from "./nifti.ts";
  * const bytes = encodeNifti({ dims: [3, 2], data: [0, 1, 2, 3, 4, 5] });
  * const img = readNifti(bytes);
- * console.log(img.dims, img.data[1 * 3 + 2]); // [3, 2] 5  (row 1, column 2)
+ * assert.deepEqual(img.dims, [3, 2]);
+ * assert.equal(img.data[1 * 3 + 2], 5); // row 1, column 2
  * ```
  */
 export function encodeNifti(image: NiftiWriteImage): Uint8Array {
@@ -130,11 +132,12 @@ export function encodeNifti(image: NiftiWriteImage): Uint8Array {
  * @returns Resolves when the file is written.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeNifti } from "./nifti_write.ts";
  * import { readNifti } from "./nifti.ts";
  * const path = await Deno.makeTempFile({ suffix: ".nii.gz" });
  * await writeNifti(path, { dims: [4, 3], data: new Uint8Array(12).fill(7) });
- * console.log(readNifti(path).data[11]); // 7
+ * assert.equal(readNifti(path).data[11], 7);
  * await Deno.remove(path);
  * ```
  */

@@ -63,8 +63,10 @@ export interface MeanIoUOptions extends PerClassOptions {
  *   not an integer in [0, K).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { confusionMatrix } from "./miou.ts";
- * console.log(confusionMatrix([0, 1, 1, 2], [0, 1, 2, 2], 3)); // [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
+ * const m = confusionMatrix([0, 1, 1, 2], [0, 1, 2, 2], 3); // rows: true class
+ * assert.deepEqual(m, [[1, 0, 0], [0, 1, 0], [0, 1, 1]]);
  * ```
  */
 export function confusionMatrix(pred: SegInput, target: SegInput, classes: number): number[][] {
@@ -94,9 +96,10 @@ export function confusionMatrix(pred: SegInput, target: SegInput, classes: numbe
  * @throws {RangeError} As {@link confusionMatrix}.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { perClassIoU } from "./miou.ts";
  * // class 0: 1/2, class 1: 1/2, class 2: absent
- * console.log(perClassIoU([0, 1, 1], [0, 0, 1], { classes: 3 })); // [0.5, 0.5, NaN]
+ * assert.deepEqual(perClassIoU([0, 1, 1], [0, 0, 1], { classes: 3 }), [0.5, 0.5, NaN]);
  * ```
  */
 export function perClassIoU(pred: SegInput, target: SegInput, options: PerClassOptions): number[] {
@@ -113,8 +116,9 @@ export function perClassIoU(pred: SegInput, target: SegInput, options: PerClassO
  * @throws {RangeError} As {@link confusionMatrix}.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { perClassDice } from "./miou.ts";
- * console.log(perClassDice([0, 1, 1], [0, 0, 1], { classes: 2 })); // [0.6666666666666666, 0.6666666666666666]
+ * assert.deepEqual(perClassDice([0, 1, 1], [0, 0, 1], { classes: 2 }), [2 / 3, 2 / 3]);
  * ```
  */
 export function perClassDice(pred: SegInput, target: SegInput, options: PerClassOptions): number[] {
@@ -136,16 +140,17 @@ export function perClassDice(pred: SegInput, target: SegInput, options: PerClass
  * @throws {RangeError} As {@link confusionMatrix}.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { meanIoU } from "./miou.ts";
  * await tf.setBackend("cpu");
- * console.log(meanIoU([0, 1, 1, 0], [0, 1, 0, 0], { classes: 2 })); // (2/3 + 1/2) / 2 = 0.5833…
- * console.log(meanIoU([0, 1, 1, 0], [0, 1, 0, 0], { classes: 2, ignoreBackground: true })); // 0.5
+ * assert.equal(meanIoU([0, 1, 1, 0], [0, 1, 0, 0], { classes: 2 }), (2 / 3 + 1 / 2) / 2);
+ * assert.equal(meanIoU([0, 1, 1, 0], [0, 1, 0, 0], { classes: 2, ignoreBackground: true }), 0.5);
  * // Logits [1, 2, 2, 2] (argmax over the last axis) against labels [1, 2, 2].
  * const logits = tf.tensor4d([[[[2, 1], [0, 3]], [[0, 1], [5, 0]]]]);
  * const labels = tf.tensor3d([[[0, 1], [1, 0]]]);
- * console.log(meanIoU(logits, labels, { classes: 2 })); // 1
+ * assert.equal(meanIoU(logits, labels, { classes: 2 }), 1);
  * tf.dispose([logits, labels]);
  * ```
  */
@@ -165,9 +170,10 @@ export function meanIoU(pred: SegInput, target: SegInput, options: MeanIoUOption
  * @throws {RangeError} As {@link confusionMatrix}.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dice } from "./miou.ts";
  * // foreground: TP 1, FP 1, FN 0 → 2/3
- * console.log(dice([0, 1, 1, 0], [0, 1, 0, 0], { classes: 2, ignoreBackground: true }));
+ * assert.equal(dice([0, 1, 1, 0], [0, 1, 0, 0], { classes: 2, ignoreBackground: true }), 2 / 3);
  * ```
  */
 export function dice(pred: SegInput, target: SegInput, options: MeanIoUOptions): number {

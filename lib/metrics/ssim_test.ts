@@ -4,6 +4,7 @@ import { ssim, ssimPerImage } from "./ssim.ts";
 import { psnrPerImage } from "./psnr.ts";
 import { Rng } from "../util/rng.ts";
 import { _BACKENDS, _loadMetricCases, _useBackend } from "./_testing.ts";
+import { PYTHON_FOR_TESTS, pythonTestOptions } from "../_testing_python.ts";
 
 const CASES = _loadMetricCases();
 const TOL = 1e-4; // agreement with scikit-image asked of this implementation
@@ -111,7 +112,7 @@ Deno.test("ssim() rejects small images, mismatched shapes and bad dataRange", as
 
 // Live comparison against scikit-image on fresh random images, when Debian's Python has it.
 // Debian's interpreter has numpy + skimage; METRICS_PYTHON overrides it (e.g. to test the skip).
-const PYTHON = Deno.env.get("METRICS_PYTHON") ?? "/usr/bin/python3";
+const PYTHON = Deno.env.get("METRICS_PYTHON") ?? PYTHON_FOR_TESTS;
 const LIVE_SCRIPT = `
 import base64, json, sys
 import numpy as np
@@ -130,25 +131,12 @@ for p, t in zip(job["pred"], job["target"]):
 print(json.dumps(out))
 `;
 
-async function skimageAvailable(): Promise<string | undefined> {
-  try {
-    const probe = await new Deno.Command(PYTHON, {
-      args: ["-c", "import skimage.metrics, numpy"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return probe.success ? undefined : `${PYTHON} cannot import skimage`;
-  } catch (e) {
-    return `${PYTHON} did not run (${(e as Error).message})`;
-  }
-}
-
-const skipReason = await skimageAvailable();
-if (skipReason) console.warn(`Skipping the live scikit-image SSIM/PSNR test: ${skipReason}`);
-
 Deno.test({
-  name: "ssimPerImage() and psnrPerImage() match a live scikit-image run",
-  ignore: skipReason !== undefined,
+  ...(await pythonTestOptions(
+    "ssimPerImage() and psnrPerImage() match a live scikit-image run",
+    ["skimage.metrics", "numpy"],
+    PYTHON,
+  )),
   fn: async () => {
     await _useBackend("cpu");
     const rng = new Rng(1234).fork("ssim-live");

@@ -129,9 +129,12 @@ export interface ResNetPresetOptions {
  * @throws {RangeError} For an unknown name.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resNetPreset } from "./resnet.ts";
  * const o = resNetPreset("resnet50", { classes: 7, widthMultiplier: 0.125 });
- * console.log(o.blocks, o.block, o.widths); // [3, 4, 6, 3] bottleneck [64, 128, 256, 512]
+ * assert.deepEqual(o.blocks, [3, 4, 6, 3]);
+ * assert.equal(o.block, "bottleneck");
+ * assert.deepEqual(o.widths, [64, 128, 256, 512]);
  * ```
  */
 export function resNetPreset(name: ResNetPresetName, options: ResNetPresetOptions): ResNetOptions {
@@ -175,19 +178,20 @@ interface _BlockPlan {
  *   that is not positive, or unknown block or stem kinds.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { resNet, resNetPreset } from "./resnet.ts";
  * await tf.setBackend("cpu");
  * const net = resNet({ classes: 2 }, 0);
  * const logits = tf.tidy(() => net.apply(tf.zeros([4, 16, 16, 3]), { training: false }));
- * console.log(logits.shape); // [4, 2]
+ * assert.deepEqual(logits.shape, [4, 2]);
  * tf.dispose(logits);
  * net.module.dispose();
  * // A 1/16-width ResNet-50 with the ImageNet stem.
  * const r50 = resNet(resNetPreset("resnet50", { classes: 3, widthMultiplier: 1 / 16 }), 0);
  * const y = tf.tidy(() => r50.apply(tf.zeros([1, 64, 64, 3]), { training: false }));
- * console.log(y.shape); // [1, 3]
+ * assert.deepEqual(y.shape, [1, 3]);
  * y.dispose();
  * r50.module.dispose();
  * ```

@@ -84,13 +84,14 @@ export interface UNet {
  *   by 2^depth.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { unet } from "./unet.ts";
  * await tf.setBackend("cpu");
  * const net = unet({ depth: 2, baseWidth: 4, classes: 3 }, 0);
  * const logits = net.apply(tf.zeros([1, 16, 12, 3]), { training: false });
- * console.log(logits.shape); // [1, 16, 12, 3]
+ * assert.deepEqual(logits.shape, [1, 16, 12, 3]);
  * net.module.dispose();
  * ```
  */

@@ -189,8 +189,11 @@ export async function executeNotebook(
  *   interpreter is absent).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkNotebookTooling } from "./execute_notebook.ts";
  * const { ok, missing } = await checkNotebookTooling();
+ * assert.equal(ok, missing.length === 0);
+ * assert.ok(missing.every((deb) => deb.startsWith("python3")));
  * if (!ok) console.log(`apt-get install -y --no-install-recommends ${missing.join(" ")}`);
  * ```
  */

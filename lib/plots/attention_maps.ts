@@ -84,6 +84,7 @@ export interface TaskAttentionMaps {
  *   length, a class out of range, or a target of another shape than IP's output.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { resNet } from "../models/resnet.ts";
@@ -95,7 +96,8 @@ export interface TaskAttentionMaps {
  * const y = tf.randomUniform([2, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D;
  * const x = tf.add(y, tf.randomNormal(y.shape, 0, 0.1, "float32", 2)) as tf.Tensor4D;
  * const maps = taskAttention({ ip, classifier }, x, y);
- * console.log(maps.denoising.shape, maps.diagnosis!.cam.shape); // [2, 16, 16] [2, 16, 16]
+ * assert.deepEqual(maps.denoising.shape, [2, 16, 16]);
+ * assert.deepEqual(maps.diagnosis!.cam.shape, [2, 16, 16]);
  * maps.dispose();
  * tf.dispose([x, y]);
  * ip.module.dispose();

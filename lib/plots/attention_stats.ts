@@ -29,12 +29,13 @@ export interface MapStats {
  * @throws {RangeError} For shapes that do not match.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { mapStats } from "./attention_stats.ts";
  * await tf.setBackend("cpu");
  * const [s] = mapStats(tf.tensor3d([[[3, 1, 0, 0]]]), tf.tensor3d([[[1, 0, 0, 0]]]));
- * console.log(s); // { insideShare: 0.75, areaShare: 0.25, halfMassArea: 0.25 }
+ * assert.deepEqual(s, { insideShare: 0.75, areaShare: 0.25, halfMassArea: 0.25 });
  * ```
  */
 export function mapStats(maps: tf.Tensor, masks: tf.Tensor): MapStats[] {
@@ -87,10 +88,11 @@ export function _meanStd(xs: number[]): { mean: number; std: number } {
  * @returns A Plotly figure.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mapStatsFigure } from "./attention_stats.ts";
  * const s = { insideShare: 0.6, areaShare: 0.3, halfMassArea: 0.2 };
  * const fig = mapStatsFigure({ denoising: [s], diagnosis: [s] });
- * console.log(fig.data.length); // 3
+ * assert.equal(fig.data.length, 3);
  * ```
  */
 export function mapStatsFigure(

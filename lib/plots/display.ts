@@ -12,10 +12,11 @@ import { type Displayable, JUPYTER_DISPLAY } from "./plotly.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { markdown } from "./display.ts";
  * import { JUPYTER_DISPLAY } from "./plotly.ts";
  * const m = markdown("**bold**");
- * console.log(m[JUPYTER_DISPLAY]()["text/markdown"]); // **bold**
+ * assert.equal(m[JUPYTER_DISPLAY]()["text/markdown"], "**bold**");
  * ```
  */
 export function markdown(md: string, html?: string): Displayable & { toString(): string } {

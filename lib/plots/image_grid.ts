@@ -59,12 +59,13 @@ export interface GridImagesOptions {
  *   wrong size.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { gridImages } from "./image_grid.ts";
  * await tf.setBackend("cpu");
  * const [img] = gridImages(tf.fill([1, 2, 2, 3], 0.5), { captions: ["grey"] });
- * console.log(img.width, img.channels, img.pixels[0], img.caption); // 2 3 128 grey
+ * assert.deepEqual([img.width, img.channels, img.pixels[0], img.caption], [2, 3, 128, "grey"]);
  * ```
  */
 export function gridImages(images: tf.Tensor, options: GridImagesOptions = {}): GridImage[] {
@@ -191,13 +192,14 @@ function _geometry(rows: (GridImage | null)[][], options: ImageGridOptions) {
  * @throws {RangeError} For an empty grid, or title lists whose lengths do not match the grid.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { gridImages, imageGridFigure } from "./image_grid.ts";
  * await tf.setBackend("cpu");
  * const imgs = gridImages(tf.zeros([2, 8, 8, 3]), { captions: ["a", "b"] });
  * const fig = imageGridFigure([imgs], { columnTitles: ["noisy", "clean"] });
- * console.log(fig.data.length, fig.data[0].type); // 2 image
+ * assert.deepEqual([fig.data.length, fig.data[0].type], [2, "image"]);
  * ```
  */
 export function imageGridFigure(
@@ -294,9 +296,10 @@ export function imageGridFigure(
  * @returns An HTML fragment.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { imageGridHtml } from "./image_grid.ts";
  * const im = { width: 1, height: 1, channels: 1 as const, pixels: new Uint8Array([9]), caption: "x" };
- * console.log(imageGridHtml([[im]], { title: "T" }).includes("<img")); // true
+ * assert.ok(imageGridHtml([[im]], { title: "T" }).includes("<img"));
  * ```
  */
 export function imageGridHtml(

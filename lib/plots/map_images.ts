@@ -31,12 +31,13 @@ export interface MapImagesOptions {
  * @throws {RangeError} For maps of another rank or a quantile outside (0, 1].
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { mapImages } from "./map_images.ts";
  * await tf.setBackend("cpu");
  * const [im] = mapImages(tf.tensor3d([[[0, 2]]]), { quantile: 1 });
- * console.log(Array.from(im.pixels)); // [0, 0, 128, 128, 0, 0]: dark blue, dark red
+ * assert.deepEqual(Array.from(im.pixels), [0, 0, 128, 128, 0, 0]); // dark blue, dark red
  * ```
  */
 export function mapImages(maps: tf.Tensor, options: MapImagesOptions = {}): GridImage[] {

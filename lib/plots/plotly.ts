@@ -35,10 +35,11 @@ export interface Displayable {
  * @returns A value to return from a cell or pass to `Deno.jupyter.display`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { JUPYTER_DISPLAY, plotly } from "./plotly.ts";
  * const d = plotly({ data: [{ type: "bar", x: ["a"], y: [1] }], layout: {} });
- * console.log(Object.keys(d[JUPYTER_DISPLAY]()));
- * // ["application/vnd.plotly.v1+json", "text/html"]
+ * const mimes = Object.keys(d[JUPYTER_DISPLAY]());
+ * assert.deepEqual(mimes, ["application/vnd.plotly.v1+json", "text/html"]);
  * ```
  */
 export function plotly(fig: PlotlyFigure, fallbackHtml?: string): Displayable {

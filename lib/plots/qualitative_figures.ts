@@ -99,8 +99,9 @@ export interface QualitativeFigures {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { qualitativeConfigs } from "./qualitative_figures.ts";
- * console.log(qualitativeConfigs("quick").length); // 10: 5 methods × 2 σ
+ * assert.equal(qualitativeConfigs("quick").length, 10); // 5 methods × 2 σ
  * ```
  */
 export function qualitativeConfigs(

@@ -78,9 +78,10 @@ export interface TaskAttentionFigures {
  * @returns Both configs.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { taskAttentionConfigs } from "./task_attention_figures.ts";
  * const { segmentation } = taskAttentionConfigs("quick");
- * console.log(segmentation.method, segmentation.data.task); // benchmark-i segmentation
+ * assert.deepEqual([segmentation.method, segmentation.data.task], ["benchmark-i", "segmentation"]);
  * ```
  */
 export function taskAttentionConfigs(

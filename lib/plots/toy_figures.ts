@@ -30,6 +30,7 @@ const _color = (name: string, i: number) => _COLORS[name] ?? _PALETTE[i % _PALET
  * @returns A Plotly figure.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { joint } from "../strategies/joint.ts";
  * import { simulate } from "../toy/simulate.ts";
@@ -37,7 +38,7 @@ const _color = (name: string, i: number) => _COLORS[name] ?? _PALETTE[i % _PALET
  * import { toyContourFigure } from "./toy_figures.ts";
  * await setupBackend({ quiet: true });
  * const fig = toyContourFigure(twoParamProblem(), { Joint: simulate(joint, { steps: 20 }) });
- * console.log(fig.data.length > 3); // true
+ * assert.ok(fig.data.length > 3);
  * ```
  */
 export function toyContourFigure(
@@ -163,13 +164,15 @@ export function toyContourFigure(
  * @returns A Plotly figure.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { gradProm } from "../strategies/grad_prom.ts";
  * import { simulate } from "../toy/simulate.ts";
  * import { toyGateFigure } from "./toy_figures.ts";
  * await setupBackend({ quiet: true });
- * const fig = toyGateFigure({ GradProm: simulate(gradProm(), { steps: 10 }) });
- * console.log(fig.data.length); // 2
+ * // 300 steps: the path crosses the region where the gradients conflict, so the gate moves.
+ * const fig = toyGateFigure({ GradProm: simulate(gradProm(), { steps: 300 }) });
+ * assert.equal(fig.data.length, 2); // the cosine, and the weight on G_VR
  * ```
  */
 export function toyGateFigure(
@@ -227,13 +230,14 @@ export function toyGateFigure(
  * @returns A Plotly figure.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { ipOnly } from "../strategies/ip_only.ts";
  * import { simulate } from "../toy/simulate.ts";
  * import { toyLossFigure } from "./toy_figures.ts";
  * await setupBackend({ quiet: true });
  * const fig = toyLossFigure({ "IP only": simulate(ipOnly, { steps: 10 }) });
- * console.log((fig.data[0].y as number[]).length); // 11
+ * assert.equal((fig.data[0].y as number[]).length, 11);
  * ```
  */
 export function toyLossFigure(
@@ -270,13 +274,14 @@ export function toyLossFigure(
  * @returns Markdown.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { gradProm } from "../strategies/grad_prom.ts";
  * import { simulate } from "../toy/simulate.ts";
  * import { toyTableMarkdown } from "./toy_figures.ts";
  * await setupBackend({ quiet: true });
  * const md = toyTableMarkdown({ GradProm: simulate(gradProm(), { steps: 10 }) });
- * console.log(md.split("\n")[2].startsWith("| GradProm |")); // true
+ * assert.ok(md.split("\n")[2].startsWith("| GradProm |"));
  * ```
  */
 export function toyTableMarkdown(runs: Record<string, ToyTrajectory>): string {

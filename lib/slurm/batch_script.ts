@@ -54,8 +54,9 @@ export interface BatchScriptOptions {
  * @returns The `--output` pattern.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logPattern } from "./batch_script.ts";
- * console.log(logPattern("/c/slurm/j", "runs")); // /c/slurm/j/logs/%A_%a.log
+ * assert.equal(logPattern("/c/slurm/j", "runs"), "/c/slurm/j/logs/%A_%a.log");
  * ```
  */
 export function logPattern(jobDir: string, kind: "runs" | "pretrain"): string {
@@ -72,6 +73,7 @@ export function logPattern(jobDir: string, kind: "runs" | "pretrain"): string {
  * @returns The script's text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderBatchScript } from "./batch_script.ts";
  * const script = renderBatchScript({
  *   kind: "runs",
@@ -83,7 +85,7 @@ export function logPattern(jobDir: string, kind: "runs" | "pretrain"): string {
  *   partition: "gpu",
  *   time: "04:00:00",
  * });
- * console.log(script.includes("#SBATCH --array=0-0")); // true
+ * assert.ok(script.includes("#SBATCH --array=0-0"));
  * ```
  */
 export function renderBatchScript(o: BatchScriptOptions): string {

@@ -125,9 +125,13 @@ export async function gridStatus(
  * @returns One line.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatStatusLine } from "./grid_status.ts";
  * const counts = { done: 3, running: 1, pending: 1, failed: 0, "not submitted": 0 };
- * console.log(formatStatusLine({ runs: [], counts })); // slurm: 5 runs: 3 done, 1 running, 1 pending, 0 failed
+ * assert.equal(
+ *   formatStatusLine({ runs: [], counts }),
+ *   "slurm: 5 runs: 3 done, 1 running, 1 pending, 0 failed",
+ * );
  * ```
  */
 export function formatStatusLine(s: GridStatus): string {

@@ -52,9 +52,10 @@ export interface GridPlan {
  * @returns e.g. `gradprom σ=0.1 seed 0`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runLabel } from "./plan_grid.ts";
  * import { DEFAULT_CONFIG } from "../experiments/config.ts";
- * console.log(runLabel(DEFAULT_CONFIG)); // gradprom σ=0.1 seed 0
+ * assert.equal(runLabel(DEFAULT_CONFIG), "gradprom σ=0.1 seed 0");
  * ```
  */
 export function runLabel(config: ExperimentConfig): string {

@@ -53,12 +53,11 @@ export const SLURM_USAGE =
  * @param values Parsed arguments.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { applySlurmArgs } from "./slurm_cli.ts";
- * try {
- *   applySlurmArgs({ partition: "gpu" });
- * } catch (e) {
- *   console.log((e as Error).message); // Expected --partition together with --slurm but found it alone
- * }
+ * assert.throws(() => applySlurmArgs({ partition: "gpu" }), {
+ *   message: "Expected --partition together with --slurm but found it alone",
+ * });
  * ```
  */
 export function applySlurmArgs(values: SlurmArgValues): void {
@@ -81,8 +80,14 @@ export function applySlurmArgs(values: SlurmArgValues): void {
  * @returns The runs, each with its experiment id.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { getExperiment } from "../experiments/registry.ts";
  * import { reproduceEntries } from "./slurm_cli.ts";
- * console.log(reproduceEntries("quick", { seeds: 1, dataRoot: null }).length); // 10
+ * // One notebook: the runs of its experiment's grid.
+ * const only = "table1_isic_denoise";
+ * const table1 = reproduceEntries("quick", { seeds: 1, dataRoot: null, only });
+ * assert.equal(table1.length, getExperiment("table1-isic-denoise").grid("quick").length);
+ * assert.ok(table1.every((e) => e.experiment === "table1-isic-denoise"));
  * ```
  */
 export function reproduceEntries(

@@ -47,12 +47,13 @@ export interface CaGradOptions {
  * @returns A {@link Strategy}.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { caGrad } from "./cagrad.ts";
  * await setupBackend({ quiet: true });
  * const r = caGrad({ c: 0 })({ w: tf.tensor([1, 0]) }, { w: tf.tensor([-1, 2]) });
- * r.grads.w.print(); // [0, 2]: c = 0 is joint training
+ * assert.deepEqual([...r.grads.w.dataSync()], [0, 2]); // c = 0 is joint training
  * ```
  */
 export function caGrad(options: CaGradOptions = {}): Strategy {

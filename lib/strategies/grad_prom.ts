@@ -34,13 +34,17 @@ export interface GradPromOptions {
  * @returns A {@link Strategy}.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { gradProm } from "./grad_prom.ts";
  * await tf.setBackend("cpu");
  * const step = gradProm();
  * const r = step({ w: tf.tensor([1, 0]) }, { w: tf.tensor([-1, 1]) });
- * console.log(r.cosine < 0, r.auxWeight); // true 0  (gate shut: update = main)
+ * // Gate shut: the update is main.
+ * assert.ok(r.cosine < 0);
+ * assert.equal(r.auxWeight, 0);
+ * assert.deepEqual([...r.grads.w.dataSync()], [1, 0]);
  * ```
  */
 export function gradProm(options: GradPromOptions = {}): Strategy {

@@ -43,13 +43,15 @@ export interface GradientSimilarityOptions {
  * @returns A {@link Strategy}.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { gradientSimilarity } from "./gradient_similarity.ts";
  * await setupBackend({ quiet: true });
  * const strict = gradientSimilarity({ mode: "unweighted" });
  * const r = strict({ w: tf.tensor([1, 0]) }, { w: tf.tensor([0, 1]) });
- * console.log(r.cosine, r.auxWeight); // 0 0: orthogonal, so refused (GradProm would add it)
+ * // Orthogonal, so refused (GradProm would add it).
+ * assert.deepEqual([r.cosine, r.auxWeight], [0, 0]);
  * ```
  */
 export function gradientSimilarity(options: GradientSimilarityOptions = {}): Strategy {

@@ -65,14 +65,17 @@ export interface GradVacStrategy {
  *   `.target` for the current EMA.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { gradVac } from "./gradvac.ts";
  * await setupBackend({ quiet: true });
  * const step = gradVac({ beta: 0.5, target: 0 });
  * const r = step({ w: tf.tensor([1, 0]) }, { w: tf.tensor([-1, 1]) });
- * r.grads.w.print(); // [1, 1]: with φ̂ = 0 it acts like asymmetric PCGrad
- * console.log(step.target); // -0.3535…: (1 − 0.5)·0 + 0.5·cos, cos = −1/√2
+ * // With φ̂ = 0 it acts like asymmetric PCGrad.
+ * assert.deepEqual([...r.grads.w.dataSync()], [1, 1]);
+ * // φ̂ ← (1 − 0.5)·0 + 0.5·cos, cos = −1/√2.
+ * assert.ok(Math.abs(step.target - 0.5 * -Math.SQRT1_2) < 1e-6);
  * ```
  */
 export function gradVac(options: GradVacOptions = {}): GradVacStrategy {

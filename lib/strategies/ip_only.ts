@@ -11,12 +11,14 @@ import type * as tf from "@tensorflow/tfjs-core";
  * @returns `{grads: main (a copy), cosine, auxWeight: 0}`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { ipOnly } from "./ip_only.ts";
  * await tf.setBackend("cpu");
  * const r = ipOnly({ w: tf.tensor([1, 0]) }, { w: tf.tensor([-1, 0]) });
- * console.log(r.cosine); // -1
+ * assert.equal(r.cosine, -1);
+ * assert.deepEqual([...r.grads.w.dataSync()], [1, 0]); // main alone
  * ```
  */
 export function ipOnly(main: tf.NamedTensorMap, aux: tf.NamedTensorMap): StrategyResult {

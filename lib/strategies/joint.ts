@@ -10,13 +10,14 @@ import type * as tf from "@tensorflow/tfjs-core";
  * @returns `{grads: main + aux, cosine, auxWeight: 1}`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { joint } from "./joint.ts";
  * await tf.setBackend("cpu");
  * const r = joint({ w: tf.tensor([1, 0]) }, { w: tf.tensor([0, 2]) });
- * console.log(r.cosine); // 0
- * r.grads.w.print(); // [1, 2]
+ * assert.equal(r.cosine, 0);
+ * assert.deepEqual([...r.grads.w.dataSync()], [1, 2]);
  * ```
  */
 export function joint(main: tf.NamedTensorMap, aux: tf.NamedTensorMap): StrategyResult {

@@ -49,12 +49,14 @@ export interface MgdaOptions {
  * @returns A {@link Strategy}.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { mgda } from "./mgda.ts";
  * await setupBackend({ quiet: true });
  * const r = mgda({ rescale: false })({ w: tf.tensor([2, 0]) }, { w: tf.tensor([0, 2]) });
- * r.grads.w.print(); // [1, 1]: α = ½, the midpoint is the min-norm point
+ * // α = ½: the midpoint is the min-norm point.
+ * assert.deepEqual([...r.grads.w.dataSync()], [1, 1]);
  * ```
  */
 export function mgda(options: MgdaOptions = {}): Strategy {

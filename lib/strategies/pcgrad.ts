@@ -51,12 +51,14 @@ export interface PcGradOptions {
  * @returns A {@link Strategy}.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { pcGrad } from "./pcgrad.ts";
  * await setupBackend({ quiet: true });
  * const r = pcGrad()({ w: tf.tensor([1, 0]) }, { w: tf.tensor([-1, 1]) });
- * r.grads.w.print(); // [1, 1]: aux lost its component along -main, main is intact
+ * // aux lost its component along −main; main is intact.
+ * assert.deepEqual([...r.grads.w.dataSync()], [1, 1]);
  * ```
  */
 export function pcGrad(options: PcGradOptions = {}): Strategy {

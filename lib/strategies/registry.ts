@@ -73,9 +73,12 @@ export interface StrategyRegistry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { STRATEGIES } from "./registry.ts";
  * for (const [name, f] of Object.entries(STRATEGIES)) console.log(name, "—", f.description);
  * const pcgrad = STRATEGIES.pcgrad({ symmetric: true });
+ * assert.equal(typeof pcgrad, "function");
+ * assert.ok(Object.values(STRATEGIES).every((f) => f.description.length > 0));
  * ```
  */
 export const STRATEGIES: StrategyRegistry = {
@@ -159,13 +162,14 @@ export type StrategyName = keyof StrategyRegistry;
  * @throws {RangeError} For an unknown name, listing the known ones.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../backend/setup_backend.ts";
  * import { getStrategy } from "./registry.ts";
  * await setupBackend({ quiet: true });
  * const step = getStrategy("mgda", { rescale: false });
  * const r = step({ w: tf.tensor([2, 0]) }, { w: tf.tensor([0, 2]) });
- * r.grads.w.print(); // [1, 1]
+ * assert.deepEqual([...r.grads.w.dataSync()], [1, 1]);
  * ```
  */
 export function getStrategy(name: string, options?: Record<string, unknown>): Strategy {

@@ -54,9 +54,11 @@ export interface TwoParamProblem {
  * @throws {RangeError} If an eigenvalue is not a positive finite number, or a point is not finite.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { twoParamProblem } from "./two_param_problem.ts";
  * const p = twoParamProblem();
- * console.log(p.lIp(p.thetaStar), p.gradVr(p.thetaVr)); // 0 [0, 0]
+ * assert.equal(p.lIp(p.thetaStar), 0);
+ * assert.deepEqual(p.gradVr(p.thetaVr), [0, 0]);
  * ```
  */
 export function twoParamProblem(options: TwoParamProblemOptions = {}): TwoParamProblem {

@@ -31,13 +31,14 @@ import * as tf from "@tensorflow/tfjs-core";
  * @returns Images `[n, h/factor, w/factor, c]`, float32 in [0, 1]; `x` is not disposed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../../backend/setup_backend.ts";
  * import { downsampleBicubic } from "./bicubic_downsample.ts";
  * await setupBackend({ quiet: true });
  * const hr = tf.fill([1, 8, 8, 3], 0.25) as tf.Tensor4D;
  * const lr = downsampleBicubic(hr, 2);
- * console.log(lr.shape); // [1, 4, 4, 3]
+ * assert.deepEqual(lr.shape, [1, 4, 4, 3]);
  * tf.dispose([hr, lr]);
  * ```
  */

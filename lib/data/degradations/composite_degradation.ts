@@ -46,13 +46,14 @@ export const COMPOSITE_DEFAULT_ORDER: readonly CompositeStep[] = ["blur", "poiss
  * @returns The degraded images, float32 in [0, 1]; `x` is not disposed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../../backend/setup_backend.ts";
  * import { compositeDegradation } from "./composite_degradation.ts";
  * await setupBackend({ quiet: true });
  * const x = tf.fill([1, 16, 16, 3], 0.5) as tf.Tensor4D;
  * const y = compositeDegradation(x, { sigma: 0.05, photons: 200, blurSigma: 1 }, 3);
- * console.log(y.shape); // [1, 16, 16, 3]
+ * assert.deepEqual(y.shape, [1, 16, 16, 3]);
  * tf.dispose([x, y]);
  * ```
  */

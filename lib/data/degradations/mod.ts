@@ -56,6 +56,7 @@ const _KEYS: Record<string, string[]> = {
  * @returns The degraded images, float32 in [0, 1]; `x` is not disposed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../../backend/setup_backend.ts";
  * import { degrade } from "./mod.ts";
@@ -63,7 +64,8 @@ const _KEYS: Record<string, string[]> = {
  * const x = tf.fill([1, 8, 8, 3], 0.5) as tf.Tensor4D;
  * const noisy = degrade(x, { kind: "gaussian", sigma: 0.1 }, 1);
  * const small = degrade(x, { kind: "bicubic", factor: 2 }, 1);
- * console.log(noisy.shape, small.shape); // [1, 8, 8, 3] [1, 4, 4, 3]
+ * assert.deepEqual(noisy.shape, [1, 8, 8, 3]);
+ * assert.deepEqual(small.shape, [1, 4, 4, 3]);
  * tf.dispose([x, noisy, small]);
  * ```
  */

@@ -35,13 +35,14 @@ export const POISSON_NORMAL_THRESHOLD = 30;
  * @returns The noisy images, float32, clipped to [0, 1]; `x` is not disposed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { setupBackend } from "../../backend/setup_backend.ts";
  * import { addPoissonNoise } from "./poisson_noise.ts";
  * await setupBackend({ quiet: true });
  * const clean = tf.fill([1, 8, 8, 3], 0.5);
  * const noisy = addPoissonNoise(clean, 100, 7);
- * console.log(noisy.shape); // [1, 8, 8, 3]
+ * assert.deepEqual(noisy.shape, [1, 8, 8, 3]);
  * tf.dispose([clean, noisy]);
  * ```
  */
