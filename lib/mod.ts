@@ -4,8 +4,9 @@
  *
  * Public surface (re-exports only). Start with {@link setupBackend}, build an
  * enhancement network ({@link srResNet}) and a recognition network
- * ({@link resNet}), and train them with {@link trainStep} and a strategy
- * ({@link gradProm}, {@link joint}, {@link ipOnly}); or run the paper's
+ * ({@link resNet}), and train them with {@link trainLoop} (or step by step
+ * with {@link trainStep}) and a strategy ({@link gradProm}, {@link joint},
+ * {@link ipOnly}); or run the paper's
  * experiments by id with {@link runGrid} / {@link runExperiment}.
  *
  * @example
@@ -45,6 +46,7 @@ export {
   type SyntheticIsic2018Options,
 } from "./data/synthetic_isic2018.ts";
 export { addGaussianNoise } from "./data/gaussian_noise.ts";
+export { batchSampler } from "./data/batch_sampler.ts";
 export {
   addPoissonNoise,
   compositeDegradation,
@@ -53,7 +55,29 @@ export {
   downsampleBicubic,
   gaussianBlur,
 } from "./data/degradations/mod.ts";
-export { inspectDataset, readManifest, verifyDataset } from "./data/manifest.ts";
+export {
+  DATASET_IDS,
+  type DatasetId,
+  DATASETS,
+  datasetTasks,
+  getDataset,
+  resolveTask,
+  TASK_ALIASES,
+} from "./data/registry.ts";
+export type {
+  DatasetDescriptor,
+  DatasetTask,
+  LoadedSplit,
+  LoadSplitOptions,
+  RecognitionTask,
+} from "./data/dataset_descriptor.ts";
+export {
+  datasetChecksums,
+  inspectDataset,
+  readLock,
+  readManifest,
+  verifyDataset,
+} from "./data/manifest.ts";
 export {
   COVID_CT_CLASSES,
   COVID_CT_LAYOUT,
@@ -163,11 +187,21 @@ export {
   type VrMode,
 } from "./train/train_step.ts";
 export { Progress } from "./train/progress.ts";
+export {
+  type BatchOf,
+  type BatchSource,
+  type TrainEvent,
+  type TrainLog,
+  trainLoop,
+  type TrainLoopOptions,
+  type TrainLoopResult,
+  type VrBatch,
+  type VrTrainSetup,
+} from "./train/train_loop.ts";
 
 // Experiments
 export {
   type Dataset,
-  DATASETS,
   DEFAULT_CONFIG,
   type ExperimentConfig,
   mergeConfig,
@@ -175,6 +209,23 @@ export {
   METHODS,
   type Task,
 } from "./experiments/config.ts";
+export {
+  checkStrategyOptions,
+  isMethod,
+  METHOD_IDS,
+  METHOD_SPECS,
+  type MethodId,
+  type MethodSpec,
+  methodSpec,
+  methodStrategy,
+  REFERENCE_ROWS,
+  type RowMethod,
+  type RowStyle,
+  rowStyle,
+  type StrategyOptionsOf,
+  type StrategyRef,
+  type TrainOptionKey,
+} from "./experiments/methods.ts";
 export {
   COMPOSITE_DEGRADATION,
   CROSS_DOMAIN_PAPER,
@@ -207,16 +258,54 @@ export { ResultsCache } from "./experiments/results_cache.ts";
 export {
   checkClaims,
   type ClaimCheck,
-  claimsMarkdown,
+  claimsHtml,
+  claimsTableMarkdown,
   describeVerdict,
   formatDelta,
   observations,
+  observationsMarkdown,
   summarize,
   tableCsv,
   tableHtml,
   tableMarkdown,
   type TableRow,
 } from "./experiments/summarize.ts";
+export {
+  auxGateMarkdown,
+  buildReport,
+  claimsMarkdown,
+  crossDomainBestMarkdown,
+  crossDomainMarkdown,
+  type ExperimentReport,
+  experimentReport,
+  gapMarkdown,
+  gateDynamicsFigure,
+  type GateDynamicsOptions,
+  gateDynamicsRuns,
+  gateShareMarkdown,
+  layerConflictMarkdown,
+  lesionMarkdown,
+  type LoadOptions,
+  loadRuns,
+  type NotebookParams,
+  notebookParams,
+  qualitativeClaimsMarkdown,
+  qualitativePsnrMarkdown,
+  qualitativeRuns,
+  qualitativeSetupMarkdown,
+  qualitativeWinsMarkdown,
+  type Setting,
+  settingOf,
+  settingSweepFigure,
+  setupMarkdown,
+  tableDisplay,
+  tableFigures,
+  taskAttentionCosineMarkdown,
+  taskAttentionPsnrMarkdown,
+  taskAttentionReadingsMarkdown,
+  taskAttentionRuns,
+  taskAttentionSetupMarkdown,
+} from "./experiments/report.ts";
 
 // The two-parameter toy problem of Fig. 1
 export {
@@ -257,6 +346,15 @@ export {
 export { experimentResults, type FigureContext } from "./figures/experiment_results.ts";
 export { type FigureOutput, FIGURES, type FigureSpec, getFigure } from "./figures/registry.ts";
 export { exportFigures, type WrittenFigure } from "./figures/export_figures.ts";
+export {
+  fig1Figures,
+  fig1ProblemMarkdown,
+  type Fig1Runs,
+  fig1Runs,
+  type Fig1Settings,
+  fig1Settings,
+  fig1SummaryMarkdown,
+} from "./figures/fig1_toy.ts";
 
 // Cluster (Slurm)
 export {

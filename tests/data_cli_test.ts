@@ -5,6 +5,7 @@ import { generateSyntheticCovidCt } from "../lib/data/synthetic_covid_ct.ts";
 import { generateSyntheticLizard } from "../lib/data/synthetic_lizard.ts";
 import { generateSyntheticCamus } from "../lib/data/synthetic_camus.ts";
 import { LIZARD_CLASSES } from "../lib/data/lizard.ts";
+import { DATASET_IDS, DATASETS, inspectionTasks } from "../lib/data/registry.ts";
 
 const TOOL = new URL("../tools/data.ts", import.meta.url).pathname;
 
@@ -33,6 +34,19 @@ async function snapshot(dir: string): Promise<string[]> {
   await walk(dir);
   return out.sort();
 }
+
+Deno.test("tools/data.ts --help lists every registered dataset with its task words", async () => {
+  const r = await run("--help");
+  assert.equal(r.code, 0, r.stderr);
+  for (const id of DATASET_IDS) {
+    const line = `${id} (${DATASETS[id].name}): ${inspectionTasks(DATASETS[id]).join(", ")}`;
+    assert.ok(r.stdout.includes(line), `${line}\n${r.stdout}`);
+  }
+  assert.match(r.stdout, /also accepted: classification for diagnosis/);
+  const bad = await run("inspect", "lizard", ".", "--task", "view");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /Expected task segmentation or diagnosis for lizard but found "view"/);
+});
 
 Deno.test("tools/data.ts verify and inspect a tiny synthetic ISIC 2018, never writing into it", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "data_cli_test_" });
@@ -202,7 +216,7 @@ Deno.test("tools/data.ts verify and inspect a tiny synthetic Lizard", async (t) 
       minSize: 32,
       maxSize: 40,
     });
-    const r = await run("inspect", "lizard", root, "--json", "--task", "classification");
+    const r = await run("inspect", "lizard", root, "--json", "--task", "diagnosis");
     assert.equal(r.code, 0, r.stderr);
     const c = JSON.parse(r.stdout);
     for (const s of Object.values(c.splits) as Record<string, unknown>[]) {

@@ -310,7 +310,7 @@ Deno.test({
           [...test.ids],
           sorted(items.filter((it) => it.fold === 3).map((it) => it.id)),
         );
-        const cls = await loadLizard({ root: v.path, size: [8, 8], task: "classification" });
+        const cls = await loadLizard({ root: v.path, size: [8, 8], task: "diagnosis" });
         const labelled = items.filter((it) => it.majority > 0);
         assert.deepEqual([...cls.ids], sorted(labelled.map((it) => it.id)));
         assert.deepEqual(

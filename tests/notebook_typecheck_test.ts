@@ -1,9 +1,11 @@
 /**
- * Every notebook's code type-checks: the Deno kernel does not report type
- * errors, so each notebook's code cells are joined into one module (beside
- * the notebook, so relative imports resolve) and `deno check`ed together.
- * A cell's last expression is its display value; as a statement it
- * type-checks the same.
+ * Every notebook's code type-checks, and defines no function of its own (a
+ * notebook only loads results and shows them through library calls, so that
+ * notebooks, exported figures and the reproduce report cannot disagree). The
+ * Deno kernel does not report type errors, so each notebook's code cells are
+ * joined into one module (beside the notebook, so relative imports resolve)
+ * and `deno check`ed together. A cell's last expression is its display value;
+ * as a statement it type-checks the same.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -20,6 +22,20 @@ Deno.test("every notebook is in the notebook index that reproduce runs", () => {
     names.map((n) => n.replace(/\.ipynb$/, "")),
     NOTEBOOKS.map((n) => n.name).sort(),
   );
+});
+
+Deno.test("notebooks only load and show: their code defines no function of its own", async () => {
+  for (const name of names) {
+    for (const cell of (await readCells(join(dir, name))).filter((c) => c.cell_type === "code")) {
+      const code = cellSource(cell);
+      assert.doesNotMatch(
+        code,
+        /\bfunction\b|=>/,
+        `${name}: a cell defines a function; put it in the library (lib/experiments/report.ts) ` +
+          `and call it:\n${code}`,
+      );
+    }
+  }
 });
 
 Deno.test("every notebook's code type-checks", async () => {

@@ -14,22 +14,26 @@
  */
 import { parseArgs } from "node:util";
 import {
-  DATASET_ADAPTERS,
   inspectDataset,
   inspectJson,
   type InspectReport,
   verifyDataset,
   type VerifyReport,
 } from "../lib/data/manifest.ts";
+import { DATASET_IDS, DATASETS, inspectionTasks, TASK_ALIASES } from "../lib/data/registry.ts";
 
 const USAGE = `usage:
   deno run -A tools/data.ts verify <name> <folder> [--task T] [--synthetic] [--lock FILE] [--update-lock] [--json]
   deno run -A tools/data.ts inspect <name> <folder> [--task T] [--seed N] [--json]
-datasets: ${Object.keys(DATASET_ADAPTERS).join(", ")}
-  isic2018 tasks: diagnosis (default for inspect), segmentation; verify checks every task present
-  covid_ct task: classification
-  lizard tasks: segmentation (default), classification
-  camus tasks: segmentation (default), view, phase, quality (image-level label histograms)`;
+datasets and their --task values (inspect's default first):
+${
+  DATASET_IDS.map((id) => {
+    const d = DATASETS[id];
+    return `  ${id} (${d.name}): ${inspectionTasks(d).join(", ")}` +
+      (d.inspect.note ? `; ${d.inspect.note}` : "");
+  }).join("\n")
+}
+  also accepted: ${Object.entries(TASK_ALIASES).map(([a, t]) => `${a} for ${t}`).join(", ")}`;
 
 class _UsageError extends Error {}
 

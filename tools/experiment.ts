@@ -10,11 +10,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { readFile } from "node:fs/promises";
-import { DEFAULT_CONFIG, type ExperimentConfig, mergeConfig } from "../lib/experiments/config.ts";
 import { EXPERIMENTS, getExperiment, type Profile, PROFILES } from "../lib/experiments/registry.ts";
-import { ensureVrPretrain, runExperiment } from "../lib/experiments/run_experiment.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
+import { readConfigFile, runConfig } from "../lib/experiments/worker.ts";
 import { checkClaims, summarize, tableMarkdown } from "../lib/experiments/summarize.ts";
 import { applySlurmArgs, SLURM_ARGS, SLURM_USAGE, slurmBranch } from "../lib/slurm/slurm_cli.ts";
 
@@ -56,29 +54,14 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (values.config) {
-    let overrides: Record<string, unknown>;
-    try {
-      overrides = JSON.parse(await readFile(values.config, "utf8"));
-    } catch (e) {
-      throw new Error(`Cannot read config ${values.config}: ${(e as Error).message}`);
-    }
-    const config: ExperimentConfig = mergeConfig(DEFAULT_CONFIG, overrides);
+    const config = await readConfigFile(values.config);
     const handled = await slurmBranch([{ experiment: values.config, config }], values, slurm);
     if (handled !== null) return handled;
-    if (values["pretrain-only"]) {
-      const p = await ensureVrPretrain(config, { force: values.force });
-      if (!values["quiet-result"]) console.log(JSON.stringify(p));
-      return 0;
-    }
-    const r = await runExperiment(config, { force: values.force });
-    if (!values["quiet-result"]) {
-      console.log(JSON.stringify({
-        key: r.key,
-        metrics: r.metrics,
-        fromCache: !!r.fromCache,
-        ...(r.resumedFrom ? { resumedFrom: r.resumedFrom } : {}),
-      }));
-    }
+    const out = await runConfig(config, {
+      pretrainOnly: values["pretrain-only"],
+      force: values.force,
+    });
+    if (!values["quiet-result"]) console.log(JSON.stringify(out));
     return 0;
   }
   if (positionals.length !== 1) {

@@ -19,18 +19,17 @@ import { getExperiment, type Profile, PROFILES } from "../lib/experiments/regist
 import { NOTEBOOKS } from "../lib/experiments/notebook_index.ts";
 import { REPO_ROOT, ResultsCache, writeFileAtomic } from "../lib/experiments/results_cache.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
+import { experimentReport, gateDynamicsFigure, tableFigures } from "../lib/experiments/report.ts";
 import {
-  checkClaims,
   type ClaimCheck,
+  claimsHtml,
   describeVerdict,
   formatDelta,
-  summarize,
   tableCsv,
   tableHtml,
   tableMarkdown,
 } from "../lib/experiments/summarize.ts";
 import { checkNotebookTooling, executeNotebook } from "../lib/notebook/execute_notebook.ts";
-import { dynamicsFigure, metricBarFigure } from "../lib/plots/table_figures.ts";
 import type { PlotlyFigure } from "../lib/plots/plotly.ts";
 import { formatDuration } from "../lib/train/progress.ts";
 import { setupBackend } from "../lib/backend/setup_backend.ts";
@@ -123,14 +122,15 @@ async function main(args: string[]): Promise<void> {
   const sections: Section[] = [];
   for (const nb of notebooks) {
     for (const id of nb.experiments) {
-      const spec = getExperiment(id);
-      const results = await runGrid(spec.grid(profile, { seeds, dataRoot }), {
+      const report = await experimentReport(id, {
+        profile,
+        seeds,
+        dataRoot,
         workers,
         cache,
         progress: false,
       });
-      const rows = summarize(spec, results);
-      const claims = checkClaims(spec, rows);
+      const { spec, results, rows, claims } = report;
       const header = `# ${spec.title}\n\nProfile ${profile}, seeds ${
         [...new Set(results.map((r) => r.config.seed))].join(", ")
       }, ` +
@@ -141,9 +141,6 @@ async function main(args: string[]): Promise<void> {
       const csvPath = join(out, "tables", `${spec.id}.csv`);
       await writeFileAtomic(markdownPath, header + tableMarkdown(rows, claims));
       await writeFileAtomic(csvPath, tableCsv(rows));
-      const sigma0 = Math.min(...rows.map((r) =>
-        r.sigma
-      ));
       sections.push({
         name: nb.name,
         title: spec.title,
@@ -152,24 +149,7 @@ async function main(args: string[]): Promise<void> {
         notebookPath: join(out, "notebooks", `${nb.name}.ipynb`),
         tableHtml: tableHtml(rows),
         claims,
-        figures: [
-          metricBarFigure(rows, "psnr"),
-          metricBarFigure(rows, "ssim"),
-          ...(rows.some((r) => r.task !== "segmentation")
-            ? [metricBarFigure(rows.filter((r) => r.task !== "segmentation"), "accuracy")]
-            : []),
-          ...(rows.some((r) => r.task !== "diagnosis" && r.miou)
-            ? [metricBarFigure(rows, "miou")]
-            : []),
-          dynamicsFigure(
-            results.filter((r) =>
-              r.config.degradation.sigma === sigma0 &&
-              ["joint", "gradprom"].includes(r.config.method) && r.config.seed === 0
-            ),
-            20,
-            (r) => spec.groupOf?.(r.config) ?? `σ=${r.config.degradation.sigma}`,
-          ),
-        ],
+        figures: [...Object.values(tableFigures(report)), gateDynamicsFigure(report)],
       });
     }
   }
@@ -233,10 +213,6 @@ async function writeReport(
   let fig = 0;
   const body = sections.map((s) => {
     const rel = (p: string) => relative(join(REPO_ROOT, "results"), p);
-    const claims = s.claims.map((c) =>
-      `<tr><td>${e(c.text)}</td><td>${e(formatDelta(c))}</td><td>${c.paperDelta ?? ""}</td>` +
-      `<td class="${c.verdict.replaceAll(" ", "-")}">${e(describeVerdict(c))}</td></tr>`
-    ).join("\n");
     const figs = s.figures.map((f) => {
       const id = `fig${fig++}`;
       return `<div id="${id}" class="fig"></div><script>Plotly.newPlot(${JSON.stringify(id)}, ${
@@ -250,7 +226,7 @@ async function writeReport(
 <a href="${rel(s.csvPath)}">table (CSV)</a></p>
 ${s.tableHtml}
 <h3>The paper's claims on our data</h3>
-<table><tr><th>Claim</th><th>Ours (Δ)</th><th>Paper (Δ)</th><th>Verdict</th></tr>${claims}</table>
+${claimsHtml(s.claims)}
 ${plotlyOk ? figs : "<p>(plotly.js not installed: figures are in the notebook)</p>"}
 </section>`;
   }).join("\n");

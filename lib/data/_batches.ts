@@ -1,7 +1,8 @@
 /**
- * Batching shared by the dataset loaders: the order of a pass (shuffled per
- * epoch or by a seed), its groups of indices, and a batch iterator that
- * decodes the next batch while the caller works on the current one.
+ * Batching shared by the dataset loaders and the training batches
+ * (`batch_sampler.ts`): the order of a pass (shuffled per epoch or by a
+ * seed), its groups of indices, and a batch iterator that decodes the next
+ * batch while the caller works on the current one.
  *
  * @module
  */

@@ -7,9 +7,10 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hashString } from "../util/rng.ts";
+import type { SyntheticCopy } from "./dataset_descriptor.ts";
 
 /** What identifies one generator's output. */
 export interface _GeneratorSpec {
@@ -20,6 +21,53 @@ export interface _GeneratorSpec {
   generator: string;
   /** Marker file name inside the generated root, e.g. `.synthetic-lizard.json`. */
   markerFile: string;
+}
+
+/**
+ * The spec of a dataset's generator: folder prefix `<id>-synthetic`, and the
+ * version and marker of its descriptor's `synthetic`.
+ */
+export function _generatorSpec(
+  dataset: { id: string; synthetic: Pick<SyntheticCopy, "version" | "marker"> },
+  generator: string,
+): _GeneratorSpec {
+  return {
+    prefix: `${dataset.id}-synthetic`,
+    version: dataset.synthetic.version,
+    generator,
+    markerFile: dataset.synthetic.marker,
+  };
+}
+
+/**
+ * Generates (or reuses) a synthetic set: a folder (`dir`, else the default one
+ * for the config) whose marker matches the config is reused; otherwise `write`
+ * fills a temporary folder beside it, the marker is written last, and the
+ * folder is installed in its place ({@linkcode _installGenerated}).
+ *
+ * @returns The folder.
+ */
+export async function _generateFolder<C extends object>(
+  spec: _GeneratorSpec,
+  config: C,
+  defaults: C,
+  dir: string | undefined,
+  write: (tmp: string, config: C) => Promise<void>,
+): Promise<string> {
+  const out = dir ?? _defaultGeneratedDir(spec, config, defaults);
+  if (await _markerMatches(out, spec, config)) return out;
+  const parent = dirname(out);
+  await Deno.mkdir(parent, { recursive: true });
+  const tmp = await Deno.makeTempDir({ dir: parent, prefix: `.${spec.prefix}-tmp-` });
+  try {
+    await Deno.chmod(tmp, 0o755); // makeTempDir creates 0700
+    await write(tmp, config);
+    await Deno.writeTextFile(join(tmp, spec.markerFile), _markerText(spec, config));
+    await _installGenerated(tmp, out, spec, config);
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  return out;
 }
 
 /**
@@ -133,3 +181,36 @@ export function _resolveIntegerOptions<C extends Record<string, number>>(
   }
   return config;
 }
+
+/**
+ * Fixed JPEG encoder options (4:4:4, Huffman-optimised, no mozjpeg tricks), so
+ * that a seed gives byte-identical files with the same sharp/libvips build.
+ */
+export function _jpegOptions(quality: number): {
+  quality: number;
+  chromaSubsampling: "4:4:4";
+  optimiseCoding: true;
+  progressive: false;
+  mozjpeg: false;
+  trellisQuantisation: false;
+  overshootDeringing: false;
+  optimiseScans: false;
+} {
+  return {
+    quality,
+    chromaSubsampling: "4:4:4",
+    optimiseCoding: true,
+    progressive: false,
+    mozjpeg: false,
+    trellisQuantisation: false,
+    overshootDeringing: false,
+    optimiseScans: false,
+  };
+}
+
+/** Fixed PNG encoder options (compression 9, no adaptive filtering, no palette). */
+export const _PNG_OPTIONS = {
+  compressionLevel: 9,
+  adaptiveFiltering: false,
+  palette: false,
+} as const;

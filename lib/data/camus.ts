@@ -28,17 +28,45 @@
  * convention, cross-checked with nibabel in the tests), **not on the real files** (not
  * available here); `flipVertical: true` flips rows if a copy turns out upside down.
  *
+ * {@linkcode CAMUS_DATASET} (at the end of this file) describes the dataset to the rest
+ * of the library (registered in `DATASETS`, `registry.ts`): its tasks and classes, the
+ * experiments' loader entry, its synthetic copy, and the checks of `tools/data.ts`.
+ *
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { readMetaImage } from "../io/metaimage.ts";
 import { readNifti } from "../io/nifti.ts";
-import { Rng } from "../util/rng.ts";
-import { _batchGroups, _prefetchBatches, type BatchOptions } from "./_batches.ts";
+import {
+  _attempt,
+  _countCheck,
+  _expectedSource,
+  _few,
+  _listCheck,
+  _listNames,
+  _num,
+} from "./_checks.ts";
+import {
+  _checkOptionKeys,
+  _checkSharedOptions,
+  type _Entry,
+  _LazyDataset,
+  type _LazyInit,
+} from "./_lazy_dataset.ts";
+import type {
+  DatasetDescriptor,
+  DatasetManifest,
+  DatasetToolOptions,
+  InspectedSplit,
+  LoadedSplit,
+  LoadSplitOptions,
+  VerifyCheck,
+} from "./dataset_descriptor.ts";
 import { splitDataset } from "./split_dataset.ts";
+import type { SyntheticCamusOptions } from "./synthetic_camus.ts";
 
 /** Folder and file names of the two releases (override with `layout`). */
 export const CAMUS_LAYOUT = {
@@ -179,7 +207,7 @@ const _QUALITIES = ["Good", "Medium", "Poor"];
 
 /**
  * Checks a CAMUS copy's layout (read-only) and summarises it: the release, complete
- * patients and the split. For `DATASET_ADAPTERS`-style verification.
+ * patients and the split. For the descriptor's `verify`.
  *
  * @param root The release's root.
  * @param options Release, legacy split seed / fractions and name overrides.
@@ -223,13 +251,7 @@ export async function describeCamusLayout(
  * ```
  */
 export async function loadCamus(options: LoadCamusOptions): Promise<CamusDataset> {
-  for (const key of Object.keys(options)) {
-    if (!_OPTION_KEYS.includes(key)) {
-      throw new TypeError(
-        `Unknown option "${key}" for loadCamus; expected one of ${_OPTION_KEYS.join(", ")}`,
-      );
-    }
-  }
+  _checkOptionKeys("loadCamus", options, _OPTION_KEYS);
   const {
     root,
     size,
@@ -244,13 +266,7 @@ export async function loadCamus(options: LoadCamusOptions): Promise<CamusDataset
     flipVertical = false,
     cacheBytes = 256 * 2 ** 20,
   } = options;
-  if (
-    !Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)
-  ) {
-    throw new RangeError(
-      `Expected size [height, width] of positive integers but found ${JSON.stringify(size)}`,
-    );
-  }
+  _checkSharedOptions({ split, size, fit, cacheBytes });
   const badView = views.find((v) => v !== "2CH" && v !== "4CH");
   if (badView !== undefined || views.length === 0) {
     throw new TypeError(`Expected views among "2CH", "4CH" but found ${JSON.stringify(views)}`);
@@ -259,21 +275,10 @@ export async function loadCamus(options: LoadCamusOptions): Promise<CamusDataset
   if (badPhase !== undefined || phases.length === 0) {
     throw new TypeError(`Expected phases among "ED", "ES" but found ${JSON.stringify(phases)}`);
   }
-  if (!["train", "val", "test", "all"].includes(split)) {
-    throw new TypeError(
-      `Expected split "train", "val", "test" or "all" but found ${JSON.stringify(split)}`,
-    );
-  }
   if (!["view", "phase", "quality"].includes(label)) {
     throw new TypeError(
       `Expected label "view", "phase" or "quality" but found ${JSON.stringify(label)}`,
     );
-  }
-  if (fit !== "fill" && fit !== "cover") {
-    throw new TypeError(`Expected fit "fill" or "cover" but found ${JSON.stringify(fit)}`);
-  }
-  if (!(Number.isFinite(cacheBytes) && cacheBytes >= 0)) {
-    throw new RangeError(`Expected cacheBytes >= 0 but found ${cacheBytes}`);
   }
   const layout: CamusLayout = { ...CAMUS_LAYOUT, ...options.layout };
   const scan = await _scan(root, release, layout);
@@ -456,11 +461,6 @@ function _parseCfg(text: string): Record<string, string> {
   return out;
 }
 
-function _few(names: readonly string[]): string {
-  const head = names.slice(0, 5).join(", ");
-  return names.length > 5 ? `${head} (and ${names.length - 5} more)` : head;
-}
-
 /** Reads a 2-D image (dims `[W, H]` or `[W, H, 1]`) from either format. */
 function _read2d(path: string): { data: Float32Array; w: number; h: number } {
   const img = path.endsWith(".mhd") ? readMetaImage(path) : readNifti(path);
@@ -489,131 +489,267 @@ async function _resize(
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
-interface _Init {
-  root: string;
+interface _Init extends _LazyInit {
   release: "nifti" | "mhd";
   split: CamusSplit;
-  size: [number, number];
   labelNames: readonly string[];
-  ids: string[];
   patients: string[];
   labels: Int32Array;
-  imagePaths: string[];
   maskPaths: string[];
-  fit: "fill" | "cover";
   flipVertical: boolean;
-  seed: number;
-  cacheBytes: number;
 }
 
-class _CamusDataset implements CamusDataset {
-  readonly root: string;
+class _CamusDataset extends _LazyDataset<CamusItem, CamusBatch> implements CamusDataset {
+  declare readonly labels: Int32Array;
   readonly release: "nifti" | "mhd";
   readonly split: CamusSplit;
-  readonly size: [number, number];
   readonly labelNames: readonly string[];
   readonly classNames: readonly string[] = CAMUS_CLASSES;
-  readonly ids: readonly string[];
   readonly patients: readonly string[];
-  readonly labels: Int32Array;
-  readonly imagePaths: readonly string[];
   readonly maskPaths: readonly string[];
-  #fit: "fill" | "cover";
   #flip: boolean;
-  #seed: number;
-  #cacheBytes: number;
-  #cacheUsed = 0;
-  #cache = new Map<number, { image: Float32Array; mask: Uint8Array }>();
-  #epochs = 0;
 
   constructor(init: _Init) {
-    this.root = init.root;
+    super(init, { channels: 1, masks: true, concurrency: 16 });
     this.release = init.release;
     this.split = init.split;
-    this.size = init.size;
     this.labelNames = init.labelNames;
-    this.ids = init.ids;
     this.patients = init.patients;
-    this.labels = init.labels;
-    this.imagePaths = init.imagePaths;
     this.maskPaths = init.maskPaths;
-    this.#fit = init.fit;
     this.#flip = init.flipVertical;
-    this.#seed = init.seed;
-    this.#cacheBytes = init.cacheBytes;
   }
 
-  get length(): number {
-    return this.ids.length;
-  }
-
-  async item(index: number): Promise<CamusItem> {
-    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
-      throw new RangeError(`Expected an item index in [0, ${this.length}) but found ${index}`);
+  protected async decode(index: number): Promise<_Entry> {
+    const ip = this.imagePaths[index], mp = this.maskPaths[index];
+    const img = _read2d(ip), msk = _read2d(mp);
+    if (img.w !== msk.w || img.h !== msk.h) {
+      throw new Error(
+        `Image ${ip} is ${img.w}x${img.h} but its mask ${mp} is ${msk.w}x${msk.h} (WxH)`,
+      );
     }
-    let entry = this.#cache.get(index);
-    if (!entry) {
-      const ip = this.imagePaths[index], mp = this.maskPaths[index];
-      const img = _read2d(ip), msk = _read2d(mp);
-      if (img.w !== msk.w || img.h !== msk.h) {
-        throw new Error(
-          `Image ${ip} is ${img.w}x${img.h} but its mask ${mp} is ${msk.w}x${msk.h} (WxH)`,
-        );
-      }
-      const { w, h } = img;
-      const u8 = new Uint8Array(w * h), m8 = new Uint8Array(w * h);
-      for (let y = 0; y < h; y++) {
-        const sy = this.#flip ? h - 1 - y : y;
-        for (let x = 0; x < w; x++) {
-          const v = img.data[sy * w + x], c = msk.data[sy * w + x];
-          if (!(c >= 0 && c <= 3 && Number.isInteger(c))) {
-            throw new Error(`Expected mask values 0-3 in ${mp} but found ${c} at x=${x}, y=${sy}`);
-          }
-          u8[y * w + x] = Math.max(0, Math.min(255, Math.round(v)));
-          m8[y * w + x] = c;
+    const { w, h } = img;
+    const u8 = new Uint8Array(w * h), m8 = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) {
+      const sy = this.#flip ? h - 1 - y : y;
+      for (let x = 0; x < w; x++) {
+        const v = img.data[sy * w + x], c = msk.data[sy * w + x];
+        if (!(c >= 0 && c <= 3 && Number.isInteger(c))) {
+          throw new Error(`Expected mask values 0-3 in ${mp} but found ${c} at x=${x}, y=${sy}`);
         }
-      }
-      const [ri, rm] = await Promise.all([
-        _resize(u8, w, h, this.size, this.#fit, false),
-        _resize(m8, w, h, this.size, this.#fit, true),
-      ]);
-      const image = Float32Array.from(ri, (v) => v / 255);
-      entry = { image, mask: Uint8Array.from(rm) };
-      const bytes = image.byteLength + entry.mask.byteLength;
-      if (this.#cacheUsed + bytes <= this.#cacheBytes && !this.#cache.has(index)) {
-        this.#cache.set(index, entry);
-        this.#cacheUsed += bytes;
+        u8[y * w + x] = Math.max(0, Math.min(255, Math.round(v)));
+        m8[y * w + x] = c;
       }
     }
-    return { id: this.ids[index], image: entry.image, mask: entry.mask, label: this.labels[index] };
-  }
-
-  batches(batchSize: number, options: BatchOptions = {}): AsyncIterable<CamusBatch> {
-    const groups = _batchGroups(
-      this.length,
-      batchSize,
-      options,
-      () => new Rng(this.#seed).fork(`epoch:${this.#epochs++}`),
-    );
-    return _prefetchBatches(groups, (i) => this.item(i), (items) => this.#toBatch(items), 16);
-  }
-
-  #toBatch(items: CamusItem[]): CamusBatch {
-    const [h, w] = this.size, n = items.length, px = h * w;
-    const images = new Float32Array(n * px), masks = new Float32Array(n * px);
-    items.forEach((it, k) => {
-      images.set(it.image, k * px);
-      masks.set(it.mask, k * px);
-    });
-    return {
-      images: tf.tensor4d(images, [n, h, w, 1]),
-      masks: tf.tensor4d(masks, [n, h, w, 1]),
-      labels: tf.tensor1d(items.map((it) => it.label), "int32"),
-      ids: items.map((it) => it.id),
-    };
-  }
-
-  async loadAll(): Promise<CamusBatch> {
-    return this.#toBatch(await Promise.all(this.ids.map((_, i) => this.item(i))));
+    const [ri, rm] = await Promise.all([
+      _resize(u8, w, h, this.size, this.fit, false),
+      _resize(m8, w, h, this.size, this.fit, true),
+    ]);
+    return { image: Float32Array.from(ri, (v) => v / 255), mask: Uint8Array.from(rm) };
   }
 }
+
+// ---------------------------------------------------------------- the dataset's descriptor
+
+async function _camusLoadSplit(o: LoadSplitOptions): Promise<LoadedSplit> {
+  // Images, masks and the view label of every (patient, view, phase).
+  const ds = await loadCamus({
+    root: o.root,
+    size: o.size,
+    split: o.split,
+    seed: o.seed,
+    label: "view",
+  });
+  return await ds.loadAll();
+}
+
+/** Reads a CAMUS image (NIfTI or MetaImage) and returns its stored `[W, H, C]` and data. */
+function _camusRead(path: string): { w: number; h: number; c: number; data: Float32Array } {
+  const img = path.endsWith(".mhd") ? readMetaImage(path) : readNifti(path);
+  return {
+    w: img.dims[0],
+    h: img.dims[1] ?? 1,
+    c: "channels" in img ? img.channels : 1,
+    data: img.data,
+  };
+}
+
+async function _camusVerify(
+  root: string,
+  manifest: DatasetManifest,
+  options: DatasetToolOptions,
+): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  const layout = await _attempt(
+    checks,
+    "layout",
+    () => describeCamusLayout(root, { seed: options.seed }),
+    (s) =>
+      `${s.release} release: ${s.patients.length} complete patients, split ${s.splits.train.length} / ${s.splits.val.length} / ${s.splits.test.length}`,
+  );
+  if (!layout) return checks;
+  // The generator writes its marker above its nifti/ and mhd/ copies.
+  const parent = ["nifti", "mhd"].includes(basename(root)) ? dirname(root) : undefined;
+  const from = await _expectedSource(checks, root, manifest, options, _SYNTHETIC.marker, parent);
+  const e = from.values, n = from.kind === "real" ? undefined : _num(e.patients);
+  // As generateSyntheticCamus: test and val max(1, round(n / 6)) patients each.
+  const k = n === undefined ? 0 : Math.max(1, Math.round(n / 6));
+  const expected: { patients?: number; testing?: number; parts?: number[] } =
+    layout.release === "nifti"
+      ? from.kind === "real"
+        ? { patients: _num(e.nifti_patients) }
+        : { patients: n, parts: n === undefined ? undefined : [n - 2 * k, k, k] }
+      : from.kind === "real"
+      ? { patients: _num(e.legacy_training_patients), testing: _num(e.legacy_testing_patients) }
+      : { patients: n === undefined ? undefined : n - k, testing: n === undefined ? undefined : k };
+  checks.push(_countCheck("patients", layout.patients.length, expected.patients, from.source));
+  expected.parts?.forEach((want, i) => {
+    const part = (["train", "val", "test"] as const)[i];
+    checks.push(
+      _countCheck(`split ${part}: patients`, layout.splits[part].length, want, from.source),
+    );
+  });
+  const L = CAMUS_LAYOUT;
+  const folders = layout.release === "nifti" ? [L.niftiPatients] : [L.legacyPatients, "testing"];
+  const ext = layout.release === "nifti" ? L.niftiExt : L.legacyExt;
+  if (layout.release === "mhd") {
+    const testing = ((await _listNames(join(root, "testing"))) ?? [])
+      .filter((n) => /^patient\d+$/.test(n));
+    checks.push(
+      _countCheck("testing: patients (no masks)", testing.length, expected.testing, from.source),
+    );
+  }
+  await _attempt(
+    checks,
+    "loader",
+    () => loadCamus({ root, size: [1, 1], label: "quality", cacheBytes: 0, seed: options.seed }),
+    (ds) => `loadCamus reads ${ds.length} items (every Info_*.cfg has an ImageQuality)`,
+  );
+
+  // Every image, mask and sequence file decodes; masks are 0-3 and the size of their image.
+  const files: string[] = [];
+  for (const folder of folders) {
+    for (const p of (await _listNames(join(root, folder))) ?? []) {
+      for (const n of (await _listNames(join(root, folder, p))) ?? []) {
+        if (n.endsWith(ext)) files.push(join(folder, p, n));
+      }
+    }
+  }
+  const bad: string[] = [], badMask: string[] = [], mismatched: string[] = [];
+  const sizes = new Map<string, string>();
+  for (const f of files) {
+    try {
+      const img = _camusRead(join(root, f));
+      sizes.set(f, `${img.w}x${img.h}`);
+      if (f.endsWith(L.maskSuffix + ext)) {
+        const v = img.data.find((x) => !(Number.isInteger(x) && x >= 0 && x <= 3));
+        if (v !== undefined) badMask.push(`${f} (value ${v})`);
+      }
+    } catch (err) {
+      bad.push(`${f} (${(err as Error).message})`);
+    }
+  }
+  checks.push(
+    _listCheck(
+      "files: decodable",
+      bad,
+      `${bad.length} of ${files.length} ${ext} files do not read`,
+      `${files.length} ${ext} files read`,
+    ),
+  );
+  for (const f of files) {
+    if (!f.endsWith(L.maskSuffix + ext)) continue;
+    const image = f.slice(0, -(L.maskSuffix + ext).length) + ext;
+    const a = sizes.get(image), b = sizes.get(f);
+    if (a && b && a !== b) mismatched.push(`${f} (${b}, image ${a}, WxH)`);
+  }
+  checks.push(
+    _listCheck(
+      "masks: values",
+      badMask,
+      `${badMask.length} masks hold values outside 0-3`,
+      "every mask holds 0-3",
+    ),
+  );
+  checks.push(
+    _listCheck(
+      "masks: sizes",
+      mismatched,
+      `${mismatched.length} masks differ in size from their image`,
+      "every mask has its image's size",
+    ),
+  );
+  return checks;
+}
+
+async function _camusInspectSplit(
+  root: string,
+  task: string,
+  split: "train" | "val" | "test",
+  seed: number,
+): Promise<InspectedSplit> {
+  const label = (task === "segmentation" || task === "diagnosis" ? "view" : task) as CamusLabel;
+  const ds = await loadCamus({ root, size: [1, 1], split, label, seed, cacheBytes: 0 });
+  return {
+    imagePaths: ds.imagePaths,
+    storedSize: (p) => {
+      const img = _camusRead(p);
+      return `${img.h}x${img.w}x${img.c}`;
+    },
+    ...(task === "segmentation"
+      ? {
+        maskPixels: {
+          names: CAMUS_CLASSES,
+          count: () => {
+            const counts = CAMUS_CLASSES.map(() => 0);
+            for (const p of ds.maskPaths) for (const v of _camusRead(p).data) counts[v]++;
+            return counts;
+          },
+        },
+      }
+      : { labels: { names: ds.labelNames, values: ds.labels } }),
+  };
+}
+
+const _SYNTHETIC = {
+  version: 1,
+  marker: ".synthetic-camus.json",
+  // The embedded copy: 40 patients × 2 views × 2 phases, the official split's proportions.
+  embedded: { patients: 40 },
+  root: async (settings: Readonly<Record<string, unknown>>) =>
+    (await (await import("./synthetic_camus.ts")).generateSyntheticCamus(
+      settings as SyntheticCamusOptions,
+    )).nifti,
+} as const;
+
+/**
+ * CAMUS as the library knows it: heart segmentation (background, LV, myocardium,
+ * LA) and, on the same images, diagnosis as the view (2CH / 4CH). Inspect also
+ * counts the `phase` and `quality` labels; `view` is accepted for `diagnosis`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CAMUS_DATASET } from "./camus.ts";
+ * assert.deepEqual(CAMUS_DATASET.tasks.diagnosis?.classes, ["2CH", "4CH"]);
+ * ```
+ */
+export const CAMUS_DATASET: DatasetDescriptor<"camus"> = {
+  id: "camus",
+  name: "CAMUS",
+  channels: 1,
+  tasks: {
+    diagnosis: { classes: ["2CH", "4CH"], about: "view (2CH / 4CH), 2 classes" },
+    segmentation: { classes: CAMUS_CLASSES, about: "background / LV / myocardium / LA, 4 classes" },
+  },
+  pairedTasks: true,
+  taskAliases: { view: "diagnosis" },
+  loadSplit: _camusLoadSplit,
+  synthetic: _SYNTHETIC,
+  verify: _camusVerify,
+  inspect: {
+    defaultTask: "segmentation",
+    labels: ["phase", "quality"],
+    note: "diagnosis is the view; phase and quality count other image-level labels",
+    split: _camusInspectSplit,
+  },
+};

@@ -22,14 +22,44 @@
  * Images are converted explicitly to `channels` (default 1: CT is greyscale;
  * RGB figures become libvips "b-w" luminance, alpha is dropped; 3 repeats grey).
  *
+ * {@linkcode COVID_CT_DATASET} (at the end of this file) describes the dataset to the rest
+ * of the library (registered in `DATASETS`, `registry.ts`): its tasks and classes, the
+ * experiments' loader entry, its synthetic copy, and the checks of `tools/data.ts`.
+ *
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import { readImage } from "../io/read_image.ts";
 import { Rng } from "../util/rng.ts";
-import { _batchGroups, _decodeItems, _prefetchBatches } from "./_batches.ts";
+import {
+  _attempt,
+  _countCheck,
+  _decodeCheck,
+  _expectedSource,
+  _few,
+  _listNames as _list,
+  _num,
+} from "./_checks.ts";
+import {
+  _checkOptionKeys,
+  _checkRoot,
+  _checkSharedOptions,
+  type _Entry,
+  _LazyDataset,
+  type _LazyInit,
+} from "./_lazy_dataset.ts";
+import type {
+  DatasetDescriptor,
+  DatasetManifest,
+  DatasetToolOptions,
+  InspectedSplit,
+  LoadedSplit,
+  LoadSplitOptions,
+  VerifyCheck,
+} from "./dataset_descriptor.ts";
+import type { SyntheticCovidCtOptions } from "./synthetic_covid_ct.ts";
 
 /** Class names by label: 0 = NonCOVID, 1 = COVID. */
 export const COVID_CT_CLASSES: readonly ["NonCOVID", "COVID"] = ["NonCOVID", "COVID"];
@@ -158,25 +188,6 @@ export interface CovidCtLayoutReport {
 }
 
 const _IMAGE = /\.(png|jpe?g)$/i;
-
-/** Up to five names, then a count of the rest. */
-function _few(names: readonly string[]): string {
-  const head = names.slice(0, 5).join(", ");
-  return names.length > 5 ? `${head} (and ${names.length - 5} more)` : head;
-}
-
-async function _list(dir: string): Promise<string[] | undefined> {
-  try {
-    const out: string[] = [];
-    for await (const e of Deno.readDir(dir)) if (!e.name.startsWith(".")) out.push(e.name);
-    return out.sort();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      return undefined;
-    }
-    throw err;
-  }
-}
 
 /**
  * Reads the split lists and image folders of a COVID-CT copy and checks them
@@ -318,13 +329,7 @@ export async function describeCovidCtLayout(root: string): Promise<CovidCtLayout
  * ```
  */
 export async function loadCovidCt(options: LoadCovidCtOptions): Promise<CovidCtDataset> {
-  for (const key of Object.keys(options)) {
-    if (!_OPTION_KEYS.includes(key)) {
-      throw new TypeError(
-        `Unknown option "${key}" for loadCovidCt; expected one of ${_OPTION_KEYS.join(", ")}`,
-      );
-    }
-  }
+  _checkOptionKeys("loadCovidCt", options, _OPTION_KEYS);
   const {
     root,
     size,
@@ -336,35 +341,14 @@ export async function loadCovidCt(options: LoadCovidCtOptions): Promise<CovidCtD
     strict = false,
     cacheBytes = 512 * 2 ** 20,
   } = options;
-  if (!["train", "val", "test", "all"].includes(split)) {
-    throw new TypeError(
-      `Expected split "train", "val", "test" or "all" but found ${JSON.stringify(split)}`,
-    );
-  }
-  if (
-    !Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)
-  ) {
-    throw new RangeError(
-      `Expected size [height, width] of positive integers but found ${JSON.stringify(size)}`,
-    );
-  }
+  _checkSharedOptions({ split, size, fit, cacheBytes });
   if (channels !== 1 && channels !== 3) {
     throw new RangeError(`Expected channels to be 1 or 3 but found ${channels}`);
-  }
-  if (fit !== "fill" && fit !== "cover") {
-    throw new TypeError(`Expected fit "fill" or "cover" but found ${JSON.stringify(fit)}`);
   }
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
     throw new RangeError(`Expected limit to be a positive integer but found ${limit}`);
   }
-  if (!(Number.isFinite(cacheBytes) && cacheBytes >= 0)) {
-    throw new RangeError(`Expected cacheBytes >= 0 but found ${cacheBytes}`);
-  }
-  const info = await Deno.stat(root).catch(() => undefined);
-  if (!info) throw new Error(`COVID-CT root folder not found: ${root}`);
-  if (!info.isDirectory) {
-    throw new Error(`Expected COVID-CT root to be a folder but found a file: ${root}`);
-  }
+  await _checkRoot(root, "COVID-CT");
   const report = await describeCovidCtLayout(root);
   if (report.errors.length) {
     const more = report.errors.length > 1 ? ` (and ${report.errors.length - 1} more problems)` : "";
@@ -432,108 +416,157 @@ function _subset<T extends { label: number }>(items: T[], limit: number, seed: n
   return keyed.slice(0, limit).map((k) => k[2]).sort((a, b) => a - b).map((i) => items[i]);
 }
 
-interface _Init {
-  root: string;
+interface _Init extends _LazyInit {
   split: CovidCtSplit;
-  size: [number, number];
   channels: 1 | 3;
-  fit: "fill" | "cover";
-  seed: number;
-  cacheBytes: number;
-  ids: string[];
   labels: Int32Array;
-  imagePaths: string[];
   unlisted: string[];
   notes: string[];
 }
 
-class _CovidCtDataset implements CovidCtDataset {
-  readonly root: string;
+class _CovidCtDataset extends _LazyDataset<CovidCtItem, CovidCtBatch> implements CovidCtDataset {
+  declare readonly labels: Int32Array;
   readonly split: CovidCtSplit;
-  readonly size: [number, number];
   readonly channels: 1 | 3;
   readonly classNames: readonly string[] = COVID_CT_CLASSES;
-  readonly ids: readonly string[];
-  readonly labels: Int32Array;
-  readonly imagePaths: readonly string[];
   readonly unlisted: readonly string[];
   readonly notes: readonly string[];
-  #fit: "fill" | "cover";
-  #seed: number;
-  #cacheBytes: number;
-  #cacheUsed = 0;
-  #cache = new Map<number, Float32Array>();
-  #epochs = 0;
 
   constructor(init: _Init) {
-    this.root = init.root;
+    super(init, { channels: init.channels, masks: false, concurrency: 16 });
     this.split = init.split;
-    this.size = init.size;
     this.channels = init.channels;
-    this.ids = init.ids;
-    this.labels = init.labels;
-    this.imagePaths = init.imagePaths;
     this.unlisted = init.unlisted;
     this.notes = init.notes;
-    this.#fit = init.fit;
-    this.#seed = init.seed;
-    this.#cacheBytes = init.cacheBytes;
   }
 
-  get length(): number {
-    return this.ids.length;
-  }
-
-  async item(index: number): Promise<CovidCtItem> {
-    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
-      throw new RangeError(`Expected an item index in [0, ${this.length}) but found ${index}`);
-    }
-    let image = this.#cache.get(index);
-    if (!image) {
-      const img = await readImage(this.imagePaths[index], {
-        size: this.size,
-        channels: this.channels,
-        fit: this.#fit,
-      });
-      image = img.data;
-      if (this.#cacheUsed + image.byteLength <= this.#cacheBytes && !this.#cache.has(index)) {
-        this.#cache.set(index, image);
-        this.#cacheUsed += image.byteLength;
-      }
-    }
-    return { id: this.ids[index], image, label: this.labels[index] };
-  }
-
-  batches(batchSize: number, options: CovidCtBatchOptions = {}): AsyncIterable<CovidCtBatch> {
-    const groups = _batchGroups(
-      this.length,
-      batchSize,
-      options,
-      () => new Rng(this.#seed).fork(`epoch:${this.#epochs++}`),
-    );
-    return _prefetchBatches(groups, (i) => this.item(i), (items) => this.#toBatch(items), 16);
-  }
-
-  #toBatch(items: CovidCtItem[]): CovidCtBatch {
-    const [h, w] = this.size, c = this.channels, n = items.length, per = h * w * c;
-    const images = new Float32Array(n * per);
-    items.forEach((it, k) => images.set(it.image, k * per));
-    return {
-      images: tf.tensor4d(images, [n, h, w, c]),
-      labels: tf.tensor1d(items.map((it) => it.label), "int32"),
-      ids: items.map((it) => it.id),
-    };
-  }
-
-  async loadAll(): Promise<CovidCtBatch> {
-    const [h, w] = this.size;
-    const bytes = this.length * h * w * this.channels * 4;
-    if (bytes > Math.max(this.#cacheBytes, 64 * 2 ** 20)) {
-      throw new RangeError(
-        `loadAll() would hold ${(bytes / 2 ** 20).toFixed(0)} MiB of tensors, more than ` +
-          `cacheBytes (${(this.#cacheBytes / 2 ** 20).toFixed(0)} MiB); use batches()`,
-      );
-    }
-    return this.#toBatch(await _decodeItems(this.ids.map((_, i) => i), (i) => this.item(i), 16));
+  protected async decode(index: number): Promise<_Entry> {
+    const img = await readImage(this.imagePaths[index], {
+      size: this.size,
+      channels: this.channels,
+      fit: this.fit,
+    });
+    return { image: img.data };
   }
 }
+
+// ---------------------------------------------------------------- the dataset's descriptor
+
+async function _covidLoadSplit(o: LoadSplitOptions): Promise<LoadedSplit> {
+  const ds = await loadCovidCt({
+    root: o.root,
+    size: o.size,
+    split: o.split,
+    channels: 1,
+    seed: o.seed,
+  });
+  return await ds.loadAll();
+}
+
+async function _covidVerify(
+  root: string,
+  manifest: DatasetManifest,
+  options: DatasetToolOptions,
+): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  const layout = await describeCovidCtLayout(root);
+  checks.push(
+    layout.errors.length ? { name: "layout", status: "fail", detail: layout.errors.join("; ") } : {
+      name: "layout",
+      status: "pass",
+      detail: "Images-processed/CT_{COVID,NonCOVID}/ and the six Data-split lists",
+    },
+  );
+  for (const note of layout.notes) {
+    checks.push({ name: "layout note", status: "info", detail: note });
+  }
+
+  // Expected counts by "<class> <split>": marker arrays, manifest synthetic defaults, or real.
+  const from = await _expectedSource(checks, root, manifest, options, _SYNTHETIC.marker);
+  const v = from.values, expected: Record<string, number | undefined> = {};
+  for (const cls of COVID_CT_CLASSES) {
+    const arr = v[cls === "COVID" ? "covidCounts" : "nonCovidCounts"];
+    const real = (typeof v.split_counts === "object" ? v.split_counts : {}) as Record<
+      string,
+      number
+    >;
+    COVID_CT_SPLITS.forEach((split, i) => {
+      expected[`${cls} ${split}`] = from.kind === "marker"
+        ? (Array.isArray(arr) ? _num(arr[i]) : undefined)
+        : from.kind === "defaults"
+        ? _num(v[`${cls.toLowerCase()}_${split}`])
+        : real[`${cls}_${split}`];
+    });
+    if (from.kind === "real") expected[`${cls} images`] = _num(v[`${cls.toLowerCase()}_images`]);
+  }
+  for (const cls of COVID_CT_CLASSES) {
+    let sum: number | undefined = 0;
+    for (const split of COVID_CT_SPLITS) {
+      const want = expected[`${cls} ${split}`];
+      sum = sum === undefined || want === undefined ? undefined : sum + want;
+      const found = layout.lists[cls]?.[split].length ?? 0;
+      checks.push(_countCheck(`${cls} ${split}: listed`, found, want, from.source));
+    }
+    const files = layout.files[cls]?.length ?? 0;
+    checks.push(
+      _countCheck(`${cls}: images`, files, expected[`${cls} images`] ?? sum, from.source),
+    );
+  }
+  await _attempt(
+    checks,
+    "loader",
+    () => loadCovidCt({ root, size: [1, 1], cacheBytes: 0 }),
+    (ds) => `loadCovidCt reads ${ds.length} items`,
+  );
+  for (const [label, cls] of COVID_CT_CLASSES.entries()) {
+    const dir = join(COVID_CT_LAYOUT.images, COVID_CT_LAYOUT.imageFolders[label]);
+    const names = layout.files[cls] ?? [];
+    if (names.length) await _decodeCheck(checks, dir, names.map((n) => join(root, dir, n)));
+  }
+  return checks;
+}
+
+async function _covidInspectSplit(
+  root: string,
+  _task: string,
+  split: "train" | "val" | "test",
+): Promise<InspectedSplit> {
+  const ds = await loadCovidCt({ root, size: [1, 1], split, cacheBytes: 0 });
+  return { imagePaths: ds.imagePaths, labels: { names: COVID_CT_CLASSES, values: ds.labels } };
+}
+
+const _SYNTHETIC = {
+  version: 1,
+  marker: ".synthetic-covid-ct.json",
+  // The embedded copy is the generator's default: 106 train / 30 val / 51 test slices
+  // (the official split's proportions).
+  embedded: {},
+  root: async (settings: Readonly<Record<string, unknown>>) =>
+    await (await import("./synthetic_covid_ct.ts")).generateSyntheticCovidCt(
+      settings as SyntheticCovidCtOptions,
+    ),
+} as const;
+
+/**
+ * COVID-CT as the library knows it: diagnosis only (NonCOVID / COVID), one
+ * channel (CT is greyscale), the official split.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { COVID_CT_DATASET } from "./covid_ct.ts";
+ * assert.deepEqual(COVID_CT_DATASET.tasks.diagnosis?.classes, ["NonCOVID", "COVID"]);
+ * assert.equal(COVID_CT_DATASET.tasks.segmentation, undefined);
+ * ```
+ */
+export const COVID_CT_DATASET: DatasetDescriptor<"covid_ct"> = {
+  id: "covid_ct",
+  name: "COVID-CT",
+  channels: 1,
+  tasks: { diagnosis: { classes: COVID_CT_CLASSES, about: "COVID / NonCOVID, 2 classes" } },
+  pairedTasks: false,
+  loadSplit: _covidLoadSplit,
+  synthetic: _SYNTHETIC,
+  verify: _covidVerify,
+  inspect: { defaultTask: "diagnosis", split: _covidInspectSplit },
+};

@@ -18,17 +18,50 @@
  * split into train / val / test with {@linkcode splitDataset} (stratified by class for
  * diagnosis, default 0.7 / 0.1 / 0.2, seed 0), independent of listing order.
  *
+ * {@linkcode ISIC2018_DATASET} (at the end of this file) describes the dataset to the rest
+ * of the library (registered in `DATASETS`, `registry.ts`): its tasks and classes, the
+ * experiments' loader entry, its synthetic copy, and the checks of `tools/data.ts`.
+ *
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import { readImage } from "../io/read_image.ts";
 import { readMask } from "../io/read_mask.ts";
 import { Rng } from "../util/rng.ts";
-import { _batchGroups, _decodeItems, _prefetchBatches } from "./_batches.ts";
+import {
+  _attempt,
+  _countCheck,
+  _decodeCheck,
+  _expectedSource,
+  _few,
+  _listCheck,
+  _listNames,
+  _num,
+  _patternCheck,
+  _pool,
+} from "./_checks.ts";
+import {
+  _checkOptionKeys,
+  _checkRoot,
+  _checkSharedOptions,
+  type _Entry,
+  _LazyDataset,
+  type _LazyInit,
+} from "./_lazy_dataset.ts";
+import type {
+  DatasetDescriptor,
+  DatasetManifest,
+  DatasetToolOptions,
+  InspectedSplit,
+  LoadedSplit,
+  LoadSplitOptions,
+  VerifyCheck,
+} from "./dataset_descriptor.ts";
 import { ISIC2018_CLASSES, ISIC2018_LAYOUT } from "./isic2018_classes.ts";
 import { splitDataset } from "./split_dataset.ts";
+import type { SyntheticIsic2018Options } from "./synthetic_isic2018.ts";
 
 export { ISIC2018_CLASSES, ISIC2018_LAYOUT } from "./isic2018_classes.ts";
 
@@ -153,41 +186,17 @@ export async function loadIsic2018(options: LoadIsic2018Options): Promise<IsicDa
     fit = "fill",
     cacheBytes = 512 * 2 ** 20,
   } = options;
-  for (const key of Object.keys(options)) {
-    if (!_OPTION_KEYS.includes(key)) {
-      throw new TypeError(
-        `Unknown option "${key}" for loadIsic2018; expected one of ${_OPTION_KEYS.join(", ")}`,
-      );
-    }
-  }
+  _checkOptionKeys("loadIsic2018", options, _OPTION_KEYS);
   if (task !== "diagnosis" && task !== "segmentation") {
     throw new TypeError(
       `Expected task "diagnosis" or "segmentation" but found ${JSON.stringify(task)}`,
     );
   }
-  if (!["train", "val", "test", "all"].includes(split)) {
-    throw new TypeError(
-      `Expected split "train", "val", "test" or "all" but found ${JSON.stringify(split)}`,
-    );
-  }
-  if (
-    !Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)
-  ) {
-    throw new RangeError(
-      `Expected size [height, width] of positive integers but found ${JSON.stringify(size)}`,
-    );
-  }
+  _checkSharedOptions({ split, size, fit, cacheBytes });
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
     throw new RangeError(`Expected limit to be a positive integer but found ${limit}`);
   }
-  if (!(Number.isFinite(cacheBytes) && cacheBytes >= 0)) {
-    throw new RangeError(`Expected cacheBytes >= 0 but found ${cacheBytes}`);
-  }
-  const info = await Deno.stat(root).catch(() => undefined);
-  if (!info) throw new Error(`ISIC 2018 root folder not found: ${root}`);
-  if (!info.isDirectory) {
-    throw new Error(`Expected ISIC 2018 root to be a folder but found a file: ${root}`);
-  }
+  await _checkRoot(root, "ISIC 2018");
 
   splitDataset([], { fractions: splitFractions }); // validates the fractions even for "all"
   const all = task === "diagnosis" ? await _scanDiagnosis(root) : await _scanSegmentation(root);
@@ -385,12 +394,6 @@ async function _scanSegmentation(root: string): Promise<_Scan> {
   };
 }
 
-/** Up to five names, then a count of the rest. */
-function _few(names: readonly string[]): string {
-  const head = names.slice(0, 5).join(", ");
-  return names.length > 5 ? `${head} (and ${names.length - 5} more)` : head;
-}
-
 /**
  * A seeded subset of `limit` of `chosen` whose class mix follows the whole: each
  * class is shuffled and its k-th member gets the key (k + 0.5) / n_class; the
@@ -419,122 +422,273 @@ function _proportionalSubset(
   return keyed.slice(0, limit).map((k) => k[2]).sort((a, b) => (ids[a] < ids[b] ? -1 : 1));
 }
 
-interface _Init {
-  root: string;
+interface _Init extends _LazyInit {
   task: IsicTask;
   split: IsicSplit;
-  size: [number, number];
-  fit: "fill" | "cover";
-  seed: number;
-  cacheBytes: number;
-  ids: string[];
-  labels: Int32Array | undefined;
-  imagePaths: string[];
   maskPaths: string[] | undefined;
 }
 
-class _IsicDataset implements IsicDataset {
-  readonly root: string;
+/** Class names of the segmentation masks (0 background, 1 lesion). */
+const _SEGMENTATION_CLASSES: readonly string[] = ["background", "lesion"];
+
+class _IsicDataset extends _LazyDataset<IsicItem, IsicBatch> implements IsicDataset {
   readonly task: IsicTask;
   readonly split: IsicSplit;
-  readonly size: [number, number];
   readonly classNames: readonly string[];
-  readonly ids: readonly string[];
-  readonly labels: Int32Array | undefined;
-  readonly imagePaths: readonly string[];
   readonly maskPaths: readonly string[] | undefined;
-  #fit: "fill" | "cover";
-  #seed: number;
-  #cacheBytes: number;
-  #cacheUsed = 0;
-  #cache = new Map<number, { image: Float32Array; mask?: Uint8Array }>();
-  #epochs = 0;
 
   constructor(init: _Init) {
-    this.root = init.root;
+    super(init, { channels: 3, masks: init.maskPaths !== undefined, concurrency: 16 });
     this.task = init.task;
     this.split = init.split;
-    this.size = init.size;
-    this.classNames = init.task === "diagnosis" ? ISIC2018_CLASSES : ["background", "lesion"];
-    this.ids = init.ids;
-    this.labels = init.labels;
-    this.imagePaths = init.imagePaths;
+    this.classNames = init.task === "diagnosis" ? ISIC2018_CLASSES : _SEGMENTATION_CLASSES;
     this.maskPaths = init.maskPaths;
-    this.#fit = init.fit;
-    this.#seed = init.seed;
-    this.#cacheBytes = init.cacheBytes;
   }
 
-  get length(): number {
-    return this.ids.length;
-  }
-
-  async item(index: number): Promise<IsicItem> {
-    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
-      throw new RangeError(`Expected an item index in [0, ${this.length}) but found ${index}`);
-    }
-    let entry = this.#cache.get(index);
-    if (!entry) {
-      const [h, w] = this.size;
-      const [img, mask] = await Promise.all([
-        readImage(this.imagePaths[index], { size: [h, w], channels: 3, fit: this.#fit }),
-        this.maskPaths
-          ? readMask(this.maskPaths[index], { size: [h, w], fit: this.#fit, binary: true })
-          : Promise.resolve(undefined),
-      ]);
-      entry = { image: img.data, mask };
-      const bytes = img.data.byteLength + (mask?.byteLength ?? 0);
-      if (this.#cacheUsed + bytes <= this.#cacheBytes && !this.#cache.has(index)) {
-        this.#cache.set(index, entry);
-        this.#cacheUsed += bytes;
-      }
-    }
-    return {
-      id: this.ids[index],
-      image: entry.image,
-      label: this.labels ? this.labels[index] : undefined,
-      mask: entry.mask,
-    };
-  }
-
-  batches(batchSize: number, options: IsicBatchOptions = {}): AsyncIterable<IsicBatch> {
-    const groups = _batchGroups(
-      this.length,
-      batchSize,
-      options,
-      () => new Rng(this.#seed).fork(`epoch:${this.#epochs++}`),
-    );
-    return _prefetchBatches(groups, (i) => this.item(i), (items) => this.#toBatch(items), 16);
-  }
-
-  #toBatch(items: IsicItem[]): IsicBatch {
-    const [h, w] = this.size, n = items.length, px = h * w;
-    const images = new Float32Array(n * px * 3);
-    items.forEach((it, k) => images.set(it.image, k * px * 3));
-    const batch: IsicBatch = {
-      images: tf.tensor4d(images, [n, h, w, 3]),
-      ids: items.map((it) => it.id),
-    };
-    if (this.labels) batch.labels = tf.tensor1d(items.map((it) => it.label!), "int32");
-    if (this.maskPaths) {
-      const masks = new Float32Array(n * px);
-      items.forEach((it, k) => masks.set(it.mask!, k * px));
-      batch.masks = tf.tensor4d(masks, [n, h, w, 1]);
-    }
-    return batch;
-  }
-
-  async loadAll(): Promise<IsicBatch> {
+  protected async decode(index: number): Promise<_Entry> {
     const [h, w] = this.size;
-    const bytes = this.length * h * w * (3 + (this.maskPaths ? 1 : 0)) * 4;
-    if (bytes > Math.max(this.#cacheBytes, 64 * 2 ** 20)) {
-      throw new RangeError(
-        `loadAll() would hold ${
-          (bytes / 2 ** 20).toFixed(0)
-        } MiB of tensors, more than cacheBytes ` +
-          `(${(this.#cacheBytes / 2 ** 20).toFixed(0)} MiB); use batches() or raise cacheBytes`,
-      );
-    }
-    return this.#toBatch(await _decodeItems(this.ids.map((_, i) => i), (i) => this.item(i), 16));
+    const [img, mask] = await Promise.all([
+      readImage(this.imagePaths[index], { size: [h, w], channels: 3, fit: this.fit }),
+      this.maskPaths
+        ? readMask(this.maskPaths[index], { size: [h, w], fit: this.fit, binary: true })
+        : Promise.resolve(undefined),
+    ]);
+    return { image: img.data, mask };
   }
 }
+
+// ---------------------------------------------------------------- the dataset's descriptor
+
+async function _isicLoadSplit(o: LoadSplitOptions): Promise<LoadedSplit> {
+  // ISIC's loader draws `limit` as a seeded subset (kept from earlier versions).
+  const ds = await loadIsic2018({
+    root: o.root,
+    task: o.tasks[0],
+    size: o.size,
+    split: o.split,
+    seed: o.seed,
+    ...(o.limit ? { limit: o.limit } : {}),
+  });
+  return await ds.loadAll();
+}
+
+const _ISIC_IMAGE = /^ISIC_\d{7}\.jpg$/;
+const _ISIC_MASK = /^ISIC_\d{7}_segmentation\.png$/;
+
+async function _isicVerify(
+  root: string,
+  manifest: DatasetManifest,
+  options: DatasetToolOptions,
+): Promise<VerifyCheck[]> {
+  const L = ISIC2018_LAYOUT;
+  const checks: VerifyCheck[] = [];
+  const present = {
+    diagnosis: (await _listNames(join(root, L.task3Input))) !== undefined,
+    segmentation: (await _listNames(join(root, L.task1Input))) !== undefined,
+  };
+  let tasks: IsicTask[];
+  if (options.task !== undefined) tasks = [options.task as IsicTask];
+  else {
+    tasks = (["diagnosis", "segmentation"] as const).filter((t) => present[t]);
+    if (!tasks.length) {
+      const found = (await _listNames(root)) ?? [];
+      checks.push({
+        name: "folders",
+        status: "fail",
+        detail: `neither ${L.task3Input} nor ${L.task1Input} in ${root}; found: ${
+          _few(found) || "nothing"
+        }`,
+      });
+      return checks;
+    }
+    for (const t of ["diagnosis", "segmentation"] as const) {
+      if (!present[t]) {
+        checks.push({ name: `task ${t}`, status: "info", detail: "not present (partial copy)" });
+      }
+    }
+  }
+  // Expected counts: the synthetic marker's or the manifest's generator settings, or the real ones.
+  const from = await _expectedSource(checks, root, manifest, options, _SYNTHETIC.marker);
+  const v = from.values, per = _num(from.kind === "real" ? undefined : v.task3PerClass);
+  const expected = from.kind === "real"
+    ? {
+      task1: _num(v.task1_training_images),
+      task3: _num(v.task3_training_images),
+      perClass: typeof v.task3_training_class_counts === "object"
+        ? v.task3_training_class_counts as Record<string, number>
+        : undefined,
+    }
+    : {
+      task1: _num(v.task1Count),
+      task3: per === undefined ? undefined : per * ISIC2018_CLASSES.length,
+      perClass: per === undefined
+        ? undefined
+        : Object.fromEntries(ISIC2018_CLASSES.map((c) => [c, per])),
+    };
+
+  for (const task of tasks) {
+    const inputName = task === "diagnosis" ? L.task3Input : L.task1Input;
+    const gtName = task === "diagnosis" ? L.task3GroundTruth : L.task1GroundTruth;
+    const input = await _listNames(join(root, inputName));
+    const gt = await _listNames(join(root, gtName));
+    const missing = [input ? "" : inputName, gt ? "" : gtName].filter(Boolean);
+    checks.push(
+      missing.length
+        ? { name: `${task}: folders`, status: "fail", detail: `missing ${missing.join(", ")}` }
+        : { name: `${task}: folders`, status: "pass", detail: `${inputName}, ${gtName}` },
+    );
+    if (!input || !gt) continue;
+    const images = _patternCheck(checks, inputName, input, _ISIC_IMAGE, "ISIC_<7 digits>.jpg");
+
+    // Structure (pairing, one-hot rows, duplicates) as the loader sees it.
+    const ds = await _attempt(
+      checks,
+      `${task}: loader`,
+      () => loadIsic2018({ root, task, size: [1, 1], cacheBytes: 0 }),
+      (d) => `loadIsic2018 reads ${d.length} items`,
+    );
+
+    if (task === "diagnosis") {
+      const csvPath = join(root, gtName, L.task3Csv);
+      const header = ["image", ...ISIC2018_CLASSES].join(",");
+      const text = await Deno.readTextFile(csvPath).catch(() => undefined);
+      const first = text?.replace(/^\uFEFF/, "").split(/\r?\n/, 1)[0].trim();
+      checks.push(
+        text === undefined
+          ? { name: "diagnosis: CSV header", status: "fail", detail: `missing ${csvPath}` }
+          : first === header
+          ? { name: "diagnosis: CSV header", status: "pass", detail: header }
+          : {
+            name: "diagnosis: CSV header",
+            status: "fail",
+            detail: `expected "${header}" but found "${first}"`,
+          },
+      );
+      checks.push(_countCheck("diagnosis: images", images.length, expected.task3, from.source));
+      if (ds?.labels) {
+        const hist: Record<string, number> = {};
+        for (const c of ISIC2018_CLASSES) hist[c] = 0;
+        for (const l of ds.labels) hist[ISIC2018_CLASSES[l]]++;
+        const text = ISIC2018_CLASSES.map((c) => `${c} ${hist[c]}`).join(", ");
+        const per = expected.perClass;
+        const wrong = per ? ISIC2018_CLASSES.filter((c) => per[c] !== hist[c]) : [];
+        checks.push(
+          !per ? { name: "diagnosis: classes", status: "info", detail: text } : wrong.length
+            ? {
+              name: "diagnosis: classes",
+              status: "fail",
+              detail: `expected ${
+                wrong.map((c) => `${c} ${per[c]}`).join(", ")
+              } (${from.source}) but found ${text}`,
+            }
+            : { name: "diagnosis: classes", status: "pass", detail: text },
+        );
+      }
+      await _decodeCheck(checks, inputName, images.map((n) => join(root, inputName, n)));
+    } else {
+      const masks = _patternCheck(
+        checks,
+        gtName,
+        gt,
+        _ISIC_MASK,
+        "ISIC_<7 digits>_segmentation.png",
+      );
+      checks.push(_countCheck("segmentation: images", images.length, expected.task1, from.source));
+      checks.push(_countCheck("segmentation: masks", masks.length, expected.task1, from.source));
+      const imageSizes = await _decodeCheck(
+        checks,
+        inputName,
+        images.map((n) => join(root, inputName, n)),
+      );
+      const maskSizes = await _decodeCheck(checks, gtName, masks.map((n) => join(root, gtName, n)));
+      const mismatched: string[] = [];
+      for (const m of masks) {
+        const img = join(root, inputName, m.replace(L.task1MaskSuffix, ".jpg"));
+        const a = imageSizes.get(img), b = maskSizes.get(join(root, gtName, m));
+        if (a && b && a !== b) mismatched.push(`${m} (${b}, image ${a})`);
+      }
+      checks.push(
+        _listCheck(
+          "segmentation: mask sizes",
+          mismatched,
+          `${mismatched.length} masks differ in size from their image`,
+          "every mask has its image's size",
+        ),
+      );
+    }
+  }
+  return checks;
+}
+
+async function _isicInspectSplit(
+  root: string,
+  task: string,
+  split: "train" | "val" | "test",
+  seed: number,
+): Promise<InspectedSplit> {
+  const ds = await loadIsic2018({
+    root,
+    task: task as IsicTask,
+    size: [1, 1],
+    split,
+    seed,
+    cacheBytes: 0,
+  });
+  const maskPaths = ds.maskPaths;
+  return {
+    imagePaths: ds.imagePaths,
+    labels: ds.labels && { names: ds.classNames, values: ds.labels },
+    maskPixels: maskPaths && {
+      names: ds.classNames,
+      count: async () => {
+        const counts = ds.classNames.map(() => 0);
+        await _pool(maskPaths, 4, async (p) => {
+          for (const v of await readMask(p)) counts[v]++;
+        });
+        return counts;
+      },
+    },
+  };
+}
+
+const _SYNTHETIC = {
+  version: 1,
+  marker: ".synthetic-isic2018.json",
+  // The embedded copy: 80 Task 3 images per class (560) and 120 Task 1 images with masks.
+  embedded: { seed: 2018, task3PerClass: 80, task1Count: 120 },
+  root: async (settings: Readonly<Record<string, unknown>>) =>
+    await (await import("./synthetic_isic2018.ts")).generateSyntheticIsic2018(
+      settings as SyntheticIsic2018Options,
+    ),
+} as const;
+
+/**
+ * ISIC 2018 as the library knows it: Task 3 diagnosis (7 classes) and Task 1
+ * lesion segmentation, on different image sets (so no `diagnosis+segmentation`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ISIC2018_DATASET } from "./isic2018.ts";
+ * assert.equal(ISIC2018_DATASET.tasks.diagnosis?.classes.length, 7);
+ * ```
+ */
+export const ISIC2018_DATASET: DatasetDescriptor<"isic2018"> = {
+  id: "isic2018",
+  name: "ISIC 2018",
+  channels: 3,
+  tasks: {
+    diagnosis: { classes: ISIC2018_CLASSES, about: "Task 3 (HAM10000), 7 classes" },
+    segmentation: { classes: _SEGMENTATION_CLASSES, about: "Task 1 lesion masks, 2 classes" },
+  },
+  // Task 1's masks and Task 3's labels are on different images.
+  pairedTasks: false,
+  loadSplit: _isicLoadSplit,
+  synthetic: _SYNTHETIC,
+  verify: _isicVerify,
+  inspect: {
+    defaultTask: "diagnosis",
+    note: "verify checks every task present",
+    split: _isicInspectSplit,
+  },
+};

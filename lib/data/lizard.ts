@@ -16,27 +16,57 @@
  * wrapper folder.
  *
  * Tasks: `segmentation` gives per-pixel nucleus classes (0 background, 1–6 as in
- * {@linkcode LIZARD_CLASSES}) from `inst_map` and `id` → `class`; `classification`
+ * {@linkcode LIZARD_CLASSES}) from `inst_map` and `id` → `class`; `diagnosis`
  * gives an image-level label, **the nucleus class covering the most pixels** of the
  * tile (ties to the lower class), as 0–5 (= class − 1). Tiles without nuclei have no
- * such label and are left out of `classification` (listed in `excludedIds`).
+ * such label and are left out of `diagnosis` (listed in `excludedIds`). `classification`,
+ * the old name of `diagnosis`, is still accepted.
  *
  * Splits follow `info.csv`'s folds: `test` = `testFolds` (default [3]); `val` =
  * `valFolds` when given, else a seeded `valFraction` (default 0.2) of the remaining
  * tiles stratified by source ({@linkcode splitDataset}); `train` = the rest.
  * The loader only reads: it never writes into `root`.
  *
+ * {@linkcode LIZARD_DATASET} (at the end of this file) describes the dataset to the rest
+ * of the library (registered in `DATASETS`, `registry.ts`): its tasks and classes, the
+ * experiments' loader entry, its synthetic copy, and the checks of `tools/data.ts`.
+ *
  * @module
  */
 
 import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { readImage } from "../io/read_image.ts";
 import { readMat } from "../io/mat_v5.ts";
-import { Rng } from "../util/rng.ts";
-import { _batchGroups, _decodeItems, _prefetchBatches } from "./_batches.ts";
+import {
+  _attempt,
+  _countCheck,
+  _decodeCheck,
+  _expectedSource,
+  _few,
+  _listCheck,
+  _num,
+} from "./_checks.ts";
+import {
+  _checkOptionKeys,
+  _checkSharedOptions,
+  type _Entry,
+  _LazyDataset,
+  type _LazyInit,
+} from "./_lazy_dataset.ts";
+import {
+  type DatasetDescriptor,
+  type DatasetManifest,
+  type DatasetToolOptions,
+  type InspectedSplit,
+  type LoadedSplit,
+  type LoadSplitOptions,
+  TASK_ALIASES,
+  type VerifyCheck,
+} from "./dataset_descriptor.ts";
 import { splitDataset } from "./split_dataset.ts";
+import type { SyntheticLizardOptions } from "./synthetic_lizard.ts";
 
 /** Lizard's nucleus classes; `class` value k in the `.mat` files is `LIZARD_CLASSES[k - 1]`. */
 export const LIZARD_CLASSES: readonly string[] = [
@@ -72,8 +102,11 @@ export const LIZARD_LAYOUT_FLAT: LizardLayout = {
   infoCsv: "Lizard_Labels/info.csv",
 };
 
-/** The two tasks this loader serves. */
-export type LizardTask = "segmentation" | "classification";
+/** The two tasks this loader serves (`classification` is still accepted for `diagnosis`). */
+export type LizardTask = "segmentation" | "diagnosis";
+
+/** The five sources of Lizard's tiles, as they appear in file names and `info.csv`. */
+export const LIZARD_SOURCES: readonly string[] = ["consep", "crag", "dpath", "glas", "pannuke"];
 /** A part of the fold split, or `all`. */
 export type LizardSplit = "train" | "val" | "test" | "all";
 
@@ -83,8 +116,11 @@ export interface LoadLizardOptions {
   root: string;
   /** Output `[height, width]` of every image and mask. */
   size: readonly [number, number];
-  /** `segmentation` (default; masks of 7 classes) or `classification` (majority class). */
-  task?: LizardTask;
+  /**
+   * `segmentation` (default; masks of 7 classes) or `diagnosis` (majority class);
+   * `classification`, the old name of `diagnosis`, is accepted too.
+   */
+  task?: LizardTask | "classification";
   /** Which part (default `all`). */
   split?: LizardSplit;
   /** Folds forming `test` (default [3]). */
@@ -105,7 +141,7 @@ export interface LoadLizardOptions {
 
 /**
  * A batch: `images` NHWC float32 in [0, 1]; `masks` (segmentation) `[n, h, w, 1]`
- * float32 class indices 0–6; `labels` (classification) int32 `[n]` in 0–5. The caller
+ * float32 class indices 0–6; `labels` (diagnosis) int32 `[n]` in 0–5. The caller
  * owns the tensors (`tf.dispose(batch)`).
  */
 export type LizardBatch = {
@@ -138,16 +174,16 @@ export interface LizardDataset {
   readonly task: LizardTask;
   readonly split: LizardSplit;
   readonly size: [number, number];
-  /** `["background", ...LIZARD_CLASSES]` (segmentation) or `LIZARD_CLASSES` (classification). */
+  /** `["background", ...LIZARD_CLASSES]` (segmentation) or `LIZARD_CLASSES` (diagnosis). */
   readonly classNames: readonly string[];
   /** Tile names (`consep_1`, …) in name order. */
   readonly ids: readonly string[];
   /** Source of each tile (`consep`, `crag`, …) and its fold. */
   readonly sources: readonly string[];
   readonly folds: readonly number[];
-  /** Image-level labels 0–5 (classification); undefined for segmentation. */
+  /** Image-level labels 0–5 (diagnosis); undefined for segmentation. */
   readonly labels: Int32Array | undefined;
-  /** Tiles of the chosen part left out for having no nuclei (classification). */
+  /** Tiles of the chosen part left out for having no nuclei (diagnosis). */
   readonly excludedIds: readonly string[];
   readonly imagePaths: readonly string[];
   readonly labelPaths: readonly string[];
@@ -167,7 +203,7 @@ export interface LizardDataset {
  * path when first read.
  *
  * @param options Root, output size, task, split and caching.
- * @returns The dataset (labels of `classification` are computed now; pixels lazily).
+ * @returns The dataset (labels of `diagnosis` are computed now; pixels lazily).
  * @example
  * ```ts ignore
  * import { loadLizard } from "./lizard.ts";
@@ -178,17 +214,11 @@ export interface LizardDataset {
  * ```
  */
 export async function loadLizard(options: LoadLizardOptions): Promise<LizardDataset> {
-  for (const key of Object.keys(options)) {
-    if (!_OPTION_KEYS.includes(key)) {
-      throw new TypeError(
-        `Unknown option "${key}" for loadLizard; expected one of ${_OPTION_KEYS.join(", ")}`,
-      );
-    }
-  }
+  _checkOptionKeys("loadLizard", options, _OPTION_KEYS);
   const {
     root,
     size,
-    task = "segmentation",
+    task: taskWord = "segmentation",
     split = "all",
     testFolds = [3],
     valFolds,
@@ -197,28 +227,16 @@ export async function loadLizard(options: LoadLizardOptions): Promise<LizardData
     fit = "fill",
     cacheBytes = 512 * 2 ** 20,
   } = options;
-  if (task !== "segmentation" && task !== "classification") {
+  const task =
+    (Object.hasOwn(TASK_ALIASES, taskWord) ? TASK_ALIASES[taskWord] : taskWord) as LizardTask;
+  if (task !== "segmentation" && task !== "diagnosis") {
     throw new TypeError(
-      `Expected task "segmentation" or "classification" but found ${JSON.stringify(task)}`,
+      `Expected task "segmentation" or "diagnosis" but found ${JSON.stringify(taskWord)}`,
     );
   }
-  if (!["train", "val", "test", "all"].includes(split)) {
-    throw new TypeError(
-      `Expected split "train", "val", "test" or "all" but found ${JSON.stringify(split)}`,
-    );
-  }
-  if (
-    !Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)
-  ) {
-    throw new RangeError(
-      `Expected size [height, width] of positive integers but found ${JSON.stringify(size)}`,
-    );
-  }
+  _checkSharedOptions({ split, size, fit, cacheBytes });
   if (!(valFraction >= 0 && valFraction < 1)) {
     throw new RangeError(`Expected valFraction in [0, 1) but found ${valFraction}`);
-  }
-  if (!(Number.isFinite(cacheBytes) && cacheBytes >= 0)) {
-    throw new RangeError(`Expected cacheBytes >= 0 but found ${cacheBytes}`);
   }
   if (valFolds && valFolds.some((f) => testFolds.includes(f))) {
     throw new RangeError(
@@ -252,7 +270,7 @@ export async function loadLizard(options: LoadLizardOptions): Promise<LizardData
 
   let labels: Int32Array | undefined;
   const excluded: string[] = [];
-  if (task === "classification") {
+  if (task === "diagnosis") {
     const kept: number[] = [], lab: number[] = [];
     for (const i of chosen) {
       const sem = _semantic(all.labelPaths[i]).mask;
@@ -498,14 +516,15 @@ function _parseInfo(text: string, path: string): Map<string, { source: string; f
   return out;
 }
 
-function _few(names: readonly string[]): string {
-  const head = names.slice(0, 5).join(", ");
-  return names.length > 5 ? `${head} (and ${names.length - 5} more)` : head;
-}
-
 /** Reads a label file into a row-major class map (0–6) at native size. */
 function _semantic(path: string): { mask: Uint8Array; height: number; width: number } {
   const vars = readMat(path, { variables: ["inst_map", "id", "class"] });
+  const missing = ["inst_map", "id", "class"].filter((v) => !vars.has(v));
+  if (missing.length) {
+    throw new Error(
+      `${path}: no variable ${missing.join(", ")} (found ${[...vars.keys()].join(", ")})`,
+    );
+  }
   const inst = vars.get("inst_map")!, id = vars.get("id")!, cls = vars.get("class")!;
   if (inst.dims.slice(2).some((d) => d !== 1)) {
     throw new Error(`${path}: expected a 2-D inst_map but found dims [${inst.dims.join(", ")}]`);
@@ -541,147 +560,243 @@ function _semantic(path: string): { mask: Uint8Array; height: number; width: num
   return { mask, height: h, width: w };
 }
 
-interface _Init {
-  root: string;
+interface _Init extends _LazyInit {
   task: LizardTask;
   split: LizardSplit;
-  size: [number, number];
-  fit: "fill" | "cover";
-  seed: number;
-  cacheBytes: number;
-  ids: string[];
   sources: string[];
   folds: number[];
-  imagePaths: string[];
   labelPaths: string[];
-  labels: Int32Array | undefined;
   excludedIds: string[];
 }
 
-class _LizardDataset implements LizardDataset {
-  readonly root: string;
+class _LizardDataset extends _LazyDataset<LizardItem, LizardBatch> implements LizardDataset {
   readonly task: LizardTask;
   readonly split: LizardSplit;
-  readonly size: [number, number];
   readonly classNames: readonly string[];
-  readonly ids: readonly string[];
   readonly sources: readonly string[];
   readonly folds: readonly number[];
-  readonly labels: Int32Array | undefined;
   readonly excludedIds: readonly string[];
-  readonly imagePaths: readonly string[];
   readonly labelPaths: readonly string[];
-  #fit: "fill" | "cover";
-  #seed: number;
-  #cacheBytes: number;
-  #cacheUsed = 0;
-  #cache = new Map<number, { image: Float32Array; mask?: Uint8Array }>();
-  #epochs = 0;
 
   constructor(init: _Init) {
-    this.root = init.root;
+    super(init, { channels: 3, masks: init.task === "segmentation", concurrency: 8 });
     this.task = init.task;
     this.split = init.split;
-    this.size = init.size;
     this.classNames = init.task === "segmentation"
       ? ["background", ...LIZARD_CLASSES]
       : LIZARD_CLASSES;
-    this.ids = init.ids;
     this.sources = init.sources;
     this.folds = init.folds;
-    this.labels = init.labels;
     this.excludedIds = init.excludedIds;
-    this.imagePaths = init.imagePaths;
     this.labelPaths = init.labelPaths;
-    this.#fit = init.fit;
-    this.#seed = init.seed;
-    this.#cacheBytes = init.cacheBytes;
   }
 
-  get length(): number {
-    return this.ids.length;
-  }
-
-  async item(index: number): Promise<LizardItem> {
-    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
-      throw new RangeError(`Expected an item index in [0, ${this.length}) but found ${index}`);
-    }
-    let entry = this.#cache.get(index);
-    if (!entry) {
-      const [h, w] = this.size;
-      const img = await readImage(this.imagePaths[index], {
-        size: [h, w],
-        channels: 3,
-        fit: this.#fit,
-      });
-      let mask: Uint8Array | undefined;
-      if (this.task === "segmentation") {
-        const sem = _semantic(this.labelPaths[index]);
-        const meta = await sharp(this.imagePaths[index]).metadata();
-        if (meta.height !== sem.height || meta.width !== sem.width) {
-          throw new Error(
-            `${this.labelPaths[index]}: inst_map is ${sem.height}x${sem.width} but its image ` +
-              `${this.imagePaths[index]} is ${meta.height}x${meta.width} (height x width)`,
-          );
-        }
-        const raw = await sharp(sem.mask, {
-          raw: { width: sem.width, height: sem.height, channels: 1 },
-        })
-          .resize(w, h, { fit: this.#fit, position: "centre", kernel: "nearest" })
-          .toColourspace("b-w").raw({ depth: "uchar" }).toBuffer();
-        mask = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength).slice();
-      }
-      entry = { image: img.data, mask };
-      const bytes = img.data.byteLength + (mask?.byteLength ?? 0);
-      if (this.#cacheUsed + bytes <= this.#cacheBytes && !this.#cache.has(index)) {
-        this.#cache.set(index, entry);
-        this.#cacheUsed += bytes;
-      }
-    }
-    return {
-      id: this.ids[index],
-      image: entry.image,
-      mask: entry.mask,
-      label: this.labels ? this.labels[index] : undefined,
-    };
-  }
-
-  batches(batchSize: number, options: LizardBatchOptions = {}): AsyncIterable<LizardBatch> {
-    const groups = _batchGroups(
-      this.length,
-      batchSize,
-      options,
-      () => new Rng(this.#seed).fork(`epoch:${this.#epochs++}`),
-    );
-    return _prefetchBatches(groups, (i) => this.item(i), (items) => this.#toBatch(items), 8);
-  }
-
-  #toBatch(items: LizardItem[]): LizardBatch {
-    const [h, w] = this.size, n = items.length, px = h * w;
-    const images = new Float32Array(n * px * 3);
-    items.forEach((it, k) => images.set(it.image, k * px * 3));
-    const batch: LizardBatch = {
-      images: tf.tensor4d(images, [n, h, w, 3]),
-      ids: items.map((it) => it.id),
-    };
-    if (this.labels) batch.labels = tf.tensor1d(items.map((it) => it.label!), "int32");
-    if (this.task === "segmentation") {
-      const masks = new Float32Array(n * px);
-      items.forEach((it, k) => masks.set(it.mask!, k * px));
-      batch.masks = tf.tensor4d(masks, [n, h, w, 1]);
-    }
-    return batch;
-  }
-
-  async loadAll(): Promise<LizardBatch> {
+  protected async decode(index: number): Promise<_Entry> {
     const [h, w] = this.size;
-    const bytes = this.length * h * w * (this.task === "segmentation" ? 4 : 3) * 4;
-    if (bytes > Math.max(this.#cacheBytes, 64 * 2 ** 20)) {
-      throw new RangeError(
-        `loadAll() would hold ${(bytes / 2 ** 20).toFixed(0)} MiB of tensors, more than ` +
-          `cacheBytes (${(this.#cacheBytes / 2 ** 20).toFixed(0)} MiB); use batches()`,
-      );
+    const img = await readImage(this.imagePaths[index], {
+      size: [h, w],
+      channels: 3,
+      fit: this.fit,
+    });
+    let mask: Uint8Array | undefined;
+    if (this.task === "segmentation") {
+      const sem = _semantic(this.labelPaths[index]);
+      const meta = await sharp(this.imagePaths[index]).metadata();
+      if (meta.height !== sem.height || meta.width !== sem.width) {
+        throw new Error(
+          `${this.labelPaths[index]}: inst_map is ${sem.height}x${sem.width} but its image ` +
+            `${this.imagePaths[index]} is ${meta.height}x${meta.width} (height x width)`,
+        );
+      }
+      const raw = await sharp(sem.mask, {
+        raw: { width: sem.width, height: sem.height, channels: 1 },
+      })
+        .resize(w, h, { fit: this.fit, position: "centre", kernel: "nearest" })
+        .toColourspace("b-w").raw({ depth: "uchar" }).toBuffer();
+      mask = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength).slice();
     }
-    return this.#toBatch(await _decodeItems(this.ids.map((_, i) => i), (i) => this.item(i), 8));
+    return { image: img.data, mask };
   }
 }
+
+// ---------------------------------------------------------------- the dataset's descriptor
+
+async function _lizardLoadSplit(o: LoadSplitOptions): Promise<LoadedSplit> {
+  const parts: LoadedSplit[] = [];
+  for (const task of o.tasks) {
+    const ds = await loadLizard({ root: o.root, size: o.size, split: o.split, seed: o.seed, task });
+    parts.push(await ds.loadAll());
+  }
+  return parts.length === 1 ? parts[0] : _joinById(parts[0], parts[1]);
+}
+
+/** The diagnosis batch (labels) joined with the segmentation batch (masks) by tile id. */
+function _joinById(cls: LoadedSplit, seg: LoadedSplit): LoadedSplit {
+  const at = new Map(seg.ids.map((id, i) => [id, i]));
+  const ids = cls.ids.filter((id) => at.has(id));
+  const iCls = tf.tensor1d(ids.map((id) => cls.ids.indexOf(id)), "int32");
+  const iSeg = tf.tensor1d(ids.map((id) => at.get(id)!), "int32");
+  const out: LoadedSplit = {
+    images: tf.gather(cls.images, iCls),
+    labels: tf.gather(cls.labels!, iCls),
+    masks: tf.gather(seg.masks!, iSeg),
+    ids,
+  };
+  tf.dispose([iCls, iSeg, cls.images, cls.labels!, seg.images, seg.masks!]);
+  return out;
+}
+
+/** Pixels per class (0 background, 1–6) of a label file, at its stored size. */
+function _classPixels(path: string): number[] {
+  const counts = new Array(7).fill(0);
+  for (const v of _semantic(path).mask) counts[v]++;
+  return counts;
+}
+
+async function _lizardVerify(
+  root: string,
+  manifest: DatasetManifest,
+  options: DatasetToolOptions,
+): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  const layout = await _attempt(
+    checks,
+    "layout",
+    () => describeLizardLayout(root),
+    (r) =>
+      `${r.tiles} tiles; folds ${
+        Object.entries(r.folds).map(([f, n]) => `${f}: ${n}`).join(", ")
+      }; sources ${Object.entries(r.sources).map(([s, n]) => `${s} ${n}`).join(", ")}`,
+  );
+  const from = await _expectedSource(checks, root, manifest, options, _SYNTHETIC.marker);
+  const perSource = from.kind === "real" ? undefined : _num(from.values.perSource);
+  const tiles = from.kind === "real"
+    ? _num(from.values.images)
+    : perSource === undefined
+    ? undefined
+    : perSource * LIZARD_SOURCES.length;
+  if (!layout) return checks;
+  checks.push(_countCheck("tiles", layout.tiles, tiles, from.source));
+  if (perSource !== undefined) {
+    const wrong = LIZARD_SOURCES.filter((s) => layout.sources[s] !== perSource);
+    checks.push(
+      wrong.length
+        ? {
+          name: "tiles per source",
+          status: "fail",
+          detail: `expected ${perSource} of each of ${LIZARD_SOURCES.join(", ")} ` +
+            `(${from.source}) but found ${
+              wrong.map((s) => `${s} ${layout.sources[s] ?? 0}`).join(", ")
+            }`,
+        }
+        : { name: "tiles per source", status: "pass", detail: `${perSource} of each source` },
+    );
+  }
+  const ds = await _attempt(
+    checks,
+    "loader",
+    () => loadLizard({ root, size: [1, 1], cacheBytes: 0 }),
+    (d) => `loadLizard reads ${d.length} tiles`,
+  );
+  if (!ds) return checks;
+  const imageSizes = await _decodeCheck(checks, "images", [...ds.imagePaths]);
+  const bad: string[] = [], mismatched: string[] = [];
+  ds.labelPaths.forEach((p, i) => {
+    const name = relative(root, p);
+    try {
+      const m = _semantic(p);
+      const img = imageSizes.get(ds.imagePaths[i]);
+      if (img && img !== `${m.height}x${m.width}`) {
+        mismatched.push(`${name} (${m.height}x${m.width}, image ${img})`);
+      }
+    } catch (err) {
+      bad.push(`${name} (${(err as Error).message.replace(`${p}: `, "")})`);
+    }
+  });
+  checks.push(
+    _listCheck(
+      "labels: decodable",
+      bad,
+      `${bad.length} of ${ds.labelPaths.length} .mat files do not read`,
+      `${ds.labelPaths.length} .mat files read (inst_map, id, class 1-6)`,
+    ),
+  );
+  checks.push(
+    _listCheck(
+      "labels: sizes",
+      mismatched,
+      `${mismatched.length} inst_maps differ in size from their image`,
+      "every inst_map has its image's size",
+    ),
+  );
+  return checks;
+}
+
+async function _lizardInspectSplit(
+  root: string,
+  task: string,
+  split: "train" | "val" | "test",
+  seed: number,
+): Promise<InspectedSplit> {
+  const ds = await loadLizard({
+    root,
+    size: [1, 1],
+    task: task as LizardTask,
+    split,
+    seed,
+    cacheBytes: 0,
+  });
+  return {
+    imagePaths: ds.imagePaths,
+    labels: ds.labels && { names: LIZARD_CLASSES, values: ds.labels },
+    maskPixels: ds.labels ? undefined : {
+      names: ds.classNames,
+      count: () => {
+        const counts = new Array(7).fill(0);
+        for (const p of ds.labelPaths) _classPixels(p).forEach((n, c) => (counts[c] += n));
+        return counts;
+      },
+    },
+  };
+}
+
+const _SYNTHETIC = {
+  version: 1,
+  marker: ".synthetic-lizard.json",
+  // The embedded copy: 120 tiles (24 per source), split by Lizard's folds.
+  embedded: { perSource: 24 },
+  root: async (settings: Readonly<Record<string, unknown>>) =>
+    await (await import("./synthetic_lizard.ts")).generateSyntheticLizard(
+      settings as SyntheticLizardOptions,
+    ),
+} as const;
+
+/**
+ * Lizard as the library knows it: nucleus segmentation (7 classes with the
+ * background) and, on the same tiles, diagnosis as the dominant nucleus type.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LIZARD_DATASET } from "./lizard.ts";
+ * assert.equal(LIZARD_DATASET.tasks.segmentation?.classes[0], "background");
+ * assert.ok(LIZARD_DATASET.pairedTasks);
+ * ```
+ */
+export const LIZARD_DATASET: DatasetDescriptor<"lizard"> = {
+  id: "lizard",
+  name: "Lizard",
+  channels: 3,
+  tasks: {
+    diagnosis: { classes: LIZARD_CLASSES, about: "dominant nucleus type, 6 classes" },
+    segmentation: {
+      classes: ["background", ...LIZARD_CLASSES],
+      about: "nucleus type per pixel, 7 classes",
+    },
+  },
+  pairedTasks: true,
+  loadSplit: _lizardLoadSplit,
+  synthetic: _SYNTHETIC,
+  verify: _lizardVerify,
+  inspect: { defaultTask: "segmentation", split: _lizardInspectSplit },
+};

@@ -86,7 +86,7 @@ function pixelMajority(path: string): number {
   return best;
 }
 
-Deno.test("loadLizard() classification label of every tile is its majority class by pixels", async () => {
+Deno.test("loadLizard() diagnosis label of every tile is its majority class by pixels", async () => {
   const root = join(TMP, "majority");
   await copy(ROOT, root);
   const mat = (name: string) => join(root, L.labelDir, `${name}.mat`);
@@ -119,7 +119,7 @@ Deno.test("loadLizard() classification label of every tile is its majority class
     }),
   );
   assert.equal(pixelMajority(mat("dpath_3")), 3);
-  // crag_2: an instance listed in `id` but no nucleus pixel: left out of classification.
+  // crag_2: an instance listed in `id` but no nucleus pixel: left out of diagnosis.
   const [h2, w2] = dims("crag_2");
   await Deno.writeFile(
     mat("crag_2"),
@@ -130,8 +130,12 @@ Deno.test("loadLizard() classification label of every tile is its majority class
     }),
   );
 
-  const ds = await loadLizard({ root, size: [16, 16], task: "classification" });
+  const ds = await loadLizard({ root, size: [16, 16], task: "diagnosis" });
   assert.equal(ds.classNames.length, 6);
+  // `classification`, the old name of the task, reads the same labels.
+  const old = await loadLizard({ root, size: [16, 16], task: "classification" });
+  assert.equal(old.task, "diagnosis");
+  assert.deepEqual([...old.labels!], [...ds.labels!]);
   const all = await loadLizard({ root, size: [16, 16] });
   const expected = all.ids.map((id) => ({ id, c: pixelMajority(mat(id)) }));
   assert.deepEqual(ds.ids, expected.filter((e) => e.c > 0).map((e) => e.id));

@@ -10,7 +10,8 @@ import {
   verifyDataset,
 } from "./manifest.ts";
 import { ISIC2018_LAYOUT as L } from "./isic2018_classes.ts";
-import { generateSyntheticIsic2018, SYNTHETIC_ISIC2018_MARKER } from "./synthetic_isic2018.ts";
+import { ISIC2018_DATASET } from "./isic2018.ts";
+import { generateSyntheticIsic2018 } from "./synthetic_isic2018.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "manifest_test_" });
 // Removed when the module unloads (after its last test), not by a pseudo-test that asserts nothing.
@@ -48,7 +49,7 @@ Deno.test("defaultLockPath() is under data-manifests/locks and depends on the fo
 
 Deno.test("verifyDataset() fails on real counts, an undecodable image and a bad CSV header", async () => {
   const { root, lock } = await copy();
-  await Deno.remove(join(root, SYNTHETIC_ISIC2018_MARKER));
+  await Deno.remove(join(root, ISIC2018_DATASET.synthetic.marker));
   // Without the marker the real counts apply (and --synthetic the manifest's defaults).
   const real = await verifyDataset("isic2018", root, { lockPath: lock });
   assert.equal(real.ok, false);

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { PYTHON_FOR_TESTS, pythonTestOptions } from "../_testing_python.ts";
-import { generateSyntheticCamus, SYNTHETIC_CAMUS_MARKER } from "./synthetic_camus.ts";
+import { CAMUS_DATASET } from "./camus.ts";
+import { generateSyntheticCamus } from "./synthetic_camus.ts";
 
 async function hashes(root: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -27,7 +28,7 @@ Deno.test("generateSyntheticCamus() is byte-stable and refuses foreign folders",
     const b = await generateSyntheticCamus({ ...opts, dir: join(tmp, "b") });
     const ha = await hashes(a.root), hb = await hashes(b.root);
     assert.deepEqual(ha, hb);
-    assert.ok(SYNTHETIC_CAMUS_MARKER in ha);
+    assert.ok(CAMUS_DATASET.synthetic.marker in ha);
     assert.ok("nifti/database_nifti/patient0001/patient0001_2CH_half_sequence.nii.gz" in ha);
     assert.ok("mhd/testing/patient0003/patient0003_4CH_ES.mhd" in ha);
     assert.ok(!("mhd/testing/patient0003/patient0003_4CH_ES_gt.mhd" in ha));

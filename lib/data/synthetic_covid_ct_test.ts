@@ -3,12 +3,11 @@ import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import sharp from "sharp";
 import { Rng } from "../util/rng.ts";
-import { COVID_CT_LAYOUT as L, covidCtSplitFile } from "./covid_ct.ts";
-import {
-  generateSyntheticCovidCt,
-  SYNTHETIC_COVID_CT_MARKER,
-  SYNTHETIC_COVID_CT_VERSION,
-} from "./synthetic_covid_ct.ts";
+import { COVID_CT_DATASET, COVID_CT_LAYOUT as L, covidCtSplitFile } from "./covid_ct.ts";
+import { generateSyntheticCovidCt } from "./synthetic_covid_ct.ts";
+
+const { marker: SYNTHETIC_COVID_CT_MARKER, version: SYNTHETIC_COVID_CT_VERSION } =
+  COVID_CT_DATASET.synthetic;
 import { _renderCtSlice } from "./_synthetic_ct_slice.ts";
 
 const TINY = {

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import sharp from "sharp";
-import {
-  generateSyntheticIsic2018,
-  SYNTHETIC_ISIC2018_MARKER,
-  SYNTHETIC_ISIC2018_VERSION,
-} from "./synthetic_isic2018.ts";
+import { generateSyntheticIsic2018 } from "./synthetic_isic2018.ts";
+import { ISIC2018_DATASET } from "./isic2018.ts";
 import { ISIC2018_CLASSES, ISIC2018_LAYOUT as L } from "./isic2018_classes.ts";
+
+const { marker: SYNTHETIC_ISIC2018_MARKER, version: SYNTHETIC_ISIC2018_VERSION } =
+  ISIC2018_DATASET.synthetic;
 
 const TINY = { task1Count: 5, task3PerClass: 2, width: 32, height: 24 };
 

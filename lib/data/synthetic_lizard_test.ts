@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { readMat } from "../io/mat_v5.ts";
-import { generateSyntheticLizard, SYNTHETIC_LIZARD_MARKER } from "./synthetic_lizard.ts";
+import { LIZARD_DATASET } from "./lizard.ts";
+import { generateSyntheticLizard } from "./synthetic_lizard.ts";
 import { LIZARD_LAYOUT as L } from "./lizard.ts";
 
 const TINY = { perSource: 2, minSize: 48, maxSize: 64 };
@@ -37,7 +38,7 @@ Deno.test("generateSyntheticLizard() is byte-identical for a seed and differs ac
       a.get(join(L.labelDir, "crag_1.mat")),
       c.get(join(L.labelDir, "crag_1.mat")),
     );
-    assert.ok(a.has(SYNTHETIC_LIZARD_MARKER));
+    assert.ok(a.has(LIZARD_DATASET.synthetic.marker));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -2,82 +2,45 @@
  * Data for the experiment runner: the configured dataset's train and test
  * splits as tensors, and a fingerprint of the data for cache keys.
  *
- * Every dataset is read by its own loader from the published layout: the
- * user's folder (`data.root`), or the embedded synthetic copy in the same
- * layout, generated on first use under `.cache/data/`.
+ * Every dataset is read by its own loader (its descriptor's `loadSplit`, see
+ * `DATASETS` in `lib/data/registry.ts`) from the published layout: the user's
+ * folder (`data.root`), or the embedded synthetic copy in the same layout,
+ * generated on first use under `.cache/data/`. The descriptors say which
+ * tasks, classes and image channels each dataset has; `diagnosis+segmentation`
+ * (both auxiliaries on the same images) exists where every image has both.
  *
- * | dataset    | diagnosis (VR = ResNet)         | segmentation (VR = U-Net)           | channels |
- * | ---------- | ------------------------------- | ----------------------------------- | -------- |
- * | `isic2018` | Task 3, 7 classes               | Task 1 lesion masks, 2 classes      | 3        |
- * | `covid_ct` | COVID / NonCOVID, 2 classes     | —                                   | 1        |
- * | `lizard`   | dominant nucleus type, 6 classes| nucleus type per pixel, 7 classes   | 3        |
- * | `camus`    | view (2CH / 4CH), 2 classes     | background/LV/myocardium/LA, 4      | 1        |
- *
- * `diagnosis+segmentation` (both auxiliaries on the same images) exists for
- * Lizard and CAMUS; ISIC 2018's Task 1 and Task 3 are different image sets.
+ * A user's folder is verified against its manifest, and its checksum lock
+ * written (outside the folder), when a run first loads it
+ * ({@link ensureDataLock}); computing a cache key ({@link dataFingerprint})
+ * only ever reads.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { createHash } from "node:crypto";
 import { join, relative, resolve } from "node:path";
-import { readFile } from "node:fs/promises";
-import { loadCamus } from "../data/camus.ts";
-import { loadCovidCt } from "../data/covid_ct.ts";
-import { loadIsic2018 } from "../data/isic2018.ts";
-import { loadLizard } from "../data/lizard.ts";
-import { defaultLockPath, verifyDataset } from "../data/manifest.ts";
-import { generateSyntheticCamus, SYNTHETIC_CAMUS_VERSION } from "../data/synthetic_camus.ts";
-import {
-  generateSyntheticCovidCt,
-  SYNTHETIC_COVID_CT_VERSION,
-} from "../data/synthetic_covid_ct.ts";
-import {
-  generateSyntheticIsic2018,
-  SYNTHETIC_ISIC2018_VERSION,
-} from "../data/synthetic_isic2018.ts";
-import { generateSyntheticLizard, SYNTHETIC_LIZARD_VERSION } from "../data/synthetic_lizard.ts";
+import type { DatasetDescriptor, LoadedSplit } from "../data/dataset_descriptor.ts";
+import { datasetChecksums, defaultLockPath, readLock, verifyDataset } from "../data/manifest.ts";
+import { DATASET_IDS, DATASETS, datasetTasks, getDataset } from "../data/registry.ts";
 import type { Dataset, ExperimentConfig, Task } from "./config.ts";
 
-/** The embedded default: synthetic ISIC 2018 generator settings (80 images per class). */
-export const SYNTHETIC_DEFAULT = { seed: 2018, task3PerClass: 80, task1Count: 120 } as const;
+/** Tasks each dataset supports in experiments (from its descriptor). */
+export const DATASET_TASKS: Record<Dataset, Task[]> = Object.fromEntries(
+  DATASET_IDS.map((id) => [id, datasetTasks(DATASETS[id])]),
+) as Record<Dataset, Task[]>;
 
-/** Generator settings of each dataset's embedded default (see the generators for the layouts). */
-export const SYNTHETIC_DEFAULTS: Record<Dataset, Record<string, number>> = {
-  isic2018: { ...SYNTHETIC_DEFAULT },
-  // 106 train / 30 val / 51 test slices (the official split's proportions).
-  covid_ct: {},
-  // 120 tiles (24 per source), split by Lizard's folds.
-  lizard: { perSource: 24 },
-  // 40 patients × 2 views × 2 phases, the official split's proportions.
-  camus: { patients: 40 },
-};
-
-const SYNTHETIC_VERSIONS: Record<Dataset, number> = {
-  isic2018: SYNTHETIC_ISIC2018_VERSION,
-  covid_ct: SYNTHETIC_COVID_CT_VERSION,
-  lizard: SYNTHETIC_LIZARD_VERSION,
-  camus: SYNTHETIC_CAMUS_VERSION,
-};
-
-/** Tasks each dataset supports in experiments. */
-export const DATASET_TASKS: Record<Dataset, Task[]> = {
-  isic2018: ["diagnosis", "segmentation"],
-  covid_ct: ["diagnosis"],
-  lizard: ["diagnosis", "segmentation", "diagnosis+segmentation"],
-  camus: ["diagnosis", "segmentation", "diagnosis+segmentation"],
-};
-
-/** Image channels and class counts of each dataset's tasks, for the models. */
+/** Image channels and class counts of each dataset's tasks, for the models (from its descriptor). */
 export const DATASET_SHAPES: Record<
   Dataset,
   { channels: number; diagnosisClasses: number; segmentationClasses: number }
-> = {
-  isic2018: { channels: 3, diagnosisClasses: 7, segmentationClasses: 2 },
-  covid_ct: { channels: 1, diagnosisClasses: 2, segmentationClasses: 0 },
-  lizard: { channels: 3, diagnosisClasses: 6, segmentationClasses: 7 },
-  camus: { channels: 1, diagnosisClasses: 2, segmentationClasses: 4 },
-};
+> = Object.fromEntries(DATASET_IDS.map((id) => {
+  const d: DatasetDescriptor = DATASETS[id];
+  return [id, {
+    channels: d.channels,
+    diagnosisClasses: d.tasks.diagnosis?.classes.length ?? 0,
+    segmentationClasses: d.tasks.segmentation?.classes.length ?? 0,
+  }];
+})) as Record<Dataset, { channels: number; diagnosisClasses: number; segmentationClasses: number }>;
 
 /**
  * One split in memory: images, and the recognition targets of the task:
@@ -107,18 +70,8 @@ export async function dataRoot(
   data: Pick<ExperimentConfig["data"], "dataset" | "root">,
 ): Promise<string> {
   if (data.root) return data.root;
-  const options = SYNTHETIC_DEFAULTS[data.dataset];
-  switch (data.dataset) {
-    case "isic2018":
-      return await generateSyntheticIsic2018(options);
-    case "covid_ct":
-      return await generateSyntheticCovidCt(options);
-    case "lizard":
-      return await generateSyntheticLizard(options);
-    case "camus":
-      return (await generateSyntheticCamus(options)).nifti;
-  }
-  throw new TypeError(`Unknown dataset ${JSON.stringify(data.dataset)}`);
+  const { synthetic } = getDataset(data.dataset);
+  return await synthetic.root(synthetic.embedded);
 }
 
 /** The settings {@link loadSplits} reads. */
@@ -132,25 +85,25 @@ export type DataSelection = Pick<
  * split is never seen in training; the val split is left for model selection).
  */
 export async function loadSplits(data: DataSelection): Promise<DataSplits> {
-  const tasks = DATASET_TASKS[data.dataset];
-  if (!tasks) {
-    throw new TypeError(
-      `Expected dataset ${Object.keys(DATASET_TASKS).join(", ")} but found ${data.dataset}`,
-    );
-  }
+  const dataset = getDataset(data.dataset);
+  const tasks = datasetTasks(dataset);
   if (!tasks.includes(data.task)) {
+    const paired = DATASET_IDS.filter((id) => DATASETS[id].pairedTasks);
     throw new TypeError(
       `Expected task ${tasks.join(" or ")} for ${data.dataset} but found ${data.task}` +
-        (data.dataset === "isic2018" && data.task === "diagnosis+segmentation"
-          ? " (ISIC 2018's Task 1 masks and Task 3 labels are on different images; use lizard or camus)"
+        (data.task === "diagnosis+segmentation" && dataset.tasks.segmentation
+          ? ` (${dataset.name}'s labels and masks are on different images; use ${
+            paired.join(" or ")
+          })`
           : ""),
     );
   }
+  await ensureDataLock(data);
   const root = await dataRoot(data);
-  const train = await loadSplit(data, root, "train", data.trainLimit);
+  const train = await loadSplit(dataset, data, root, "train", data.trainLimit);
   let test: Split;
   try {
-    test = await loadSplit(data, root, "test", data.testLimit);
+    test = await loadSplit(dataset, data, root, "test", data.testLimit);
   } catch (e) {
     disposeSplit(train);
     throw e;
@@ -162,58 +115,22 @@ function disposeSplit(s: Split): void {
   tf.dispose([s.images, ...Object.values(s.targets).filter((t) => t !== undefined)]);
 }
 
-interface Loaded {
-  images: tf.Tensor4D;
-  labels?: tf.Tensor1D;
-  masks?: tf.Tensor4D;
-  ids: string[];
-}
-
 async function loadSplit(
+  dataset: DatasetDescriptor,
   data: DataSelection,
   root: string,
   split: "train" | "test",
   limit: number | null,
 ): Promise<Split> {
   const want = subtasks(data.task);
-  const seed = data.splitSeed;
-  let b: Loaded;
-  switch (data.dataset) {
-    case "isic2018": {
-      // ISIC's loader draws `limit` as a seeded subset (kept from earlier versions).
-      const ds = await loadIsic2018({
-        root,
-        task: data.task as "diagnosis" | "segmentation",
-        size: data.size,
-        split,
-        seed,
-        ...(limit ? { limit } : {}),
-      });
-      b = await ds.loadAll();
-      break;
-    }
-    case "covid_ct":
-      b = await (await loadCovidCt({ root, size: data.size, split, channels: 1, seed })).loadAll();
-      break;
-    case "camus":
-      // Images, masks and the view label of every (patient, view, phase).
-      b = await (await loadCamus({ root, size: data.size, split, seed, label: "view" }))
-        .loadAll();
-      break;
-    case "lizard": {
-      const parts: Loaded[] = [];
-      for (const t of want) {
-        const task = t === "diagnosis" ? "classification" : "segmentation";
-        parts.push(
-          await (await loadLizard({ root, size: data.size, split, seed, task })).loadAll(),
-        );
-      }
-      b = parts.length === 1 ? parts[0] : joinById(parts[0], parts[1]);
-      break;
-    }
-    default:
-      throw new TypeError(`Unknown dataset ${JSON.stringify(data.dataset)}`);
-  }
+  const b: LoadedSplit = await dataset.loadSplit({
+    root,
+    tasks: want,
+    size: data.size,
+    split,
+    seed: data.splitSeed,
+    limit,
+  });
   const targets: Split["targets"] = {};
   for (const t of want) {
     const target = t === "diagnosis" ? b.labels : b.masks;
@@ -248,41 +165,25 @@ function takeFirst(s: Split, n: number): Split {
   };
 }
 
-/** Lizard's classification batch (labels) joined with its segmentation batch (masks) by tile id. */
-function joinById(cls: Loaded, seg: Loaded): Loaded {
-  const at = new Map(seg.ids.map((id, i) => [id, i]));
-  const ids = cls.ids.filter((id) => at.has(id));
-  const iCls = tf.tensor1d(ids.map((id) => cls.ids.indexOf(id)), "int32");
-  const iSeg = tf.tensor1d(ids.map((id) => at.get(id)!), "int32");
-  const out: Loaded = {
-    images: tf.gather(cls.images, iCls),
-    labels: tf.gather(cls.labels!, iCls),
-    masks: tf.gather(seg.masks!, iSeg),
-    ids,
-  };
-  tf.dispose([iCls, iSeg, cls.images, cls.labels!, seg.images, seg.masks!]);
-  return out;
-}
-
 const fingerprints = new Map<string, string>();
 
 /**
- * A fingerprint of the data a config reads, for cache keys. For the embedded
- * data: the generator's version and settings. For a user's folder: the
- * SHA-256 checksums of the dataset's lock (`deno task data:verify`; verified
- * and written now if the folder has none, so an unverifiable folder fails
- * here with the checks that failed) together with the relative path, size
- * and modification time of every file, so that a file changed after the
- * lock was written also changes the key. Computed once per process and
- * folder (a grid asks for every run's key).
+ * A fingerprint of the data a config reads, for cache keys; it only reads.
+ * For the embedded data: the generator's version and settings. For a user's
+ * folder: a hash of the SHA-256 checksums of its files — those of the
+ * dataset's lock when it has one (`deno task data:verify`, or the first run,
+ * writes it: {@link ensureDataLock}), else computed now, which gives the same
+ * value the lock will hold — together with the relative path, size and
+ * modification time of every file, so that a file changed after the lock was
+ * written also changes the key. Computed once per process and folder (a grid
+ * asks for every run's key).
  */
 export async function dataFingerprint(
   data: Pick<ExperimentConfig["data"], "dataset" | "root">,
 ): Promise<string> {
   if (!data.root) {
-    return `synthetic-${data.dataset}-v${SYNTHETIC_VERSIONS[data.dataset]}:${
-      JSON.stringify(SYNTHETIC_DEFAULTS[data.dataset])
-    }`;
+    const { synthetic } = getDataset(data.dataset);
+    return `synthetic-${data.dataset}-v${synthetic.version}:${JSON.stringify(synthetic.embedded)}`;
   }
   const root = resolve(data.root);
   // Once per process and folder: a grid asks for every one of its runs' keys.
@@ -290,11 +191,30 @@ export async function dataFingerprint(
   const hit = fingerprints.get(memo);
   if (hit) return hit;
   const stat = await statFingerprint(root);
-  const lockPath = defaultLockPath(data.dataset, root);
-  let lock: string;
-  try {
-    lock = await readFile(lockPath, "utf8");
-  } catch {
+  const sums = await readLock(defaultLockPath(data.dataset, root)) ?? await datasetChecksums(root);
+  const h = createHash("sha256").update(JSON.stringify(sums)).digest("hex");
+  const fp = `sha256-lock:${h}:${stat}`;
+  fingerprints.set(memo, fp);
+  return fp;
+}
+
+const verified = new Set<string>();
+
+/**
+ * Verifies a user's data folder against its manifest and writes its checksum
+ * lock (outside the folder) when it has none yet, as `deno task data:verify`
+ * does; a folder that does not verify stops here with the checks that
+ * failed. Nothing to do for the embedded data or a folder with a lock.
+ * {@link loadSplits} calls it, so a run does this when it starts.
+ */
+export async function ensureDataLock(
+  data: Pick<ExperimentConfig["data"], "dataset" | "root">,
+): Promise<void> {
+  if (!data.root) return;
+  const root = resolve(data.root);
+  const memo = `${data.dataset}\0${root}`;
+  if (verified.has(memo)) return;
+  if (await readLock(defaultLockPath(data.dataset, root)) === undefined) {
     console.error(
       `data: no checksum lock for ${root} yet; verifying it (once) against the manifest`,
     );
@@ -307,14 +227,8 @@ export async function dataFingerprint(
           ` (see deno task data:verify ${data.dataset} ${root})`,
       );
     }
-    lock = await readFile(lockPath, "utf8");
   }
-  const sums = (JSON.parse(lock) as { files?: Record<string, string> }).files;
-  if (!sums) throw new Error(`Expected a "files" object of checksums in ${lockPath}`);
-  const h = createHash("sha256").update(JSON.stringify(sums)).digest("hex");
-  const fp = `sha256-lock:${h}:${stat}`;
-  fingerprints.set(memo, fp);
-  return fp;
+  verified.add(memo);
 }
 
 /** A hash of the relative path, size and mtime of every file under `root`. */

@@ -8,28 +8,19 @@
 import { RESNET_DEFAULTS, type ResNetOptions } from "../models/resnet.ts";
 import { SR_RESNET_DEFAULTS, type SrResNetOptions } from "../models/sr_resnet.ts";
 import { UNET_DEFAULTS, type UNetOptions } from "../models/unet.ts";
+import { type DatasetId, DATASETS } from "../data/registry.ts";
+import { METHOD_IDS, type MethodId } from "./methods.ts";
 
-/** Training methods of the paper's tables. */
-export const METHODS = [
-  "benchmark-i",
-  "joint",
-  "frozen",
-  "gradprom",
-  "gradprom-weighted",
-  // Gradient-surgery baselines on the same footing (VR trained, as in Joint/GradProm).
-  "pcgrad",
-  "gradvac",
-  "cagrad",
-  "mgda",
-  "gradsim",
-] as const;
-/** A training method. */
-export type Method = (typeof METHODS)[number];
+/** Training methods of the paper's tables: the keys of `METHOD_SPECS` (`./methods.ts`), in order. */
+export const METHODS: readonly Method[] = METHOD_IDS;
+/** A training method (a key of `METHOD_SPECS`, which says what it is). */
+export type Method = MethodId;
 
-/** Datasets the engine reads (each from its published layout, or its embedded synthetic copy). */
-export const DATASETS = ["isic2018", "covid_ct", "lizard", "camus"] as const;
-/** A dataset id. */
-export type Dataset = (typeof DATASETS)[number];
+/**
+ * A dataset id: a key of `DATASETS` (`lib/data/registry.ts`), whose descriptor says
+ * what the dataset is (each read from its published layout, or its embedded synthetic copy).
+ */
+export type Dataset = DatasetId;
 
 /**
  * The auxiliary recognition task: `diagnosis` (image labels, VR = the ResNet
@@ -44,15 +35,14 @@ export const DEGRADATION_KINDS = ["gaussian", "poisson", "blur", "composite", "b
 /** One experiment: one method, one degradation, one seed. */
 export interface ExperimentConfig {
   /**
-   * `benchmark-i` (IP alone), `joint`, `frozen` (ESTR's Frozen-params), `gradprom` (gate),
-   * `gradprom-weighted` (Lemma 3.1); baselines: `pcgrad`, `gradvac`, `cagrad`, `mgda`, `gradsim`
-   * (Du et al. 2018, unweighted), each with the defaults of `lib/strategies/registry.ts`.
+   * A key of `METHOD_SPECS` (`./methods.ts`), which gives its VR mode and its strategy of
+   * `lib/strategies/registry.ts` (with that strategy's defaults, unless `train.strategyOptions`).
    */
   method: Method;
   /** Seed of everything random in the run: initialisation, batches, noise. */
   seed: number;
   data: {
-    /** `isic2018`, `covid_ct`, `lizard` or `camus`. */
+    /** A key of `DATASETS` (`lib/data/registry.ts`). */
     dataset: Dataset;
     /** Folder of the real dataset, or null for the embedded synthetic one. */
     root: string | null;
@@ -121,6 +111,12 @@ export interface ExperimentConfig {
      * define its setting further).
      */
     auxLoss: "supervised" | "unsupervised";
+    /**
+     * Options of the method's strategy (e.g. `{ symmetric: true }` for `pcgrad`), over its
+     * defaults; keys must be among the strategy's `optionKeys` (checked by `checkConfig`).
+     * GradProm's `granularity` is `train.granularity`. Left out of the cache key when empty.
+     */
+    strategyOptions: Record<string, unknown>;
   };
   /** Training of VR alone on clean images (Benchmark-ii and Frozen-params's first stage). */
   vrPretrain: { steps: number; batchSize: number; lr: number };
@@ -138,7 +134,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   method: "gradprom",
   seed: 0,
   data: {
-    dataset: "isic2018",
+    dataset: DATASETS.isic2018.id,
     root: null,
     task: "diagnosis",
     size: [64, 64],
@@ -162,13 +158,16 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
     granularity: "global",
     vrInit: "pretrained",
     auxLoss: "supervised",
+    strategyOptions: {},
   },
   vrPretrain: { steps: 1000, batchSize: 16, lr: 1e-3 },
 };
 
 /**
  * Applies overrides to a config. Unknown keys and values whose type differs
- * from the default's are errors naming the key path.
+ * from the default's are errors naming the key path. `train.strategyOptions`
+ * takes any keys (`checkConfig` checks them against the strategy) and an
+ * override replaces it whole.
  *
  * @param base The config to start from.
  * @param overrides Values to replace, nested like the config.
@@ -198,6 +197,7 @@ function mergeAt(base: unknown, over: unknown, path: string): unknown {
       );
     }
     const b = base as Record<string, unknown>, o = over as Record<string, unknown>;
+    if (OPEN_RECORDS.includes(path)) return structuredClone(o);
     const unknown = Object.keys(o).filter((k) => !(k in b));
     if (unknown.length) {
       throw new TypeError(
@@ -220,5 +220,8 @@ function mergeAt(base: unknown, over: unknown, path: string): unknown {
   }
   return structuredClone(over);
 }
+
+/** Records whose keys are free (checked where they are used): an override replaces them whole. */
+const OPEN_RECORDS = ["train.strategyOptions"];
 
 const join = (path: string, k: string) => (path ? `${path}.${k}` : k);

@@ -1,7 +1,9 @@
 /**
  * Every notebook of `notebooks/` and the experiments whose grids it shows:
  * what `deno task reproduce` runs, in order. Notebooks without experiments
- * compute their own content.
+ * compute their own content. The one list of notebooks: the figures of
+ * `deno task figures` (`lib/figures/registry.ts`) and the notebook tests are
+ * derived from it.
  *
  * @module
  */

@@ -13,7 +13,7 @@ import {
   type Method,
   type Task,
 } from "./config.ts";
-import { DATASET_SHAPES } from "./_data.ts";
+import { DATASETS, getDataset } from "../data/registry.ts";
 
 /** A run profile. */
 export type Profile = "smoke" | "quick" | "paper";
@@ -234,14 +234,13 @@ export function datasetOverrides(
   vr: { imageChannels: number; classes: number };
   seg: { imageChannels: number; classes: number };
 } {
-  const s = DATASET_SHAPES[dataset];
-  if (!s) throw new TypeError(`Unknown dataset ${JSON.stringify(dataset)}`);
+  const { channels, tasks } = getDataset(dataset);
   return {
     data: { dataset, task },
-    ip: { imageChannels: s.channels },
-    vr: { imageChannels: s.channels, classes: s.diagnosisClasses },
+    ip: { imageChannels: channels },
+    vr: { imageChannels: channels, classes: tasks.diagnosis?.classes.length ?? 0 },
     // A dataset without masks keeps a valid (unused) U-Net head.
-    seg: { imageChannels: s.channels, classes: Math.max(2, s.segmentationClasses) },
+    seg: { imageChannels: channels, classes: Math.max(2, tasks.segmentation?.classes.length ?? 0) },
   };
 }
 
@@ -293,13 +292,6 @@ function withSeeds(
   return out;
 }
 
-const DATASET_NAMES: Record<Dataset, string> = {
-  isic2018: "ISIC 2018",
-  covid_ct: "COVID-CT",
-  lizard: "Lizard",
-  camus: "CAMUS",
-};
-
 /** Methods of the smaller grids (the paper's comparison without the weighted form). */
 const CORE_METHODS: Method[] = ["benchmark-i", "joint", "frozen", "gradprom"];
 
@@ -309,33 +301,33 @@ const datasetsSpec: ExperimentSpec = {
   description: "Benchmark-i, Joint, Frozen-params, GradProm at σ = 0.1 on COVID-CT (diagnosis), " +
     "Lizard and CAMUS (segmentation)",
   paper: [],
-  claims: (["covid_ct", "lizard", "camus"] as Dataset[]).flatMap((d) => [
+  claims: [DATASETS.covid_ct, DATASETS.lizard, DATASETS.camus].flatMap(({ name }) => [
     {
-      text: `GradProm beats Frozen-params in PSNR on ${DATASET_NAMES[d]}`,
+      text: `GradProm beats Frozen-params in PSNR on ${name}`,
       better: "gradprom" as Method,
       worse: "frozen" as Method,
       metric: "psnr" as const,
       sigma: 0.1,
-      group: DATASET_NAMES[d],
+      group: name,
     },
     {
-      text: `GradProm beats Joint training in PSNR on ${DATASET_NAMES[d]}`,
+      text: `GradProm beats Joint training in PSNR on ${name}`,
       better: "gradprom" as Method,
       worse: "joint" as Method,
       metric: "psnr" as const,
       sigma: 0.1,
-      group: DATASET_NAMES[d],
+      group: name,
     },
   ]),
-  groupOf: (c) => DATASET_NAMES[c.data.dataset],
+  groupOf: (c) => getDataset(c.data.dataset).name,
   grid(profile, options = {}) {
     // One data folder cannot hold three datasets: the paper profile takes
     // GRADPROM_DATA_<DATASET> (e.g. GRADPROM_DATA_COVID_CT) for each.
     const base = profileBase(profile, options.dataRoot ?? null, "COVID-CT/Lizard/CAMUS");
     const tasks: [Dataset, Task][] = [
-      ["covid_ct", "diagnosis"],
-      ["lizard", "segmentation"],
-      ["camus", "segmentation"],
+      [DATASETS.covid_ct.id, "diagnosis"],
+      [DATASETS.lizard.id, "segmentation"],
+      [DATASETS.camus.id, "segmentation"],
     ];
     return withSeeds(
       tasks.map(([d, t]) =>
@@ -528,11 +520,12 @@ const multitaskSpec: ExperimentSpec = {
   hideBenchmarkIi: true,
   grid(profile, options = {}) {
     const base = profileBase(profile, options.dataRoot ?? null, "Lizard");
-    const root = datasetRoot("lizard", options.dataRoot ?? null, profile);
+    const lizard = DATASETS.lizard.id;
+    const root = datasetRoot(lizard, options.dataRoot ?? null, profile);
     return withSeeds(
       (["diagnosis", "segmentation", "diagnosis+segmentation"] as Task[]).map((task) =>
         (["benchmark-i", "joint", "gradprom"] as Method[]).map((method) =>
-          both(datasetOverrides("lizard", task) as ConfigOverrides<ExperimentConfig>, {
+          both(datasetOverrides(lizard, task) as ConfigOverrides<ExperimentConfig>, {
             method,
             data: { root },
           })
@@ -601,7 +594,8 @@ const crossDomainSpec: ExperimentSpec = {
   groupOf: (c) => c.train.auxLoss,
   grid(profile, options = {}) {
     const base = profileBase(profile, options.dataRoot ?? null, "ISIC 2018");
-    const evalRoot = datasetRoot("lizard", null, "quick");
+    const evalDataset = DATASETS.lizard.id;
+    const evalRoot = datasetRoot(evalDataset, null, "quick");
     if (profile === "paper" && !evalRoot) {
       throw new TypeError("The paper profile's cross-domain test needs GRADPROM_DATA_LIZARD");
     }
@@ -609,7 +603,7 @@ const crossDomainSpec: ExperimentSpec = {
       (["supervised", "unsupervised"] as const).map((auxLoss) =>
         CORE_METHODS.filter((m) => auxLoss === "supervised" || m !== "benchmark-i").map((
           method,
-        ) => ({ method, train: { auxLoss }, data: { evalDataset: "lizard" as const, evalRoot } }))
+        ) => ({ method, train: { auxLoss }, data: { evalDataset, evalRoot } }))
       ),
       base,
       options.seeds ?? 1,

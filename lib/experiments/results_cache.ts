@@ -9,9 +9,17 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import denoJson from "../../deno.json" with { type: "json" };
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../util/write_file_atomic.ts";
+
+// Re-exported for the modules that took it from here before it moved to lib/util/.
+export { writeFileAtomic };
+
+/** Version of the library, part of every cache key. */
+export const LIB_VERSION: string = denoJson.version;
 
 /** The repository's root folder. */
 export const REPO_ROOT: string = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -47,19 +55,6 @@ export function canonicalJson(value: unknown): string {
  */
 export function hashKey(value: unknown): string {
   return createHash("sha256").update(canonicalJson(value)).digest("hex");
-}
-
-/** Writes a file atomically: temp file in the same folder, then rename. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 /** A folder of cached results. */

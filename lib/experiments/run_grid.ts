@@ -7,9 +7,13 @@
  */
 import { join } from "node:path";
 import { Progress } from "../train/progress.ts";
+import { writeFileAtomic } from "../util/write_file_atomic.ts";
 import type { ExperimentConfig } from "./config.ts";
-import { REPO_ROOT, ResultsCache, writeFileAtomic } from "./results_cache.ts";
-import { describeDegradation, runKey, type RunResult } from "./run_experiment.ts";
+import { describeDegradation } from "./degradation.ts";
+import { ResultsCache } from "./results_cache.ts";
+import { runKey, type RunResult } from "./run_experiment.ts";
+import { groupBySharedPretraining } from "./vr_pretrain.ts";
+import { WORKER_PATH } from "./worker.ts";
 
 /** Options of {@link runGrid}. */
 export interface RunGridOptions {
@@ -30,7 +34,8 @@ export function defaultWorkers(): number {
 /**
  * Runs every config of a grid that the cache does not hold yet, and returns
  * all results in the order of `configs`. Runs that share a VR pre-training
- * (same data, VR and seed) wait for the first of them, so it is trained once.
+ * (`groupBySharedPretraining`: same data, VR, pre-training settings and seed)
+ * wait for the first of them, so it is trained once.
  *
  * @throws If a worker fails: the error names the run and quotes its log's end.
  */
@@ -53,18 +58,10 @@ export async function runGrid(
   if (missing.length) {
     const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), missing.length));
     // Phase 1: each distinct VR pre-training once (runs sharing one would otherwise all train it).
-    const preKey = (c: ExperimentConfig) =>
-      JSON.stringify([c.data, c.vr, c.seg, c.vrPretrain, c.seed]);
-    const leaders = new Map<string, number>();
-    for (const i of missing) {
-      if (!leaders.has(preKey(configs[i]))) leaders.set(preKey(configs[i]), i);
-    }
+    const groups = await groupBySharedPretraining(missing.map((i) => configs[i]));
+    const leaders = groups.map((group) => missing[group[0]]);
     const threads = Math.max(1, Math.floor((navigator.hardwareConcurrency || 1) / workers));
-    await inParallel(
-      [...leaders.values()],
-      workers,
-      (i) => runInWorker(configs[i], cache, true, threads),
-    );
+    await inParallel(leaders, workers, (i) => runInWorker(configs[i], cache, true, threads));
     // Phase 2: the runs.
     const progress = new Progress("grid", missing.length, {
       enabled: options.progress !== false,
@@ -111,8 +108,8 @@ async function inParallel<T>(
 }
 
 /**
- * Runs one config (or only its VR pre-training) in a fresh `deno` process;
- * its log goes to `<cache>/logs/`.
+ * Runs one config (or only its VR pre-training) in a fresh `deno` process
+ * (`worker.ts`); its log goes to `<cache>/logs/`.
  */
 async function runInWorker(
   config: ExperimentConfig,
@@ -128,10 +125,9 @@ async function runInWorker(
     args: [
       "run",
       "-A",
-      join(REPO_ROOT, "tools", "experiment.ts"),
+      WORKER_PATH,
       "--config",
       configPath,
-      "--quiet-result",
       ...(pretrainOnly ? ["--pretrain-only"] : []),
     ],
     env: {

@@ -6,6 +6,7 @@
  * @module
  */
 import { type Method, METHODS } from "./config.ts";
+import { REFERENCE_ROWS, type RowMethod, rowStyle } from "./methods.ts";
 import type { ExperimentSpec } from "./registry.ts";
 import type { RunResult } from "./run_experiment.ts";
 
@@ -16,24 +17,14 @@ export interface Stat {
   n: number;
 }
 
-/** Human names of the methods, as the paper writes them. */
-export const METHOD_LABELS: Record<Method | "benchmark-ii", string> = {
-  "benchmark-i": "Benchmark-i (IP only)",
-  "benchmark-ii": "Benchmark-ii (VR only, clean images)",
-  "joint": "Joint training",
-  "frozen": "Frozen-params (ESTR)",
-  "gradprom": "GradProm (gate)",
-  "gradprom-weighted": "GradProm (weighted, Lemma 3.1)",
-  "pcgrad": "PCGrad (asymmetric)",
-  "gradvac": "GradVac",
-  "cagrad": "CAGrad",
-  "mgda": "MGDA (two-task closed form)",
-  "gradsim": "Gradient similarity (Du et al. 2018)",
-};
+/** Human names of the methods, as the paper writes them (the labels of `METHOD_SPECS`). */
+export const METHOD_LABELS: Record<RowMethod, string> = Object.fromEntries(
+  [...METHODS, ...(Object.keys(REFERENCE_ROWS) as RowMethod[])].map((m) => [m, rowStyle(m).label]),
+) as Record<RowMethod, string>;
 
 /** One row of the table. */
 export interface TableRow {
-  method: Method | "benchmark-ii";
+  method: RowMethod;
   label: string;
   /** The row group's label: `σ = 0.1` by default, else the spec's `groupOf` (e.g. `λ = 0.1`). */
   group: string;
@@ -277,21 +268,44 @@ export function tableMarkdown(rows: TableRow[], claims: ClaimCheck[] = []): stri
       : "";
   }).filter(Boolean);
   if (inputs.length) lines.push("", `Degraded input, before enhancement: ${inputs.join("; ")}.`);
-  const notes = observations(rows);
-  if (notes.length) lines.push("", ...notes.map((n) => `- ${n}`));
-  if (claims.length) {
-    lines.push(
-      "",
-      "| Paper's claim | Ours (Δ) | Paper (Δ) | Verdict on our data |",
-      "| --- | --- | --- | --- |",
-    );
-    for (const c of claims) {
-      lines.push(
-        `| ${esc(c.text)} | ${formatDelta(c)} | ${c.paperDelta ?? ""} | ${describeVerdict(c)} |`,
-      );
-    }
-  }
+  const notes = observationsMarkdown(rows);
+  if (notes) lines.push("", notes);
+  if (claims.length) lines.push("", claimsTableMarkdown(claims));
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The claims as a Markdown table: the claim, our difference, the paper's, and the verdict with
+ * its evidence.
+ *
+ * @param claims From {@link checkClaims}.
+ * @returns Markdown (no trailing newline).
+ */
+export function claimsTableMarkdown(claims: ClaimCheck[]): string {
+  const esc = (s: string) => s.replaceAll("|", "\\|");
+  return [
+    "| Paper's claim | Ours (Δ) | Paper (Δ) | Verdict on our data |",
+    "| --- | --- | --- | --- |",
+    ...claims.map((c) =>
+      `| ${esc(c.text)} | ${formatDelta(c)} | ${c.paperDelta ?? ""} | ${describeVerdict(c)} |`
+    ),
+  ].join("\n");
+}
+
+/**
+ * The claims as an HTML table, each verdict's cell of class `holds`, `does-not-hold`,
+ * `inconclusive` or `not-run`.
+ *
+ * @param claims From {@link checkClaims}.
+ * @returns HTML.
+ */
+export function claimsHtml(claims: ClaimCheck[]): string {
+  const e = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
+  const rows = claims.map((c) =>
+    `<tr><td>${e(c.text)}</td><td>${e(formatDelta(c))}</td><td>${c.paperDelta ?? ""}</td>` +
+    `<td class="${c.verdict.replaceAll(" ", "-")}">${e(describeVerdict(c))}</td></tr>`
+  ).join("\n");
+  return `<table><tr><th>Claim</th><th>Ours (Δ)</th><th>Paper (Δ)</th><th>Verdict</th></tr>${rows}</table>`;
 }
 
 /** A CSV of the rows with raw numbers (means, stds, seeds). */
@@ -401,28 +415,11 @@ export function observations(rows: TableRow[]): string[] {
 }
 
 /**
- * The paper's claims as a Markdown table with a one-line summary ("2 of 3
- * claims hold") and, where some do not hold, what that means.
+ * {@link observations} as a Markdown list.
  *
- * @param claims From {@link checkClaims}.
- * @param profile The run profile, named in the summary.
- * @returns Markdown.
+ * @param rows Table rows.
+ * @returns One bullet per row group ("" without rows).
  */
-export function claimsMarkdown(claims: ClaimCheck[], profile: string): string {
-  if (!claims.length) return "_No claim of the paper to check here._";
-  const esc = (s: string) => s.replaceAll("|", "\\|");
-  const held = claims.filter((c) => c.verdict === "holds").length;
-  return [
-    "| Paper's claim | Ours (Δ) | Paper (Δ) | Verdict on our data |",
-    "| --- | --- | --- | --- |",
-    ...claims.map((c) =>
-      `| ${esc(c.text)} | ${formatDelta(c)} | ${c.paperDelta ?? ""} | ${describeVerdict(c)} |`
-    ),
-  ].join("\n") +
-    `\n\n**${held} of ${claims.length} claims hold on our ${profile}-profile data.**` +
-    (held < claims.length
-      ? " Where a claim does not hold, this is what we measured, not a typo: the quick profile " +
-        "is a small network on synthetic data, trained for minutes, and the paper's λ and " +
-        "schedule are unknown."
-      : "");
+export function observationsMarkdown(rows: TableRow[]): string {
+  return observations(rows).map((o) => `- ${o}`).join("\n");
 }

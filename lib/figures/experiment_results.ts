@@ -4,11 +4,9 @@
  *
  * @module
  */
-import { type ExperimentSpec, getExperiment, type Profile } from "../experiments/registry.ts";
+import type { Profile } from "../experiments/registry.ts";
 import type { ResultsCache } from "../experiments/results_cache.ts";
-import { runKey, type RunResult } from "../experiments/run_experiment.ts";
-import { runGrid } from "../experiments/run_grid.ts";
-import { summarize, type TableRow } from "../experiments/summarize.ts";
+import { type ExperimentReport, experimentReport } from "../experiments/report.ts";
 
 /** What a figure is built from: the run profile and where results live. */
 export interface FigureContext {
@@ -25,20 +23,13 @@ export interface FigureContext {
   runMissing?: boolean;
 }
 
-/** An experiment's grid results and its summary table rows. */
-export interface ExperimentResults {
-  spec: ExperimentSpec;
-  results: RunResult[];
-  rows: TableRow[];
-}
-
 /**
- * The results of experiment `id` on the context's profile, seeds and data,
- * in grid order, with its summary rows.
+ * The report of experiment `id` on the context's profile, seeds and data: its runs in grid order,
+ * its summary rows and its checked claims ({@link experimentReport} with the figure context).
  *
  * @param ctx The figure context.
  * @param id An experiment id of `lib/experiments/registry.ts`.
- * @returns The spec, the runs and `summarize(spec, runs)`.
+ * @returns The report.
  * @throws {RangeError} On an unknown id. {Error} When `ctx.runMissing` is false and runs are missing.
  * @example
  * ```ts ignore
@@ -51,25 +42,6 @@ export interface ExperimentResults {
 export async function experimentResults(
   ctx: FigureContext,
   id: string,
-): Promise<ExperimentResults> {
-  const spec = getExperiment(id);
-  const configs = spec.grid(ctx.profile, { seeds: ctx.seeds, dataRoot: ctx.dataRoot });
-  if (ctx.runMissing === false) {
-    const missing: string[] = [];
-    for (const c of configs) {
-      if (!(await ctx.cache.get("runs", await runKey(c)))) {
-        missing.push(`${c.method} σ=${c.degradation.sigma} seed ${c.seed}`);
-      }
-    }
-    if (missing.length) {
-      throw new Error(
-        `Experiment ${id} (${ctx.profile} profile, ${ctx.seeds} seed(s)) lacks ${missing.length} ` +
-          `of ${configs.length} runs in ${ctx.cache.dir}: ${missing.slice(0, 4).join(", ")}` +
-          `${missing.length > 4 ? ", …" : ""}; ` +
-          `run \`deno task experiment ${id} --profile ${ctx.profile} --seeds ${ctx.seeds}\` first`,
-      );
-    }
-  }
-  const results = await runGrid(configs, { cache: ctx.cache });
-  return { spec, results, rows: summarize(spec, results) };
+): Promise<ExperimentReport> {
+  return await experimentReport(id, ctx);
 }

@@ -14,6 +14,22 @@ Deno.test("FIGURES: ids are file-name safe, titles set, experiments registered",
   }
 });
 
+Deno.test("FIGURES follow the notebook index: each notebook's experiments are drawn, in its order", async () => {
+  const { NOTEBOOKS } = await import("../experiments/notebook_index.ts");
+  const ids = Object.keys(FIGURES);
+  assert.equal(ids[0], "fig1-toy");
+  for (const nb of NOTEBOOKS) {
+    for (const e of nb.experiments) {
+      assert.ok(Object.values(FIGURES).some((f) => f.experiments.includes(e)), `${nb.name}: ${e}`);
+    }
+  }
+  const position = (experiment: string) =>
+    NOTEBOOKS.findIndex((n) => n.experiments.includes(experiment));
+  const order = Object.values(FIGURES).filter((f) => f.experiments.length === 1)
+    .map((f) => position(f.experiments[0])).filter((i) => i >= 0);
+  assert.deepEqual(order, [...order].sort((a, b) => a - b));
+});
+
 Deno.test("getFigure() names the known ids when the id is unknown", () => {
   assert.equal(getFigure("fig1-toy").id, "fig1-toy");
   assert.throws(() => getFigure("fig99"), (e: Error) => {

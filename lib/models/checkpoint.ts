@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { readFile } from "node:fs/promises";
-import { writeFileAtomic } from "../experiments/results_cache.ts";
+import { writeFileAtomic } from "../util/write_file_atomic.ts";
 import type { Module } from "./module.ts";
 
 const FORMAT = "gradprom-weights-v1";

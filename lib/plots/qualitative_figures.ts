@@ -1,6 +1,8 @@
 /**
- * The figures of the qualitative-results notebook, built from the results cache: shared by
- * `notebooks/qualitative_results.ipynb` and figure export.
+ * The figures of the qualitative-results notebook, drawn from runs the caller loaded (see
+ * `qualitativeRuns` in `lib/experiments/report.ts`): shared by `notebooks/qualitative_results.ipynb`
+ * and figure export. Nothing here runs an experiment; the runs' saved networks are read from the
+ * results cache.
  *
  * From Table 1's runs (diagnosis as the auxiliary task, seed 0, every σ of the profile):
  * - per σ, a grid of test images (one per diagnosis class, the first met in test-split order):
@@ -22,10 +24,10 @@ import { camOverlay } from "../cam/cam_overlay.ts";
 import { gradCam } from "../cam/grad_cam.ts";
 import { ISIC2018_CLASSES } from "../data/isic2018_classes.ts";
 import { type ExperimentConfig, mergeConfig, type Method } from "../experiments/config.ts";
-import { getExperiment, type Profile } from "../experiments/registry.ts";
+import { METHOD_SPECS } from "../experiments/methods.ts";
+import { getExperiment, type Profile, TABLE1_METHODS } from "../experiments/registry.ts";
 import { ResultsCache } from "../experiments/results_cache.ts";
-import { loadRunModels, runKey, type RunResult } from "../experiments/run_experiment.ts";
-import { runGrid } from "../experiments/run_grid.ts";
+import { loadRunModels, type RunResult } from "../experiments/run_experiment.ts";
 import { psnrPerImage } from "../metrics/psnr.ts";
 import type { ResNet } from "../models/resnet.ts";
 import type { SrResNet } from "../models/sr_resnet.ts";
@@ -40,28 +42,19 @@ import {
 } from "./image_grid.ts";
 import type { PlotlyFigure } from "./plotly.ts";
 
-/** Short labels of the methods shown, in column order. */
-export const QUALITATIVE_METHODS: Partial<Record<Method, string>> = {
-  "benchmark-i": "Benchmark-i",
-  "joint": "Joint",
-  "frozen": "Frozen-params",
-  "gradprom": "GradProm",
-  "gradprom-weighted": "GradProm (weighted)",
-};
+/** Short labels of the methods shown (Table 1's, from `METHOD_SPECS`), in column order. */
+export const QUALITATIVE_METHODS: Partial<Record<Method, string>> = Object.fromEntries(
+  TABLE1_METHODS.map((m) => [m, METHOD_SPECS[m].shortLabel]),
+);
 
 /** Options of {@link qualitativeFigures}. */
 export interface QualitativeFiguresOptions {
+  /** The runs' profile (named in the titles). */
   profile: Profile;
-  /** Real ISIC 2018 folder, or null (default) for the embedded synthetic data. */
-  dataRoot?: string | null;
   /** Test images per grid (default 4). */
   shown?: number;
-  /** Results cache (default: `$GRADPROM_CACHE` or `results/cache`). */
+  /** Results cache the runs' networks are read from (default: `$GRADPROM_CACHE` or `results/cache`). */
   cache?: ResultsCache;
-  /** Train the runs the cache lacks (default true); when false, that is an error. */
-  runMissing?: boolean;
-  /** Print the grid runner's progress (default true). */
-  progress?: boolean;
 }
 
 /** A grid as a figure and its HTML twin. */
@@ -74,6 +67,8 @@ export interface GridFigure {
 export interface QualitativeFigures {
   /** The methods shown (those of the grid), in column order. */
   methods: Method[];
+  /** The short label of each method shown, by method. */
+  labels: Record<string, string>;
   sigmas: number[];
   /** Per σ: the denoising grid; PSNR per test image by method (and `noisy`); the run's means. */
   denoising: {
@@ -113,34 +108,25 @@ export function qualitativeConfigs(
 }
 
 /**
- * Builds the qualitative figures (see the module documentation).
+ * Draws the qualitative figures (see the module documentation) from the runs: their saved networks
+ * applied to the test images.
  *
- * @param options Profile, data, images per grid, cache.
+ * @param results The runs of {@link qualitativeConfigs} (e.g. from `qualitativeRuns`).
+ * @param options Profile, images per grid, cache holding the networks.
  * @returns The grids, the lesion measurements and the CAM statistics.
- * @throws {Error} When `runMissing` is false and the cache lacks a run (the message names it).
  * @example
  * ```ts ignore
- * const q = await qualitativeFigures({ profile: "quick" });
+ * const q = await qualitativeFigures(await qualitativeRuns({ profile: "quick" }), { profile: "quick" });
  * plotly(q.cams.figure, q.cams.html);
  * ```
  */
 export async function qualitativeFigures(
+  results: RunResult[],
   options: QualitativeFiguresOptions,
 ): Promise<QualitativeFigures> {
   const cache = options.cache ?? new ResultsCache();
   const shown = options.shown ?? 4;
-  const configs = qualitativeConfigs(options.profile, options.dataRoot ?? null);
-  if (options.runMissing === false) {
-    for (const c of configs) {
-      if (!(await cache.get("runs", await runKey(c)))) {
-        throw new Error(
-          `Expected the ${c.method} run (σ = ${c.degradation.sigma}, ${options.profile} profile) ` +
-            `in the cache ${cache.dir} but found none`,
-        );
-      }
-    }
-  }
-  const results = await runGrid(configs, { cache, progress: options.progress });
+  const configs = results.map((r) => r.config);
   const methods = (Object.keys(QUALITATIVE_METHODS) as Method[]).filter((m) =>
     configs.some((c) => c.method === m)
   );
@@ -153,6 +139,7 @@ export async function qualitativeFigures(
 
   const out: QualitativeFigures = {
     methods,
+    labels: Object.fromEntries(methods.map((m) => [m, label(m)])),
     sigmas,
     denoising: [],
     cams: { figure: { data: [], layout: {} }, html: "" },

@@ -4,23 +4,16 @@
  *
  * @module
  */
+import { isMethod, methodSpec, type RowMethod, rowStyle } from "../experiments/methods.ts";
 import type { RunResult } from "../experiments/run_experiment.ts";
 import type { TableRow } from "../experiments/summarize.ts";
 import type { PlotlyFigure } from "./plotly.ts";
 
-const COLORS: Record<string, string> = {
-  "benchmark-i": "#7f7f7f",
-  "joint": "#1f77b4",
-  "frozen": "#ff7f0e",
-  "gradprom": "#2ca02c",
-  "gradprom-weighted": "#98df8a",
-  "benchmark-ii": "#9467bd",
-  "pcgrad": "#d62728",
-  "gradvac": "#8c564b",
-  "cagrad": "#e377c2",
-  "mgda": "#17becf",
-  "gradsim": "#bcbd22",
-};
+/** A row's colour, from `METHOD_SPECS` (an unknown method is an error, not a default grey). */
+const colour = (m: RowMethod) => rowStyle(m).colour;
+
+/** Whether a row's method trains IP alone (Benchmark-i, no VR): it draws the degraded input. */
+const ipAlone = (m: RowMethod) => isMethod(m) && methodSpec(m).vrMode === "none";
 
 /**
  * Grouped bars of one metric (mean ± std over seeds) per method, grouped by
@@ -51,7 +44,7 @@ export function metricBarFigure(
       x: rs.map((r) => r.group),
       y: rs.map((r) => r[metric]!.mean * scale),
       error_y: { type: "data", array: rs.map((r) => r[metric]!.std * scale), visible: true },
-      marker: { color: COLORS[m] ?? "#333" },
+      marker: { color: colour(m) },
     };
   });
   const paperKey = metric === "psnr" ? "paperPsnr" : metric === "ssim" ? "paperSsim" : undefined;
@@ -70,9 +63,7 @@ export function metricBarFigure(
     }
   }
   const input = metric === "psnr" || metric === "ssim"
-    ? rows.filter((r) =>
-      r.method === "benchmark-i" && r[metric === "psnr" ? "psnrInput" : "ssimInput"]
-    )
+    ? rows.filter((r) => ipAlone(r.method) && r[metric === "psnr" ? "psnrInput" : "ssimInput"])
     : [];
   for (const r of input) {
     const v = (metric === "psnr" ? r.psnrInput : r.ssimInput)!.mean;
@@ -128,9 +119,9 @@ export function dynamicsFigure(
       name: `cos ${name}`,
       x: steps,
       y: smooth(r.log.cosine),
-      line: { color: COLORS[r.config.method] },
+      line: { color: colour(r.config.method) },
     });
-    if (r.config.method.startsWith("gradprom")) {
+    if (methodSpec(r.config.method).gate) {
       data.push({
         type: "scatter",
         mode: "lines",
@@ -138,7 +129,7 @@ export function dynamicsFigure(
         x: steps,
         y: smooth(r.log.auxWeight),
         yaxis: "y2",
-        line: { color: COLORS[r.config.method], dash: "dot" },
+        line: { color: colour(r.config.method), dash: "dot" },
       });
     }
   }
@@ -193,7 +184,7 @@ export function sweepFigure(
         name: `${rs[0].label} (reference)`,
         x: [xs[0], xs.at(-1)],
         y: [v, v],
-        line: { dash: "dash", color: COLORS[m] ?? "#333" },
+        line: { dash: "dash", color: colour(m) },
       });
       continue;
     }
@@ -204,7 +195,7 @@ export function sweepFigure(
       x: rs.map(x),
       y: rs.map((r) => r[metric]!.mean * scale),
       error_y: { type: "data", array: rs.map((r) => r[metric]!.std * scale), visible: true },
-      line: { color: COLORS[m] ?? "#333" },
+      line: { color: colour(m) },
     });
   }
   return {

@@ -1,6 +1,8 @@
 /**
- * The figures of the Fig. 2 notebook (what each task attends to), built from the results cache:
- * shared by `notebooks/fig2_task_attention.ipynb` and figure export.
+ * The figures of the Fig. 2 notebook (what each task attends to), drawn from two runs the caller
+ * loaded (see `taskAttentionRuns` in `lib/experiments/report.ts`): shared by
+ * `notebooks/fig2_task_attention.ipynb` and figure export. Nothing here runs an experiment; the
+ * runs' saved networks are read from the results cache.
  *
  * The networks are each trained for their own task alone: IP and the U-Net from Table 2's
  * Benchmark-i run, the ResNet from Table 1's Benchmark-i run (for Benchmark-i, a run's VR is the
@@ -15,8 +17,7 @@ import { ISIC2018_CLASSES } from "../data/isic2018_classes.ts";
 import type { ExperimentConfig } from "../experiments/config.ts";
 import { getExperiment, type Profile } from "../experiments/registry.ts";
 import { ResultsCache } from "../experiments/results_cache.ts";
-import { loadRunModels, runKey, type RunResult } from "../experiments/run_experiment.ts";
-import { runGrid } from "../experiments/run_grid.ts";
+import { loadRunModels, type RunResult } from "../experiments/run_experiment.ts";
 import { psnrPerImage } from "../metrics/psnr.ts";
 import type { ResNet } from "../models/resnet.ts";
 import type { UNet } from "../models/unet.ts";
@@ -38,17 +39,12 @@ export const TASK_MAPS = [
 
 /** Options of {@link taskAttentionFigures}. */
 export interface TaskAttentionFiguresOptions {
+  /** The runs' profile (named in the title). */
   profile: Profile;
-  /** Real ISIC 2018 folder, or null (default) for the embedded synthetic data. */
-  dataRoot?: string | null;
   /** Test images drawn in the grid (default 3; the statistics use the whole test split). */
   shown?: number;
-  /** Results cache (default: `$GRADPROM_CACHE` or `results/cache`). */
+  /** Results cache the runs' networks are read from (default: `$GRADPROM_CACHE` or `results/cache`). */
   cache?: ResultsCache;
-  /** Train the two runs when the cache lacks them (default true); when false, that is an error. */
-  runMissing?: boolean;
-  /** Print the grid runner's progress (default true). */
-  progress?: boolean;
 }
 
 /** What {@link taskAttentionFigures} returns. */
@@ -97,35 +93,27 @@ export function taskAttentionConfigs(
 }
 
 /**
- * Builds the Fig. 2 figures: runs (or finds in the cache) the two Benchmark-i runs, loads their
- * networks and maps every Task 1 test image.
+ * Draws the Fig. 2 figures from the two Benchmark-i runs of {@link taskAttentionConfigs}: loads
+ * their networks and maps every Task 1 test image.
  *
- * @param options Profile, data, number of images drawn, cache.
+ * @param runs The diagnosis and the segmentation run (e.g. from `taskAttentionRuns`).
+ * @param options Profile, number of images drawn, cache holding the networks.
  * @returns The grid, the statistics figure and the numbers behind them.
- * @throws {Error} When `runMissing` is false and the cache lacks a run (the message names it).
  * @example
  * ```ts ignore
- * const f = await taskAttentionFigures({ profile: "quick" });
+ * const f = await taskAttentionFigures(await taskAttentionRuns({ profile: "quick" }), {
+ *   profile: "quick",
+ * });
  * plotly(f.grid, f.gridHtml);
  * ```
  */
 export async function taskAttentionFigures(
+  runs: { diagnosis: RunResult; segmentation: RunResult },
   options: TaskAttentionFiguresOptions,
 ): Promise<TaskAttentionFigures> {
   const cache = options.cache ?? new ResultsCache();
-  const configs = taskAttentionConfigs(options.profile, options.dataRoot ?? null);
-  const list = [configs.diagnosis, configs.segmentation];
-  if (options.runMissing === false) {
-    for (const c of list) {
-      if (!(await cache.get("runs", await runKey(c)))) {
-        throw new Error(
-          `Expected the ${c.data.task} Benchmark-i run (σ = ${c.degradation.sigma}, ${options.profile} ` +
-            `profile) in the cache ${cache.dir} but found none`,
-        );
-      }
-    }
-  }
-  const [rDiag, rSeg] = await runGrid(list, { cache, progress: options.progress });
+  const { diagnosis: rDiag, segmentation: rSeg } = runs;
+  const configs = { diagnosis: rDiag.config, segmentation: rSeg.config };
   const diag = await loadRunModels(rDiag, cache);
   const seg = await loadRunModels(rSeg, cache);
   const test = await degradedTestSet(configs.segmentation);

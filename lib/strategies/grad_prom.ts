@@ -1,4 +1,4 @@
-import { combine, cosineOf, gradientStats } from "./_grad_math.ts";
+import { combine, cosineOf, gradientStats } from "./grad_math.ts";
 import type { Strategy, StrategyResult } from "./types.ts";
 import type * as tf from "@tensorflow/tfjs-core";
 

@@ -1,4 +1,4 @@
-import { cosineOf, gradientStats } from "./_grad_math.ts";
+import { cosineOf, gradientStats } from "./grad_math.ts";
 import { linearCombine } from "./_linear.ts";
 import type { Strategy, StrategyResult } from "./types.ts";
 import type * as tf from "@tensorflow/tfjs-core";

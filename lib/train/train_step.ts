@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ForwardContext, Module } from "../models/module.ts";
 import type { SrResNet } from "../models/sr_resnet.ts";
 import type { Strategy } from "../strategies/types.ts";
-import { cosineOf, gradientStats } from "../strategies/_grad_math.ts";
+import { cosineOf, gradientStats } from "../strategies/grad_math.ts";
 import { mseLoss, recognitionLoss, softCrossEntropyLoss } from "./losses.ts";
 
 /**

@@ -12,8 +12,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { readFile, rm } from "node:fs/promises";
-import { writeFileAtomic } from "../experiments/results_cache.ts";
 import type { Module } from "../models/module.ts";
+import { writeFileAtomic } from "../util/write_file_atomic.ts";
 
 const FORMAT = "gradprom-training-state-v1";
 

@@ -1,5 +1,6 @@
 /**
- * Inner products, norms and cosines of named gradient maps.
+ * Inner products, norms and cosines of named gradient maps (what the
+ * strategies and the training step's per-variable cosines are built on).
  *
  * @module
  */
@@ -22,6 +23,20 @@ export interface GradientStats {
  * Checks that two maps have the same keys and shapes, computes their per-key
  * inner products and squared norms in one device read, and throws a
  * `RangeError` naming the map and variable when a gradient holds NaN or ±Inf.
+ *
+ * @param main The main task's gradients by variable name.
+ * @param aux The auxiliary task's gradients, over the same names and shapes.
+ * @returns Per-key and summed ⟨main, aux⟩, |main|², |aux|² (tensors untouched).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { gradientStats } from "./grad_math.ts";
+ * await tf.setBackend("cpu");
+ * const s = gradientStats({ w: tf.tensor([1, 2]) }, { w: tf.tensor([3, -1]) });
+ * assert.deepEqual([s.totalDot, s.totalMainSq, s.totalAuxSq], [1, 5, 10]);
+ * ```
  */
 export function gradientStats(main: tf.NamedTensorMap, aux: tf.NamedTensorMap): GradientStats {
   const keys = Object.keys(main);
@@ -80,14 +95,46 @@ export function gradientStats(main: tf.NamedTensorMap, aux: tf.NamedTensorMap): 
   return s;
 }
 
-/** cos = ⟨a, b⟩ / (|a|·|b|), defined as 0 when either vector is zero. */
+/**
+ * cos = ⟨a, b⟩ / (|a|·|b|), defined as 0 when either vector is zero, and
+ * clamped to [-1, 1] against rounding.
+ *
+ * @param dot ⟨a, b⟩.
+ * @param aSq |a|².
+ * @param bSq |b|².
+ * @returns The cosine.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cosineOf } from "./grad_math.ts";
+ * assert.equal(cosineOf(-2, 1, 4), -1);
+ * assert.equal(cosineOf(0, 0, 4), 0);
+ * ```
+ */
 export function cosineOf(dot: number, aSq: number, bSq: number): number {
   const denom = Math.sqrt(aSq) * Math.sqrt(bSq);
   if (denom === 0) return 0;
   return Math.max(-1, Math.min(1, dot / denom));
 }
 
-/** `main + w·aux` per key, with a weight per key (a fresh map; inputs untouched). */
+/**
+ * `main + w·aux` per key, with a weight per key (a fresh map; inputs untouched).
+ *
+ * @param main Gradients by variable name.
+ * @param aux Gradients over the same names.
+ * @param weight The weight of `aux` for a key (and its index in `main`'s order).
+ * @returns New tensors, one per key of `main` (the caller disposes them).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { combine } from "./grad_math.ts";
+ * await tf.setBackend("cpu");
+ * const out = combine({ w: tf.tensor([1, 1]) }, { w: tf.tensor([2, 4]) }, () => 0.5);
+ * assert.deepEqual(Array.from(out.w.dataSync()), [2, 3]);
+ * ```
+ */
 export function combine(
   main: tf.NamedTensorMap,
   aux: tf.NamedTensorMap,

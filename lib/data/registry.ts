@@ -1,0 +1,134 @@
+/**
+ * The one registry of datasets: {@linkcode DATASETS}, one descriptor per
+ * dataset (see `dataset_descriptor.ts`), each defined in its loader file.
+ * Experiments, config validation, the manifest checks and `tools/data.ts`
+ * read the datasets from here.
+ *
+ * Adding a dataset takes its loader (with the descriptor), its synthetic
+ * generator, its manifest `data-manifests/<id>.json`, its tests, and one
+ * entry below.
+ *
+ * @module
+ */
+import { CAMUS_DATASET } from "./camus.ts";
+import { COVID_CT_DATASET } from "./covid_ct.ts";
+import { type DatasetDescriptor, type DatasetTask, TASK_ALIASES } from "./dataset_descriptor.ts";
+import { ISIC2018_DATASET } from "./isic2018.ts";
+import { LIZARD_DATASET } from "./lizard.ts";
+
+export { TASK_ALIASES };
+
+/**
+ * Every dataset by id, in the order the library lists them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DATASETS } from "./registry.ts";
+ * assert.equal(DATASETS.covid_ct.channels, 1);
+ * assert.equal(DATASETS.lizard.name, "Lizard");
+ * ```
+ */
+export const DATASETS: {
+  readonly isic2018: DatasetDescriptor<"isic2018">;
+  readonly covid_ct: DatasetDescriptor<"covid_ct">;
+  readonly lizard: DatasetDescriptor<"lizard">;
+  readonly camus: DatasetDescriptor<"camus">;
+} = {
+  isic2018: ISIC2018_DATASET,
+  covid_ct: COVID_CT_DATASET,
+  lizard: LIZARD_DATASET,
+  camus: CAMUS_DATASET,
+};
+
+/** A dataset id. */
+export type DatasetId = keyof typeof DATASETS;
+
+/** The dataset ids, in registry order. */
+export const DATASET_IDS: readonly DatasetId[] = Object.keys(DATASETS) as DatasetId[];
+
+/**
+ * The descriptor of a dataset id.
+ *
+ * @param id A dataset id.
+ * @returns Its descriptor.
+ * @throws {TypeError} For an unknown id, listing the known ones.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getDataset } from "./registry.ts";
+ * assert.equal(getDataset("camus").name, "CAMUS");
+ * assert.throws(() => getDataset("mnist"), /Expected dataset isic2018, .* but found "mnist"/);
+ * ```
+ */
+export function getDataset(id: string): DatasetDescriptor<DatasetId> {
+  if (!Object.hasOwn(DATASETS, id)) {
+    throw new TypeError(
+      `Expected dataset ${DATASET_IDS.join(", ")} but found ${JSON.stringify(id)}`,
+    );
+  }
+  return DATASETS[id as DatasetId];
+}
+
+/**
+ * The experiment tasks of a dataset: `diagnosis`, `segmentation` (those it
+ * has) and `diagnosis+segmentation` (when every image has both).
+ *
+ * @param dataset A descriptor.
+ * @returns Its tasks, in that order.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DATASETS, datasetTasks } from "./registry.ts";
+ * assert.deepEqual(datasetTasks(DATASETS.covid_ct), ["diagnosis"]);
+ * ```
+ */
+export function datasetTasks(dataset: DatasetDescriptor): DatasetTask[] {
+  const tasks: DatasetTask[] = [];
+  if (dataset.tasks.diagnosis) tasks.push("diagnosis");
+  if (dataset.tasks.segmentation) tasks.push("segmentation");
+  if (dataset.pairedTasks) tasks.push("diagnosis+segmentation");
+  return tasks;
+}
+
+/**
+ * The words `tools/data.ts` takes for `--task` on a dataset: its recognition
+ * tasks and the other image labels its inspection counts.
+ *
+ * @param dataset A descriptor.
+ * @returns The words, the inspection's default first.
+ */
+export function inspectionTasks(dataset: DatasetDescriptor): string[] {
+  const tasks = datasetTasks(dataset).filter((t) => t !== "diagnosis+segmentation");
+  const first = dataset.inspect.defaultTask;
+  return [first, ...tasks.filter((t) => t !== first), ...(dataset.inspect.labels ?? [])];
+}
+
+/**
+ * A task word as a user typed it, in the one vocabulary: `classification`
+ * (and a dataset's own aliases, such as CAMUS's `view`) becomes `diagnosis`.
+ *
+ * @param dataset A descriptor.
+ * @param word The word typed.
+ * @returns The task or label word of {@linkcode inspectionTasks}.
+ * @throws {TypeError} For a word the dataset does not take, listing the ones it does.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DATASETS, resolveTask } from "./registry.ts";
+ * assert.equal(resolveTask(DATASETS.lizard, "classification"), "diagnosis");
+ * assert.equal(resolveTask(DATASETS.camus, "view"), "diagnosis");
+ * ```
+ */
+export function resolveTask(dataset: DatasetDescriptor, word: string): string {
+  const words = inspectionTasks(dataset);
+  const alias = (m: Readonly<Record<string, string>> = {}) =>
+    Object.hasOwn(m, word) ? m[word] : undefined;
+  const task = alias(dataset.taskAliases) ?? alias(TASK_ALIASES) ?? word;
+  if (!words.includes(task)) {
+    throw new TypeError(
+      `Expected task ${words.join(" or ")} for ${dataset.id} but found ${JSON.stringify(word)}`,
+    );
+  }
+  return task;
+}

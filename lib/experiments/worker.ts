@@ -1,0 +1,109 @@
+/**
+ * One run from a config file, in a process of its own: what the grid runner
+ * starts on each core (`runGrid`), and what `deno task experiment --config`
+ * and the Slurm array tasks run.
+ *
+ * ```
+ * deno run -A lib/experiments/worker.ts --config FILE.json [--pretrain-only] [--force]
+ * ```
+ *
+ * It prints one JSON line to stdout: the run's key and metrics (with
+ * `fromCache`, and `resumedFrom` when it resumed from a checkpoint), or with
+ * `--pretrain-only` the VR pre-training's result; errors go to stderr as
+ * `error: …` with exit code 1.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_CONFIG, type ExperimentConfig, mergeConfig } from "./config.ts";
+import { ensureVrPretrain, runExperiment, type RunMetrics } from "./run_experiment.ts";
+import type { VrPretrainResult } from "./vr_pretrain.ts";
+
+/** Path of this module, to start it as a process (`deno run -A WORKER_PATH --config …`). */
+export const WORKER_PATH: string = fileURLToPath(import.meta.url);
+
+/** What a run from a config file reports: its key and metrics, and where they came from. */
+export interface RunSummary {
+  key: string;
+  metrics: RunMetrics;
+  fromCache: boolean;
+  /** The step it resumed from (absent when it did not resume). */
+  resumedFrom?: number;
+}
+
+/**
+ * Reads a config file: a JSON object of overrides of the default config
+ * (a full config is one too).
+ *
+ * @param path The file.
+ * @returns The merged config.
+ * @throws {Error} Naming the file, when it cannot be read or parsed; `mergeConfig`'s
+ *   errors for unknown keys or wrong types.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { readConfigFile } from "./worker.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify({ method: "joint" }));
+ * assert.equal((await readConfigFile(join(dir, "run.json"))).method, "joint");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readConfigFile(path: string): Promise<ExperimentConfig> {
+  let overrides: Record<string, unknown>;
+  try {
+    overrides = JSON.parse(await readFile(path, "utf8"));
+  } catch (e) {
+    throw new Error(`Cannot read config ${path}: ${(e as Error).message}`);
+  }
+  return mergeConfig(DEFAULT_CONFIG, overrides);
+}
+
+/**
+ * Runs one config (through the results cache at `$GRADPROM_CACHE`), or only
+ * its VR pre-training.
+ *
+ * @param config The config.
+ * @param options `pretrainOnly`: train (or find) its VR pre-training only; `force`: ignore the cache.
+ * @returns The run's summary, or the pre-training's result.
+ */
+export async function runConfig(
+  config: ExperimentConfig,
+  options: { pretrainOnly?: boolean; force?: boolean } = {},
+): Promise<RunSummary | VrPretrainResult> {
+  if (options.pretrainOnly) return await ensureVrPretrain(config, { force: options.force });
+  const r = await runExperiment(config, { force: options.force });
+  return {
+    key: r.key,
+    metrics: r.metrics,
+    fromCache: !!r.fromCache,
+    ...(r.resumedFrom ? { resumedFrom: r.resumedFrom } : {}),
+  };
+}
+
+if (import.meta.main) {
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        config: { type: "string" },
+        "pretrain-only": { type: "boolean" },
+        force: { type: "boolean" },
+      },
+    });
+    if (!values.config) throw new TypeError("Expected --config FILE.json but found none");
+    const config = await readConfigFile(values.config);
+    const out = await runConfig(config, {
+      pretrainOnly: values["pretrain-only"],
+      force: values.force,
+    });
+    console.log(JSON.stringify(out));
+    Deno.exit(0);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}
