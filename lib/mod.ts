@@ -61,6 +61,7 @@ export {
   DATASETS,
   datasetTasks,
   getDataset,
+  registerDataset,
   resolveTask,
   TASK_ALIASES,
 } from "./data/registry.ts";
@@ -168,6 +169,7 @@ export {
   type MgdaOptions,
   pcGrad,
   type PcGradOptions,
+  registerStrategy,
   STRATEGIES,
   type Strategy,
   type StrategyFactory,
@@ -219,6 +221,7 @@ export {
   methodSpec,
   methodStrategy,
   REFERENCE_ROWS,
+  registerMethod,
   type RowMethod,
   type RowStyle,
   rowStyle,

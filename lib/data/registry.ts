@@ -6,7 +6,7 @@
  *
  * Adding a dataset takes its loader (with the descriptor), its synthetic
  * generator, its manifest `data-manifests/<id>.json`, its tests, and one
- * entry below.
+ * entry below. {@linkcode registerDataset} adds one at run time instead.
  *
  * @module
  */
@@ -62,12 +62,84 @@ export const DATASET_IDS: readonly DatasetId[] = Object.keys(DATASETS) as Datase
  * ```
  */
 export function getDataset(id: string): DatasetDescriptor<DatasetId> {
-  if (!Object.hasOwn(DATASETS, id)) {
+  if (Object.hasOwn(DATASETS, id)) return DATASETS[id as DatasetId];
+  const registered = _registered.get(id);
+  if (registered) return registered;
+  throw new TypeError(
+    `Expected dataset ${datasetIds().join(", ")} but found ${JSON.stringify(id)}`,
+  );
+}
+
+/** Datasets added at run time by {@link registerDataset}, by id. */
+const _registered = new Map<string, DatasetDescriptor<DatasetId>>();
+
+/**
+ * Every dataset id: the built-ins of {@link DATASETS}, then those added by
+ * {@link registerDataset}, in registration order.
+ *
+ * @returns The ids.
+ */
+export function datasetIds(): DatasetId[] {
+  return [...DATASET_IDS, ...(_registered.keys() as Iterable<DatasetId>)];
+}
+
+/**
+ * Adds a dataset at run time (a notebook, a test, a script), without editing
+ * {@link DATASETS}: afterwards {@link getDataset} returns it, so configs may
+ * name it as `data.dataset` (config validation and the runner accept it).
+ * Built-in ids, run keys and numbers are unchanged.
+ *
+ * The id is typed as a {@link DatasetId} afterwards (so that a typed config
+ * takes it); it is one only in this process, after this call. Worker
+ * processes do not see it: run grids of it with `runGrid(configs, { workers: 0 })`.
+ * A run without `data.root` reads `descriptor.synthetic.root(embedded)` and is
+ * keyed by `synthetic.version` and `embedded`; a run with a `data.root` is
+ * verified once with `descriptor.verify` against `data-manifests/<id>.json`,
+ * so a run-time dataset without a manifest is best run without a root. To add
+ * a dataset for good, see this module's note.
+ *
+ * @param descriptor The dataset (its `id` must be new).
+ * @returns `descriptor.id`, as a dataset id.
+ * @throws {RangeError} For an id already taken.
+ * @throws {TypeError} For a malformed descriptor (name, channels, tasks, loadSplit, synthetic).
+ */
+export function registerDataset(descriptor: DatasetDescriptor): DatasetId {
+  const id = descriptor?.id;
+  if (typeof id !== "string" || !/^[a-z0-9_-]+$/i.test(id)) {
     throw new TypeError(
-      `Expected dataset ${DATASET_IDS.join(", ")} but found ${JSON.stringify(id)}`,
+      `Expected a dataset id of letters, digits, _ and - but found ${JSON.stringify(id)}`,
     );
   }
-  return DATASETS[id as DatasetId];
+  if (Object.hasOwn(DATASETS, id) || _registered.has(id)) {
+    throw new RangeError(`Expected a new dataset id but found "${id}", already registered`);
+  }
+  const bad = (field: string, want: string, found: unknown) =>
+    new TypeError(
+      `Expected ${field} of dataset "${id}" to be ${want} but found ${JSON.stringify(found)}`,
+    );
+  if (typeof descriptor.name !== "string" || !descriptor.name.trim()) {
+    throw bad("name", "a non-empty string", descriptor.name);
+  }
+  if (descriptor.channels !== 1 && descriptor.channels !== 3) {
+    throw bad("channels", "1 or 3", descriptor.channels);
+  }
+  for (const task of ["diagnosis", "segmentation"] as const) {
+    const info = descriptor.tasks?.[task];
+    if (info && (!Array.isArray(info.classes) || info.classes.length < 2)) {
+      throw bad(`tasks.${task}.classes`, "at least two class names", info.classes);
+    }
+  }
+  if (!descriptor.tasks?.diagnosis && !descriptor.tasks?.segmentation) {
+    throw bad("tasks", "diagnosis and/or segmentation", descriptor.tasks);
+  }
+  if (typeof descriptor.loadSplit !== "function") {
+    throw bad("loadSplit", "a function", typeof descriptor.loadSplit);
+  }
+  if (typeof descriptor.synthetic?.root !== "function") {
+    throw bad("synthetic.root", "a function", typeof descriptor.synthetic?.root);
+  }
+  _registered.set(id, descriptor as DatasetDescriptor<DatasetId>);
+  return id as DatasetId;
 }
 
 /**

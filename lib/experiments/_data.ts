@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import { join, relative, resolve } from "node:path";
 import type { DatasetDescriptor, LoadedSplit } from "../data/dataset_descriptor.ts";
 import { datasetChecksums, defaultLockPath, readLock, verifyDataset } from "../data/manifest.ts";
-import { DATASET_IDS, DATASETS, datasetTasks, getDataset } from "../data/registry.ts";
+import { DATASET_IDS, datasetIds, DATASETS, datasetTasks, getDataset } from "../data/registry.ts";
 import type { Dataset, ExperimentConfig, Task } from "./config.ts";
 
 /** Tasks each dataset supports in experiments (from its descriptor). */
@@ -41,6 +41,34 @@ export const DATASET_SHAPES: Record<
     segmentationClasses: d.tasks.segmentation?.classes.length ?? 0,
   }];
 })) as Record<Dataset, { channels: number; diagnosisClasses: number; segmentationClasses: number }>;
+
+/** Image channels and class counts of a dataset's tasks, for the models. */
+export interface DatasetShapes {
+  channels: number;
+  diagnosisClasses: number;
+  segmentationClasses: number;
+}
+
+/**
+ * The tasks and shapes of a dataset id (a built-in or one added by
+ * `registerDataset`), from its descriptor, or undefined for an unknown id.
+ */
+export function datasetInfo(id: string): { tasks: Task[]; shapes: DatasetShapes } | undefined {
+  let d: DatasetDescriptor;
+  try {
+    d = getDataset(id);
+  } catch {
+    return undefined;
+  }
+  return {
+    tasks: datasetTasks(d),
+    shapes: {
+      channels: d.channels,
+      diagnosisClasses: d.tasks.diagnosis?.classes.length ?? 0,
+      segmentationClasses: d.tasks.segmentation?.classes.length ?? 0,
+    },
+  };
+}
 
 /**
  * One split in memory: images, and the recognition targets of the task:
@@ -88,7 +116,7 @@ export async function loadSplits(data: DataSelection): Promise<DataSplits> {
   const dataset = getDataset(data.dataset);
   const tasks = datasetTasks(dataset);
   if (!tasks.includes(data.task)) {
-    const paired = DATASET_IDS.filter((id) => DATASETS[id].pairedTasks);
+    const paired = datasetIds().filter((id) => getDataset(id).pairedTasks);
     throw new TypeError(
       `Expected task ${tasks.join(" or ")} for ${data.dataset} but found ${data.task}` +
         (data.task === "diagnosis+segmentation" && dataset.tasks.segmentation

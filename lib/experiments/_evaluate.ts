@@ -13,7 +13,7 @@ import { ssimPerImage } from "../metrics/ssim.ts";
 import type { SrResNet } from "../models/sr_resnet.ts";
 import type { Recognizer } from "../train/train_step.ts";
 import type { ExperimentConfig } from "./config.ts";
-import { DATASET_TASKS, loadSplits, type Split, subtasks } from "./_data.ts";
+import { datasetInfo, loadSplits, type Split, subtasks } from "./_data.ts";
 import { degradeTestImages } from "./degradation.ts";
 import { classesOf } from "./_networks.ts";
 
@@ -110,7 +110,7 @@ export async function evaluateCrossDomain(
   const data = await loadSplits({
     dataset,
     root: config.data.evalRoot,
-    task: DATASET_TASKS[dataset][0],
+    task: datasetInfo(dataset)!.tasks[0],
     size: config.data.size,
     splitSeed: config.data.splitSeed,
     trainLimit: 1,

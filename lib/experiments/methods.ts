@@ -10,8 +10,8 @@
  */
 import {
   getStrategy,
-  STRATEGIES,
   type StrategyFactory,
+  strategyFactory,
   type StrategyName,
   type StrategyRegistry,
 } from "../strategies/registry.ts";
@@ -158,8 +158,126 @@ export const METHOD_SPECS = {
 /** A training method's id (a key of {@link METHOD_SPECS}). */
 export type MethodId = keyof typeof METHOD_SPECS;
 
-/** The method ids, in {@link METHOD_SPECS}' order. */
+/** The built-in method ids, in {@link METHOD_SPECS}' order (see {@link methodIds} for all). */
 export const METHOD_IDS: readonly MethodId[] = Object.keys(METHOD_SPECS) as MethodId[];
+
+/**
+ * A strategy reference of any strategy name, a registered one included (see
+ * {@link StrategyRef} for the built-ins' typed form).
+ */
+export interface AnyStrategyRef {
+  /** A name of `STRATEGIES` or one added by `registerStrategy`. */
+  name: string;
+  /** Options fixed by the method. */
+  options?: object;
+  /** Keys of `config.train` passed on as options. */
+  fromTrain?: readonly TrainOptionKey[];
+}
+
+/** A method added at run time by {@link registerMethod}: a {@link MethodSpec} of any strategy. */
+export interface RegisteredMethodSpec extends Omit<MethodSpec, "strategy"> {
+  /** The strategy combining the gradients, by name (a built-in or a registered one). */
+  strategy: AnyStrategyRef;
+}
+
+/** Methods added at run time by {@link registerMethod}, by id. */
+const _registered = new Map<string, RegisteredMethodSpec>();
+
+/**
+ * Every method id: the built-ins of {@link METHOD_SPECS}, then those added by
+ * {@link registerMethod}, in registration order. Tables without a
+ * `methodOrder` show their rows in this order.
+ *
+ * @returns The ids.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { METHOD_IDS, methodIds } from "./methods.ts";
+ * assert.deepEqual(methodIds().slice(0, METHOD_IDS.length), [...METHOD_IDS]);
+ * ```
+ */
+export function methodIds(): MethodId[] {
+  return [...METHOD_IDS, ...(_registered.keys() as Iterable<MethodId>)];
+}
+
+const _VR_MODES: readonly VrMode[] = ["none", "trained", "frozen"];
+const _TRAIN_OPTION_KEYS: readonly TrainOptionKey[] = ["granularity"];
+
+/**
+ * Adds a training method at run time (a notebook, a test, a script), without
+ * editing {@link METHOD_SPECS}: afterwards configs may name it as `method`
+ * ({@link checkStrategyOptions} and the runner accept it), and tables and
+ * figures give it its label and colour ({@link rowStyle}). Built-in ids, run
+ * keys and numbers are unchanged.
+ *
+ * The id is returned typed as a {@link MethodId} so that a typed config takes
+ * it; it is one only in this process, after this call. Worker processes do not
+ * see it: run grids of it with `runGrid(configs, { workers: 0 })`
+ * (in-process). To add a method for good, add an entry to {@link METHOD_SPECS}.
+ *
+ * @param id The new id (not a built-in, a reference row or registered before).
+ * @param spec Label, short label, colour (`#rgb` or `#rrggbb`), VR mode, strategy, gate.
+ * @returns `id`, as a method id.
+ * @throws {RangeError} For an id already taken or an unknown strategy name.
+ * @throws {TypeError} For a missing or malformed field, or a strategy option it does not take.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { registerMethod, rowStyle } from "./methods.ts";
+ * const id = registerMethod("doc-joint-again", {
+ *   label: "Joint again",
+ *   shortLabel: "Joint²",
+ *   colour: "#123456",
+ *   vrMode: "trained",
+ *   strategy: { name: "joint" },
+ *   gate: false,
+ * });
+ * assert.deepEqual(rowStyle(id), { label: "Joint again", colour: "#123456" });
+ * assert.throws(() => registerMethod("joint", { ...rowStyle("joint"), shortLabel: "J", vrMode: "trained", strategy: { name: "joint" }, gate: false }), /already/);
+ * ```
+ */
+export function registerMethod(id: string, spec: RegisteredMethodSpec): MethodId {
+  if (typeof id !== "string" || !id) {
+    throw new RangeError(`Expected a non-empty method id but found ${JSON.stringify(id)}`);
+  }
+  if (Object.hasOwn(METHOD_SPECS, id) || Object.hasOwn(REFERENCE_ROWS, id) || _registered.has(id)) {
+    throw new RangeError(`Expected a new method id but found "${id}", already registered`);
+  }
+  const bad = (field: string, want: string, found: unknown) =>
+    new TypeError(
+      `Expected ${field} of method "${id}" to be ${want} but found ${JSON.stringify(found)}`,
+    );
+  for (const field of ["label", "shortLabel"] as const) {
+    if (typeof spec?.[field] !== "string" || !spec[field].trim()) {
+      throw bad(field, "a non-empty string", spec?.[field]);
+    }
+  }
+  if (typeof spec.colour !== "string" || !/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(spec.colour)) {
+    throw bad("colour", "a CSS hex colour (#rgb or #rrggbb)", spec.colour);
+  }
+  if (!_VR_MODES.includes(spec.vrMode)) throw bad("vrMode", _VR_MODES.join(" or "), spec.vrMode);
+  if (typeof spec.gate !== "boolean") throw bad("gate", "a boolean", spec.gate);
+  const ref = spec.strategy;
+  if (typeof ref?.name !== "string") throw bad("strategy.name", "a strategy name", ref?.name);
+  const keys = strategyFactory(ref.name).optionKeys;
+  const unknown = [
+    ...Object.keys(ref.options ?? {}),
+    ...(ref.fromTrain ?? []).filter((k) => _TRAIN_OPTION_KEYS.includes(k)),
+  ].filter((k) => !keys.includes(k));
+  const notTrain = (ref.fromTrain ?? []).filter((k) => !_TRAIN_OPTION_KEYS.includes(k));
+  if (unknown.length || notTrain.length) {
+    throw bad(
+      "strategy options",
+      `among [${keys.join(", ")}] (fromTrain among [${_TRAIN_OPTION_KEYS.join(", ")}])`,
+      [...unknown, ...notTrain],
+    );
+  }
+  _registered.set(id, {
+    ...spec,
+    strategy: { ...ref, ...(ref.fromTrain ? { fromTrain: [...ref.fromTrain] } : {}) },
+  });
+  return id as MethodId;
+}
 
 /**
  * Table rows that are not a trained method: Benchmark-ii, VR trained alone on
@@ -187,14 +305,14 @@ export type RowMethod = MethodId | keyof typeof REFERENCE_ROWS;
  * ```
  */
 export function rowStyle(method: RowMethod): RowStyle {
-  const spec: RowStyle | undefined = Object.hasOwn(METHOD_SPECS, method)
-    ? METHOD_SPECS[method as MethodId]
+  const spec: RowStyle | undefined = isMethod(method)
+    ? methodSpec(method)
     : Object.hasOwn(REFERENCE_ROWS, method)
     ? REFERENCE_ROWS[method as keyof typeof REFERENCE_ROWS]
     : undefined;
   if (!spec) {
     throw new RangeError(
-      `Expected a method among ${[...METHOD_IDS, ...Object.keys(REFERENCE_ROWS)].join(", ")} ` +
+      `Expected a method among ${[...methodIds(), ...Object.keys(REFERENCE_ROWS)].join(", ")} ` +
         `but found "${method}"`,
     );
   }
@@ -212,7 +330,7 @@ export function rowStyle(method: RowMethod): RowStyle {
  * ```
  */
 export function isMethod(id: string): id is MethodId {
-  return Object.hasOwn(METHOD_SPECS, id);
+  return Object.hasOwn(METHOD_SPECS, id) || _registered.has(id);
 }
 
 /**
@@ -229,13 +347,13 @@ export function isMethod(id: string): id is MethodId {
  * assert.throws(() => methodSpec("adam" as never), RangeError);
  * ```
  */
-export function methodSpec(method: MethodId): MethodSpec {
-  if (!Object.hasOwn(METHOD_SPECS, method)) {
-    throw new RangeError(
-      `Expected method among ${METHOD_IDS.join(", ")} but found "${method}"`,
-    );
-  }
-  return METHOD_SPECS[method];
+export function methodSpec(method: MethodId): MethodSpec | RegisteredMethodSpec {
+  if (Object.hasOwn(METHOD_SPECS, method)) return METHOD_SPECS[method];
+  const registered = _registered.get(method);
+  if (registered) return registered;
+  throw new RangeError(
+    `Expected method among ${methodIds().join(", ")} but found "${method}"`,
+  );
 }
 
 /**
@@ -245,7 +363,7 @@ export function methodSpec(method: MethodId): MethodSpec {
 function strategyOptions(
   config: Pick<ExperimentConfig, "method" | "train">,
 ): Record<string, unknown> {
-  const ref: StrategyRef = methodSpec(config.method).strategy;
+  const ref: AnyStrategyRef = methodSpec(config.method).strategy;
   return {
     ...ref.options,
     ...Object.fromEntries((ref.fromTrain ?? []).map((k) => [k, config.train[k]])),
@@ -274,9 +392,9 @@ function strategyOptions(
  * ```
  */
 export function checkStrategyOptions(config: Pick<ExperimentConfig, "method" | "train">): void {
-  const ref: StrategyRef = methodSpec(config.method).strategy;
+  const ref: AnyStrategyRef = methodSpec(config.method).strategy;
   const fromTrain: readonly string[] = ref.fromTrain ?? [];
-  const allowed = STRATEGIES[ref.name].optionKeys.filter((k) => !fromTrain.includes(k));
+  const allowed = strategyFactory(ref.name).optionKeys.filter((k) => !fromTrain.includes(k));
   const given = config.train.strategyOptions ?? {};
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     throw new TypeError(

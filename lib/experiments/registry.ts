@@ -47,7 +47,7 @@ export interface ExperimentSpec {
   claims: PaperClaim[];
   /** The label of a run's row group (default `σ = <sigma>`), e.g. `λ = 0.1` for a sweep. */
   groupOf?: (config: ExperimentConfig) => string;
-  /** Row order of the methods (default: `METHODS`' order). */
+  /** Row order of the methods (default: `methodIds()`: the built-ins, then those registered). */
   methodOrder?: readonly Method[];
   /** Leave out the Benchmark-ii rows (e.g. where VR's pre-training is the same in every group). */
   hideBenchmarkIi?: boolean;

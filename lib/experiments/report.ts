@@ -112,7 +112,7 @@ export interface LoadOptions {
   runMissing?: boolean;
   /** Print the grid runner's progress (default true). */
   progress?: boolean;
-  /** Worker processes for the runs to train (default: one per core). */
+  /** Worker processes for the runs to train (default: one per core; 0: in this process, see `runGrid`). */
   workers?: number;
 }
 

@@ -20,16 +20,10 @@ import {
 import type { TrainBatch, TrainStepSetup } from "../train/train_step.ts";
 import { Rng } from "../util/rng.ts";
 import { writeFileAtomic } from "../util/write_file_atomic.ts";
+import { datasetIds } from "../data/registry.ts";
 import type { ExperimentConfig } from "./config.ts";
 import { checkStrategyOptions, methodSpec, methodStrategy } from "./methods.ts";
-import {
-  dataFingerprint,
-  DATASET_SHAPES,
-  DATASET_TASKS,
-  type DataSplits,
-  loadSplits,
-  subtasks,
-} from "./_data.ts";
+import { dataFingerprint, datasetInfo, type DataSplits, loadSplits, subtasks } from "./_data.ts";
 import { degradeImages, degradeTestImages, describeDegradation } from "./degradation.ts";
 import { evaluate, evaluateCrossDomain } from "./_evaluate.ts";
 import { buildNetworks, type RunNetworks, stepNetworks } from "./_networks.ts";
@@ -316,15 +310,16 @@ async function vrPretrainings(
 export function checkConfig(config: ExperimentConfig): void {
   checkStrategyOptions(config);
   const { dataset, task, evalDataset } = config.data;
-  const shapes = DATASET_SHAPES[dataset];
-  if (!shapes) {
+  const info = datasetInfo(dataset);
+  if (!info) {
     throw new TypeError(
-      `Expected data.dataset ${Object.keys(DATASET_SHAPES).join(", ")} but found ${dataset}`,
+      `Expected data.dataset ${datasetIds().join(", ")} but found ${dataset}`,
     );
   }
-  if (!DATASET_TASKS[dataset].includes(task)) {
+  const { shapes } = info;
+  if (!info.tasks.includes(task)) {
     throw new TypeError(
-      `Expected data.task ${DATASET_TASKS[dataset].join(" or ")} for ${dataset} but found ${task}`,
+      `Expected data.task ${info.tasks.join(" or ")} for ${dataset} but found ${task}`,
     );
   }
   const errors: string[] = [];
@@ -343,7 +338,7 @@ export function checkConfig(config: ExperimentConfig): void {
   }
   const want = config.degradation.kind === "bicubic" ? config.degradation.factor : 1;
   expect("ip.scale", config.ip.scale, want);
-  if (evalDataset && DATASET_SHAPES[evalDataset]?.channels !== shapes.channels) {
+  if (evalDataset && datasetInfo(evalDataset)?.shapes.channels !== shapes.channels) {
     errors.push(
       `data.evalDataset with ${shapes.channels} channels like ${dataset} (found ${evalDataset})`,
     );

@@ -11,13 +11,18 @@ import { writeFileAtomic } from "../util/write_file_atomic.ts";
 import type { ExperimentConfig } from "./config.ts";
 import { describeDegradation } from "./degradation.ts";
 import { ResultsCache } from "./results_cache.ts";
-import { runKey, type RunResult } from "./run_experiment.ts";
+import { runExperiment, runKey, type RunResult } from "./run_experiment.ts";
 import { groupBySharedPretraining } from "./vr_pretrain.ts";
 import { WORKER_PATH } from "./worker.ts";
 
 /** Options of {@link runGrid}. */
 export interface RunGridOptions {
-  /** Worker processes (default `$GRADPROM_WORKERS`, else the number of cores, at most 2 per 2 cores). */
+  /**
+   * Worker processes (default `$GRADPROM_WORKERS`, else the number of cores, at most 2 per 2
+   * cores). `0` runs every run in this process, one after another: the way to run methods,
+   * strategies and datasets added at run time (`registerMethod`, `registerStrategy`,
+   * `registerDataset`), which worker processes do not see.
+   */
   workers?: number;
   cache?: ResultsCache;
   /** Print progress (default true). */
@@ -55,7 +60,12 @@ export async function runGrid(
   }
   const log = (s: string) => options.progress !== false && console.error(s);
   log(`grid: ${seen.size} runs, ${seen.size - missing.length} cached, ${missing.length} to run`);
-  if (missing.length) {
+  if (missing.length && options.workers === 0) {
+    // In-process: each run trains (or finds in the cache) its VR pre-training itself.
+    for (const i of missing) {
+      await runExperiment(configs[i], { cache, progress: options.progress });
+    }
+  } else if (missing.length) {
     const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), missing.length));
     // Phase 1: each distinct VR pre-training once (runs sharing one would otherwise all train it).
     const groups = await groupBySharedPretraining(missing.map((i) => configs[i]));

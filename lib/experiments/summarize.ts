@@ -6,7 +6,7 @@
  * @module
  */
 import { type Method, METHODS } from "./config.ts";
-import { REFERENCE_ROWS, type RowMethod, rowStyle } from "./methods.ts";
+import { methodIds, REFERENCE_ROWS, type RowMethod, rowStyle } from "./methods.ts";
 import type { ExperimentSpec } from "./registry.ts";
 import type { RunResult } from "./run_experiment.ts";
 
@@ -84,7 +84,7 @@ export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
   const groupOf = spec.groupOf ?? ((c) => `σ = ${c.degradation.sigma}`);
   // Groups in grid order (the grid lists them in the order the table shows them).
   const groups = [...new Set(runs.map((r) => groupOf(r.config)))];
-  const order: readonly Method[] = spec.methodOrder ?? METHODS;
+  const order: readonly Method[] = spec.methodOrder ?? methodIds();
   for (const group of groups) {
     const atSigma = runs.filter((r) => groupOf(r.config) === group);
     const sigma = atSigma[0].config.degradation.sigma;
@@ -117,7 +117,7 @@ export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
       const cross = rs.every((r) => r.metrics.cross) ? rs.map((r) => r.metrics.cross!) : null;
       rows.push({
         method,
-        label: METHOD_LABELS[method],
+        label: rowStyle(method).label,
         group,
         sigma,
         task,

@@ -12,4 +12,10 @@ export { gradVac, type GradVacOptions, type GradVacStrategy } from "./gradvac.ts
 export { caGrad, type CaGradOptions } from "./cagrad.ts";
 export { mgda, type MgdaOptions } from "./mgda.ts";
 export { gradientSimilarity, type GradientSimilarityOptions } from "./gradient_similarity.ts";
-export { getStrategy, STRATEGIES, type StrategyFactory, type StrategyName } from "./registry.ts";
+export {
+  getStrategy,
+  registerStrategy,
+  STRATEGIES,
+  type StrategyFactory,
+  type StrategyName,
+} from "./registry.ts";

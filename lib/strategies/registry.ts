@@ -173,11 +173,109 @@ export type StrategyName = keyof StrategyRegistry;
  * ```
  */
 export function getStrategy(name: string, options?: Record<string, unknown>): Strategy {
-  if (!Object.hasOwn(STRATEGIES, name)) {
-    throw new RangeError(
-      `Expected a strategy name among ${Object.keys(STRATEGIES).join(", ")} but found "${name}"`,
+  return strategyFactory(name)(options);
+}
+
+/** Strategies added at run time by {@link registerStrategy}, by name. */
+const _registered = new Map<string, StrategyFactory>();
+
+/**
+ * The factory of a strategy name: a built-in of {@link STRATEGIES} or one
+ * added by {@link registerStrategy}.
+ *
+ * @param name A strategy name.
+ * @returns Its factory (with `description` and `optionKeys`).
+ * @throws {RangeError} For an unknown name, listing the known ones.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { strategyFactory } from "./registry.ts";
+ * assert.deepEqual(strategyFactory("pcgrad").optionKeys, ["symmetric"]);
+ * ```
+ */
+export function strategyFactory(name: string): StrategyFactory {
+  if (Object.hasOwn(STRATEGIES, name)) return STRATEGIES[name as StrategyName] as StrategyFactory;
+  const registered = _registered.get(name);
+  if (registered) return registered;
+  throw new RangeError(
+    `Expected a strategy name among ${strategyNames().join(", ")} but found "${name}"`,
+  );
+}
+
+/**
+ * Every strategy name: the built-ins of {@link STRATEGIES}, then those added
+ * by {@link registerStrategy}, in registration order.
+ *
+ * @returns The names.
+ */
+export function strategyNames(): string[] {
+  return [...Object.keys(STRATEGIES), ..._registered.keys()];
+}
+
+/**
+ * Adds a strategy at run time (a notebook, a test, a script), without editing
+ * this file: afterwards {@link getStrategy} and {@link strategyFactory} know
+ * it, and a method of `registerMethod` (`lib/experiments/methods.ts`) may use
+ * it. Built-in names, their options and results are unchanged.
+ *
+ * The registration lives in this process only: a grid run with worker
+ * processes (`runGrid`'s default) does not see it; run such a grid with
+ * `workers: 0` (in-process). To add a strategy for good, give it its own
+ * file and test and an entry of {@link STRATEGIES} instead.
+ *
+ * @param name The new name (not a built-in, not registered before).
+ * @param make Builds a fresh strategy from options (checked against `optionKeys` first).
+ * @param info `description` (one line, required) and `optionKeys` (default none).
+ * @returns The factory now registered under `name`.
+ * @throws {RangeError} For a name already taken, or an empty one.
+ * @throws {TypeError} For a `make` that is not a function or an empty description.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { setupBackend } from "../backend/setup_backend.ts";
+ * import { combine } from "./grad_math.ts";
+ * import { getStrategy, registerStrategy } from "./registry.ts";
+ * import type { Strategy } from "./types.ts";
+ * await setupBackend({ quiet: true });
+ * const halfAux: Strategy = (main, aux) => ({
+ *   grads: combine(main, aux, () => 0.5),
+ *   cosine: 0,
+ *   auxWeight: 0.5,
+ * });
+ * registerStrategy("doc-half-aux", () => halfAux, { description: "main + ½·aux." });
+ * const r = getStrategy("doc-half-aux")({ w: tf.tensor([1]) }, { w: tf.tensor([4]) });
+ * assert.deepEqual([...r.grads.w.dataSync()], [3]);
+ * assert.throws(() => registerStrategy("joint", () => halfAux, { description: "x" }), /already/);
+ * ```
+ */
+export function registerStrategy(
+  name: string,
+  make: (options: Record<string, unknown>) => Strategy,
+  info: { description: string; optionKeys?: readonly string[] },
+): StrategyFactory {
+  if (typeof name !== "string" || !name) {
+    throw new RangeError(`Expected a non-empty strategy name but found ${JSON.stringify(name)}`);
+  }
+  if (Object.hasOwn(STRATEGIES, name) || _registered.has(name)) {
+    throw new RangeError(`Expected a new strategy name but found "${name}", already registered`);
+  }
+  if (typeof make !== "function") {
+    throw new TypeError(`Expected strategy "${name}" to be built by a function but found ${make}`);
+  }
+  if (typeof info?.description !== "string" || !info.description.trim()) {
+    throw new TypeError(
+      `Expected a one-line description of strategy "${name}" but found ${
+        JSON.stringify(info?.description)
+      }`,
     );
   }
-  const factory = STRATEGIES[name as StrategyName] as StrategyFactory;
-  return factory(options);
+  const factory = _factory<Record<string, unknown>>(
+    name,
+    info.description,
+    [...(info.optionKeys ?? [])],
+    make,
+  );
+  _registered.set(name, factory);
+  return factory;
 }
