@@ -24,7 +24,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import assert from "node:assert/strict";
 import { registerBatchNormGradient } from "../lib/backend/onednn/batch_norm_gradient.ts";
-import { registerOnednnBackend } from "../lib/backend/onednn/register_onednn_backend.ts";
+import { _onednnUnavailable } from "../lib/backend/_testing.ts";
 import { registerGradients } from "../lib/backend/register_gradients.ts";
 import { registerResizeGradKernels } from "../lib/backend/resize_grad_kernels.ts";
 import { registerWasmGradientKernels } from "../lib/backend/wasm_kernels.ts";
@@ -42,14 +42,7 @@ registerGradients();
 registerBatchNormGradient();
 registerResizeGradKernels();
 registerWasmGradientKernels();
-const ONEDNN_MISSING = (() => {
-  try {
-    registerOnednnBackend();
-    return undefined;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-})();
+const ONEDNN_MISSING = _onednnUnavailable();
 
 /** Learning rates of θ and φ, and λ (not 1, so a step that drops λ is caught). */
 const A = 0.5, B = 0.2, LAMBDA = 0.4;

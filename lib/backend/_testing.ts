@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import { Rng } from "../util/rng.ts";
+import { registerOnednnBackend } from "./onednn/register_onednn_backend.ts";
 import { registerGradients } from "./register_gradients.ts";
 import { registerResizeGradKernels } from "./resize_grad_kernels.ts";
 import { registerWasmGradientKernels } from "./wasm_kernels.ts";
@@ -29,6 +30,20 @@ export async function _initBackends(): Promise<void> {
     if (tf.getBackend() !== name) {
       throw new Error(`Expected backend ${name} but found ${tf.getBackend()}`);
     }
+  }
+}
+
+/**
+ * Registers the onednn backend when libdnnl 2.x loads (and FFI is allowed).
+ *
+ * @returns `undefined` when onednn is available, else why not (for a test's name and `ignore`).
+ */
+export function _onednnUnavailable(): string | undefined {
+  try {
+    registerOnednnBackend();
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
   }
 }
 

@@ -9,20 +9,13 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import assert from "node:assert/strict";
 import { registerBatchNormGradient } from "../backend/onednn/batch_norm_gradient.ts";
-import { registerOnednnBackend } from "../backend/onednn/register_onednn_backend.ts";
+import { _onednnUnavailable } from "../backend/_testing.ts";
 import { registerGradients } from "../backend/register_gradients.ts";
 import { crossEntropyLoss, mseLoss, segmentationLoss, softCrossEntropyLoss } from "./losses.ts";
 
 registerGradients();
 registerBatchNormGradient();
-const ONEDNN_MISSING = (() => {
-  try {
-    registerOnednnBackend();
-    return undefined;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-})();
+const ONEDNN_MISSING = _onednnUnavailable();
 
 interface LossCase {
   loss: "mse" | "crossEntropy" | "softCrossEntropy" | "segmentation";
