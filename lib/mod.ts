@@ -155,6 +155,7 @@ export { camOverlay, type CamOverlayOptions, jetColormap } from "./cam/cam_overl
 export {
   caGrad,
   type CaGradOptions,
+  defineStrategy,
   getStrategy,
   gradientSimilarity,
   type GradientSimilarityOptions,

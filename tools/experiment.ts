@@ -10,11 +10,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { EXPERIMENTS, getExperiment, type Profile, PROFILES } from "../lib/experiments/registry.ts";
+import { EXPERIMENTS, getExperiment } from "../lib/experiments/registry.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
 import { readConfigFile, runConfig } from "../lib/experiments/worker.ts";
 import { checkClaims, summarize, tableMarkdown } from "../lib/experiments/summarize.ts";
 import { applySlurmArgs, SLURM_ARGS, SLURM_USAGE, slurmBranch } from "../lib/slurm/slurm_cli.ts";
+import { runArgs } from "./_cli.ts";
 
 const USAGE = `usage:
   deno task experiment --list
@@ -69,15 +70,7 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const spec = getExperiment(positionals[0]);
-  const profile = values.profile as Profile;
-  if (!PROFILES.includes(profile)) {
-    throw new RangeError(`Expected --profile ${PROFILES.join("|")} but found ${profile}`);
-  }
-  const seeds = Number(values.seeds);
-  if (!Number.isInteger(seeds) || seeds < 1) {
-    throw new RangeError(`Expected --seeds ≥ 1 but found ${values.seeds}`);
-  }
-  const dataRoot = values.data ?? Deno.env.get("GRADPROM_DATA") ?? null;
+  const { profile, seeds, dataRoot } = runArgs(values);
   const configs = spec.grid(profile, { seeds, dataRoot });
   const handled = await slurmBranch(
     configs.map((config) => ({ experiment: spec.id, config })),

@@ -17,11 +17,11 @@
  */
 import { parseArgs } from "node:util";
 import { join, relative } from "node:path";
-import { type Profile, PROFILES } from "../lib/experiments/registry.ts";
 import { REPO_ROOT, ResultsCache } from "../lib/experiments/results_cache.ts";
 import { exportFigures } from "../lib/figures/export_figures.ts";
 import { FigureExporter } from "../lib/figures/figure_exporter.ts";
 import { FIGURES, getFigure } from "../lib/figures/registry.ts";
+import { runArgs, runOptions } from "./_cli.ts";
 
 /** `path` relative to the working folder when it lies inside it, else as given. */
 function _show(path: string): string {
@@ -33,9 +33,7 @@ async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      profile: { type: "string", default: Deno.env.get("GRADPROM_PROFILE") ?? "quick" },
-      seeds: { type: "string", default: Deno.env.get("GRADPROM_SEEDS") ?? "1" },
-      data: { type: "string" },
+      ...runOptions(),
       only: { type: "string", multiple: true },
       all: { type: "boolean" },
       "cached-only": { type: "boolean" },
@@ -49,20 +47,10 @@ async function main(args: string[]): Promise<void> {
     }
     return;
   }
-  const profile = values.profile as Profile;
-  if (!PROFILES.includes(profile)) {
-    throw new RangeError(`Expected --profile ${PROFILES.join("|")} but found ${profile}`);
-  }
-  const seeds = Number(values.seeds);
-  if (!Number.isInteger(seeds) || seeds < 1) {
-    throw new RangeError(`Expected --seeds to be an integer ≥ 1 but found ${values.seeds}`);
-  }
-  const dataRoot = values.data ?? Deno.env.get("GRADPROM_DATA") ?? null;
-  if (profile === "paper" && !dataRoot) {
-    throw new TypeError(
-      "--profile paper needs the real ISIC 2018 folder: --data DIR (or GRADPROM_DATA)",
-    );
-  }
+  const { profile, seeds, dataRoot } = runArgs(values, {
+    paperNeedsData: true,
+    seedsExpected: "to be an integer ≥ 1",
+  });
   const only = (values.only ?? []).flatMap((s) => s.split(",")).map((s) => s.trim())
     .filter(Boolean);
   const specs = only.length

@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { copyFile, mkdir, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { getExperiment, type Profile, PROFILES } from "../lib/experiments/registry.ts";
+import { getExperiment } from "../lib/experiments/registry.ts";
 import { NOTEBOOKS } from "../lib/experiments/notebook_index.ts";
 import { REPO_ROOT, ResultsCache, writeFileAtomic } from "../lib/experiments/results_cache.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
@@ -39,6 +39,7 @@ import {
   SLURM_ARGS,
   slurmBranch,
 } from "../lib/slurm/slurm_cli.ts";
+import { runArgs, runOptions } from "./_cli.ts";
 
 interface Section {
   name: string;
@@ -55,9 +56,7 @@ async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      profile: { type: "string", default: Deno.env.get("GRADPROM_PROFILE") ?? "quick" },
-      seeds: { type: "string", default: Deno.env.get("GRADPROM_SEEDS") ?? "1" },
-      data: { type: "string" },
+      ...runOptions(),
       workers: { type: "string" },
       only: { type: "string" },
       all: { type: "boolean" },
@@ -66,20 +65,7 @@ async function main(args: string[]): Promise<void> {
   });
   applySlurmArgs(values);
   const t0 = performance.now();
-  const profile = values.profile as Profile;
-  if (!PROFILES.includes(profile)) {
-    throw new RangeError(`Expected --profile ${PROFILES.join("|")} but found ${profile}`);
-  }
-  const seeds = Number(values.seeds);
-  if (!Number.isInteger(seeds) || seeds < 1) {
-    throw new RangeError(`Expected --seeds ≥ 1 but found ${values.seeds}`);
-  }
-  const dataRoot = values.data ?? Deno.env.get("GRADPROM_DATA") ?? null;
-  if (profile === "paper" && !dataRoot) {
-    throw new TypeError(
-      "--profile paper needs the real ISIC 2018 folder: --data DIR (or GRADPROM_DATA)",
-    );
-  }
+  const { profile, seeds, dataRoot } = runArgs(values, { paperNeedsData: true });
   // On a cluster: --slurm submits the missing runs; --collect stops here when some are missing.
   const handled = await slurmBranch(
     reproduceEntries(profile, { seeds, dataRoot, only: values.only, all: values.all }),

@@ -57,6 +57,7 @@ import {
 } from "@tensorflow/tfjs-core";
 // The wasm backend's own kernels, which the kernels here are built from.
 import "@tensorflow/tfjs-backend-wasm";
+import { maxPoolGradInfo, maxPoolGradInto } from "./_max_pool_grad.ts";
 
 type _Pad = Conv2DBackpropFilterAttrs["pad"];
 type _Rounding = Conv2DBackpropFilterAttrs["dimRoundingMode"];
@@ -432,19 +433,11 @@ const _conv2dBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
  * to nothing when the window touches padding), e.g. `[-3, -2, -1, -4]` in a 2×2 window gets
  * its gradient at -3. This one follows the cpu kernel exactly: the first maximum of the
  * window's valid (unpadded) pixels, in row-major order, receives the gradient; gradients of
- * overlapping windows add up.
+ * overlapping windows add up (the loop of `_max_pool_grad.ts`, shared with the onednn backend).
  */
 const _maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
-  const a = attrs as unknown as MaxPoolGradAttrs;
-  const info = backend_util.computePool2DInfo(
-    input.shape as _Shape4,
-    a.filterSize,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-  );
+  const info = maxPoolGradInfo(input.shape, attrs as unknown as MaxPoolGradAttrs);
   if (input.dtype !== "float32" || dy.dtype !== "float32") {
     throw new TypeError(
       `Expected float32 MaxPoolGrad inputs but found ${input.dtype}, ${dy.dtype}`,
@@ -455,42 +448,7 @@ const _maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   // Views last: allocating (makeOutput) may grow the wasm memory and detach older views.
   const x = b.typedArrayFromHeap(input);
   const g = b.typedArrayFromHeap(dy);
-  const dx = b.typedArrayFromHeap(out);
-  dx.fill(0);
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
-  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
-  const { filterHeight: fh, filterWidth: fw } = info;
-  const { top, left } = info.padInfo;
-  const best = new Float32Array(c);
-  const pos = new Int32Array(c);
-  for (let bi = 0; bi < n; bi++) {
-    for (let oy = 0; oy < oh; oy++) {
-      const y0 = oy * sh - top;
-      const yStart = Math.max(0, y0), yEnd = Math.min(h, y0 + fh);
-      for (let ox = 0; ox < ow; ox++) {
-        const x0 = ox * sw - left;
-        const xStart = Math.max(0, x0), xEnd = Math.min(w, x0 + fw);
-        best.fill(-Infinity);
-        pos.fill(-1);
-        for (let y = yStart; y < yEnd; y++) {
-          for (let xx = xStart; xx < xEnd; xx++) {
-            const base = ((bi * h + y) * w + xx) * c;
-            for (let ci = 0; ci < c; ci++) {
-              const v = x[base + ci];
-              if (v > best[ci]) {
-                best[ci] = v;
-                pos[ci] = base + ci;
-              }
-            }
-          }
-        }
-        const dyBase = ((bi * oh + oy) * ow + ox) * c;
-        for (let ci = 0; ci < c; ci++) {
-          if (pos[ci] >= 0) dx[pos[ci]] += g[dyBase + ci];
-        }
-      }
-    }
-  }
+  maxPoolGradInto(info, x, g, b.typedArrayFromHeap(out));
   return out;
 };
 

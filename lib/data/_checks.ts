@@ -1,13 +1,20 @@
 /**
  * The building blocks of the datasets' `verify` checks (see each descriptor's
  * `verify`): counts against expectations, decodability, file-name patterns,
- * where the expected counts come from. Everything here only reads.
+ * where the expected counts come from; and the folder listings the loaders
+ * share. Everything here only reads.
  *
  * @module
  */
 import { join, relative } from "node:path";
 import sharp from "sharp";
-import type { DatasetManifest, DatasetToolOptions, VerifyCheck } from "./dataset_descriptor.ts";
+import type {
+  DatasetManifest,
+  DatasetToolOptions,
+  InspectedSplit,
+  SyntheticCopy,
+  VerifyCheck,
+} from "./dataset_descriptor.ts";
 
 /** Up to `n` names, then a count of the rest. */
 export function _few(names: readonly string[], n = 5): string {
@@ -15,17 +22,49 @@ export function _few(names: readonly string[], n = 5): string {
   return names.length > n ? `${head} (and ${names.length - n} more)` : head;
 }
 
+/** The sorted non-hidden names in `dir`; a missing folder (or any other error) throws. */
+export async function _readNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (!e.name.startsWith(".")) names.push(e.name);
+  return names.sort();
+}
+
+/** Whether `err` says a path is missing or not a folder. */
+function _isMissing(err: unknown): boolean {
+  return err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory;
+}
+
 /** The sorted non-hidden names in `dir`, or undefined when it is missing or not a folder. */
 export async function _listNames(dir: string): Promise<string[] | undefined> {
   try {
-    const names: string[] = [];
-    for await (const e of Deno.readDir(dir)) if (!e.name.startsWith(".")) names.push(e.name);
-    return names.sort();
+    return await _readNames(dir);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      return undefined;
-    }
+    if (_isMissing(err)) return undefined;
     throw err;
+  }
+}
+
+/**
+ * The sorted non-hidden names in the required folder `root/rel`. When it is
+ * missing (or not a folder), throws an Error with `missing(found)`, `found`
+ * being the sorted non-hidden names in `root`; when `root` cannot be read
+ * either, throws that error, or an Error with `rootMissing` when given. The
+ * folder's error is the `cause`.
+ */
+export async function _requiredNames(
+  root: string,
+  rel: string,
+  missing: (found: string[]) => string,
+  rootMissing?: string,
+): Promise<string[]> {
+  try {
+    return await _readNames(join(root, rel));
+  } catch (err) {
+    if (!_isMissing(err)) throw err;
+    const found = await _readNames(root).catch((rootErr) => {
+      throw rootMissing === undefined ? rootErr : new Error(rootMissing, { cause: err });
+    });
+    throw new Error(missing(found), { cause: err });
   }
 }
 
@@ -45,6 +84,28 @@ export async function _pool<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+/**
+ * An inspection's mask pixels per class ({@linkcode InspectedSplit.maskPixels}):
+ * `read` gives the class index of every pixel of a mask file, at its stored
+ * size; `count()` reads the masks of `paths`, four at a time.
+ */
+export function _maskPixels(
+  names: readonly string[],
+  paths: readonly string[],
+  read: (path: string) => Iterable<number> | Promise<Iterable<number>>,
+): NonNullable<InspectedSplit["maskPixels"]> {
+  return {
+    names,
+    count: async () => {
+      const counts = names.map(() => 0);
+      await _pool(paths, 4, async (p) => {
+        for (const v of await read(p)) counts[v]++;
+      });
+      return counts;
+    },
+  };
 }
 
 /** `v` when it is a number. */
@@ -77,6 +138,42 @@ export function _listCheck(
   return bad.length
     ? { name, status: "fail", detail: `${fail}: ${_few(bad)}` }
     : { name, status: "pass", detail: pass };
+}
+
+/**
+ * Whether every file of `total` reads: fails listing up to five of `bad`,
+ * else passes (`<total> <what> read<note>`).
+ */
+export function _readCheck(
+  name: string,
+  bad: readonly string[],
+  total: number,
+  what: string,
+  note = "",
+): VerifyCheck {
+  return _listCheck(
+    name,
+    bad,
+    `${bad.length} of ${total} ${what} do not read`,
+    `${total} ${what} read${note}`,
+  );
+}
+
+/**
+ * Whether every `what` (mask, label map) has its image's size: fails listing
+ * up to five of `mismatched`, else passes.
+ */
+export function _sizeMatchCheck(
+  name: string,
+  mismatched: readonly string[],
+  what: string,
+): VerifyCheck {
+  return _listCheck(
+    name,
+    mismatched,
+    `${mismatched.length} ${what}s differ in size from their image`,
+    `every ${what} has its image's size`,
+  );
 }
 
 /** Runs `fn` and turns a throw into a failing check named `name`; returns undefined then. */
@@ -168,20 +265,20 @@ export interface _ExpectedSource {
 }
 
 /**
- * The expected counts of a copy: from its synthetic marker (looked for in
- * `root`, then in `alsoIn`), else the manifest's synthetic defaults when
- * `options.synthetic`, else the manifest's real counts; pushes an `info`
- * check saying which.
+ * The expected counts of a copy: from its synthetic marker (the manifest's
+ * `completion_marker`, else the `dataset`'s; looked for in `root`, then in
+ * `alsoIn`), else the manifest's synthetic defaults when `options.synthetic`,
+ * else the manifest's real counts; pushes an `info` check saying which.
  */
 export async function _expectedSource(
   checks: VerifyCheck[],
   root: string,
   manifest: DatasetManifest,
   options: DatasetToolOptions,
-  marker: string,
+  dataset: { synthetic: Pick<SyntheticCopy, "marker"> },
   alsoIn?: string,
 ): Promise<_ExpectedSource> {
-  const name = manifest.synthetic?.completion_marker ?? marker;
+  const name = manifest.synthetic?.completion_marker ?? dataset.synthetic.marker;
   let found: _ExpectedSource | undefined;
   for (const dir of alsoIn === undefined ? [root] : [root, alsoIn]) {
     const m = await Deno.readTextFile(join(dir, name)).then(JSON.parse, () => undefined);

@@ -3,12 +3,14 @@
  * cache folder under `<repo>/.cache/data/`, the marker file that says which
  * generator settings made a folder, and the atomic install of a freshly
  * generated temp folder (replacing only an empty or generated folder, never a
- * user's).
+ * user's); also the option checks, the `README.txt` frame and the fixed image
+ * encoders they share.
  *
  * @module
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import sharp from "sharp";
 import { hashString } from "../util/rng.ts";
 import type { SyntheticCopy } from "./dataset_descriptor.ts";
 
@@ -145,16 +147,16 @@ export async function _installGenerated(
 }
 
 /**
- * A generator's integer options over its defaults: unknown keys (other than
- * `dir`) are a `TypeError` naming the known ones; a value that is not a safe
- * integer within `bounds(key)` (`seed`: any safe integer) is a `RangeError`
- * naming the key and the value.
+ * A generator's options over its defaults: unknown keys (other than `dir`) are
+ * a `TypeError` naming the known ones; every given key (in the defaults'
+ * order) goes through `check`, which returns the value to keep or throws a
+ * `RangeError`. The result has the defaults' key order (the marker's).
  */
-export function _resolveIntegerOptions<C extends Record<string, number>>(
+export function _resolveOptions<C extends object>(
   generator: string,
   defaults: C,
-  options: Partial<C> & { dir?: string },
-  bounds: (key: keyof C & string) => readonly [number, number],
+  options: object,
+  check: (key: keyof C & string, value: unknown) => unknown,
 ): C {
   const known = new Set(["dir", ...Object.keys(defaults)]);
   for (const key of Object.keys(options)) {
@@ -164,22 +166,100 @@ export function _resolveIntegerOptions<C extends Record<string, number>>(
       );
     }
   }
-  const config = { ...defaults };
+  const config = structuredClone(defaults);
+  const given = options as Record<string, unknown>;
   for (const key of Object.keys(defaults) as (keyof C & string)[]) {
-    const value = options[key];
-    if (value === undefined) continue;
-    const [min, max] = key === "seed" ? [-Infinity, Infinity] : bounds(key);
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      const what = key === "seed"
-        ? "a safe integer"
-        : max === Infinity
-        ? `an integer >= ${min}`
-        : `an integer in [${min}, ${max}]`;
-      throw new RangeError(`Expected ${key} to be ${what} but found ${value}`);
-    }
-    config[key] = value as C[typeof key];
+    const value = given[key];
+    if (value !== undefined) config[key] = check(key, value) as C[typeof key];
   }
   return config;
+}
+
+/**
+ * Checks an integer option: a safe integer within `[min, max]` (`seed`: any
+ * safe integer), else a `RangeError` naming the key and the value.
+ *
+ * @returns The value.
+ */
+export function _integerOption(
+  key: string,
+  value: unknown,
+  [min, max]: readonly [number, number],
+): number {
+  if (key === "seed") [min, max] = [-Infinity, Infinity];
+  const n = value as number;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const what = key === "seed"
+      ? "a safe integer"
+      : max === Infinity
+      ? `an integer >= ${min}`
+      : `an integer in [${min}, ${max}]`;
+    throw new RangeError(`Expected ${key} to be ${what} but found ${value}`);
+  }
+  return n;
+}
+
+/** How a generator checks its options and writes its set (see {@linkcode _syntheticGenerator}). */
+export interface _GeneratorParts<C extends object> {
+  /** Checks one given option (see {@linkcode _resolveOptions}). */
+  check(key: keyof C & string, value: unknown): unknown;
+  /** Checks the resolved config as a whole (throws a `RangeError`). */
+  validate?(config: C): void;
+  /** Writes the set for `config` into the empty folder `root`. */
+  write(root: string, config: C): Promise<void>;
+}
+
+/** One dataset's synthetic generator: its spec, the generate call and its README frame. */
+export interface _SyntheticGenerator {
+  readonly spec: _GeneratorSpec;
+  /**
+   * A generated set's `README.txt` ({@linkcode _readmeText}), opening with the
+   * generator, its version and `seed` ({@linkcode _generatedBy}).
+   */
+  readme(title: string, seed: number, lines: readonly string[]): string;
+  /**
+   * Resolves `options` over the defaults, then generates (or reuses) the set
+   * ({@linkcode _generateFolder}) in `options.dir` or the default folder.
+   *
+   * @returns The folder.
+   */
+  generate(options: { dir?: string }): Promise<string>;
+}
+
+/**
+ * The generator of a dataset's synthetic copy, named `generator` (the public
+ * function's name), with these defaults, option checks and writer.
+ */
+export function _syntheticGenerator<C extends object>(
+  dataset: { id: string; synthetic: Pick<SyntheticCopy, "version" | "marker"> },
+  generator: string,
+  defaults: C,
+  parts: _GeneratorParts<C>,
+): _SyntheticGenerator {
+  const spec = _generatorSpec(dataset, generator);
+  return {
+    spec,
+    readme: (title, seed, lines) => _readmeText(title, [..._generatedBy(spec, seed), ...lines]),
+    generate: async (options) => {
+      const config = _resolveOptions(generator, defaults, options, parts.check);
+      parts.validate?.(config);
+      return await _generateFolder(spec, config, defaults, options.dir, parts.write);
+    },
+  };
+}
+
+/** The two README lines naming the generator, its version and the seed. */
+function _generatedBy(spec: _GeneratorSpec, seed: number): string[] {
+  return [
+    `Generated by ${spec.generator} in @gradprom/lib`,
+    `(generator version ${spec.version}, seed ${seed}).`,
+  ];
+}
+
+/** A generated set's `README.txt`: the title, a blank line, `lines`, and how to regenerate. */
+export function _readmeText(title: string, lines: readonly string[]): string {
+  return [title, "", ...lines, "Regenerate by deleting this folder; do not edit it by hand.", ""]
+    .join("\n");
 }
 
 /**
@@ -214,3 +294,21 @@ export const _PNG_OPTIONS = {
   adaptiveFiltering: false,
   palette: false,
 } as const;
+
+/**
+ * Encodes raw interleaved 8-bit pixels with the fixed options: PNG
+ * ({@linkcode _PNG_OPTIONS}), or JPEG ({@linkcode _jpegOptions}) of
+ * `jpegQuality` when given; one channel is stored as greyscale.
+ */
+export async function _encodeRaw(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: 1 | 3 | 4,
+  jpegQuality?: number,
+): Promise<Uint8Array> {
+  let img = sharp(pixels, { raw: { width, height, channels } });
+  if (channels === 1) img = img.toColourspace("b-w");
+  img = jpegQuality === undefined ? img.png(_PNG_OPTIONS) : img.jpeg(_jpegOptions(jpegQuality));
+  return await img.toBuffer();
+}

@@ -25,6 +25,7 @@
  */
 
 import type { Rng } from "../util/rng.ts";
+import { _valueNoise } from "./_synthetic_noise.ts";
 
 /** A rendered slice: `grey` is HW uint8; `ggoFraction` the lung fraction with GGO (0 for non-COVID). */
 export interface _CtSlice {
@@ -41,25 +42,6 @@ interface _Ellipse {
 
 const _inEllipse = (e: _Ellipse, x: number, y: number): number =>
   ((x - e.cx) / e.ax) ** 2 + ((y - e.cy) / e.ay) ** 2;
-
-/** Seeded smooth 2-D value noise in [0, 1] with `freq` cells per unit. */
-function _noise(rng: Rng, freq: number): (x: number, y: number) => number {
-  const n = 32;
-  const grid = new Float64Array(n * n);
-  for (let i = 0; i < grid.length; i++) grid[i] = rng.uniform();
-  const ox = rng.range(0, n), oy = rng.range(0, n);
-  return (sx, sy) => {
-    const x = sx * freq + ox, y = sy * freq + oy;
-    const xi = Math.floor(x), yi = Math.floor(y);
-    const fx = x - xi, fy = y - yi;
-    const wx = fx * fx * (3 - 2 * fx), wy = fy * fy * (3 - 2 * fy);
-    const x0 = ((xi % n) + n) % n, y0 = ((yi % n) + n) % n;
-    const x1 = (x0 + 1) % n, y1 = (y0 + 1) % n;
-    const a = grid[y0 * n + x0], b = grid[y0 * n + x1];
-    const c = grid[y1 * n + x0], d = grid[y1 * n + x1];
-    return (a + (b - a) * wx) * (1 - wy) + (c + (d - c) * wx) * wy;
-  };
-}
 
 /**
  * Renders one slice of `width` × `height` pixels.
@@ -102,8 +84,8 @@ export function _renderCtSlice(rng: Rng, covid: boolean, width: number, height: 
     const a = side > 0 ? t : Math.PI - t;
     ribs.push({ cx: 0.9 * Math.cos(a), cy: 0.9 * Math.sin(a), ax: 0.05, ay: 0.035 });
   }
-  const texture = _noise(rng.fork("texture"), 12);
-  const haze = _noise(rng.fork("haze"), 18);
+  const texture = _valueNoise(rng.fork("texture"), 12, 32);
+  const haze = _valueNoise(rng.fork("haze"), 18, 32);
 
   const toBody = (x: number, y: number): [number, number] => [
     ((x + 0.5) / width - body.cx) / body.ax,

@@ -28,6 +28,7 @@
  */
 
 import type { Rng } from "../util/rng.ts";
+import { _smoothstep, _valueNoise } from "./_synthetic_noise.ts";
 
 type Rgb = [number, number, number];
 
@@ -56,38 +57,15 @@ interface _Px {
 
 type Painter = (p: _Px) => Rgb;
 
-const _smooth = (e0: number, e1: number, v: number): number => {
-  const t = Math.min(1, Math.max(0, (v - e0) / (e1 - e0)));
-  return t * t * (3 - 2 * t);
-};
 const _mix = (a: Rgb, b: Rgb, t: number): Rgb => [
   a[0] + (b[0] - a[0]) * t,
   a[1] + (b[1] - a[1]) * t,
   a[2] + (b[2] - a[2]) * t,
 ];
 
-/** Seeded 2-D value noise in [0, 1] with `freq` cells per unit, smooth (C1) interpolation. */
-function _noise(rng: Rng, freq: number): (sx: number, sy: number) => number {
-  const n = 64;
-  const grid = new Float64Array(n * n);
-  for (let i = 0; i < grid.length; i++) grid[i] = rng.uniform();
-  const ox = rng.range(0, n), oy = rng.range(0, n);
-  return (sx, sy) => {
-    const x = sx * freq + ox, y = sy * freq + oy;
-    const xi = Math.floor(x), yi = Math.floor(y);
-    const fx = x - xi, fy = y - yi;
-    const wx = fx * fx * (3 - 2 * fx), wy = fy * fy * (3 - 2 * fy);
-    const x0 = ((xi % n) + n) % n, y0 = ((yi % n) + n) % n;
-    const x1 = (x0 + 1) % n, y1 = (y0 + 1) % n;
-    const a = grid[y0 * n + x0], b = grid[y0 * n + x1];
-    const c = grid[y1 * n + x0], d = grid[y1 * n + x1];
-    return (a + (b - a) * wx) * (1 - wy) + (c + (d - c) * wx) * wy;
-  };
-}
-
 /** Fractal sum of `octaves` value noises, in [0, 1]. */
 function _fbm(rng: Rng, freq: number, octaves: number): (sx: number, sy: number) => number {
-  const layers = Array.from({ length: octaves }, (_, k) => _noise(rng, freq * 2 ** k));
+  const layers = Array.from({ length: octaves }, (_, k) => _valueNoise(rng, freq * 2 ** k));
   const norm = 2 - 2 ** (1 - octaves);
   return (sx, sy) => {
     let s = 0;
@@ -155,22 +133,26 @@ function _painter(
       const n1 = _fbm(rng, 3, 3),
         n2 = _fbm(rng, 4, 3),
         n3 = _fbm(rng, 3.5, 2),
-        net = _noise(rng, 22);
+        net = _valueNoise(rng, 22);
       const blueT = rng.range(0.52, 0.62), redT = rng.range(0.55, 0.68);
       const brown = shade([0.36, 0.21, 0.13]), black = shade([0.11, 0.08, 0.08]);
       const blue = shade([0.42, 0.47, 0.58]), red = shade([0.66, 0.29, 0.26]);
       const light = shade([0.56, 0.37, 0.25]);
       return (p) => {
-        let c = _mix(light, brown, _smooth(0.2, 0.55, n1(p.sx, p.sy) + 0.25 * (1 - p.u)));
-        c = _mix(c, black, _smooth(0.5, 0.75, n1(p.sx + 3.1, p.sy) + 0.15 * (1 - p.u)));
-        c = _mix(c, blue, 0.85 * _smooth(blueT, blueT + 0.12, n2(p.sx, p.sy)));
-        c = _mix(c, red, 0.8 * _smooth(redT, redT + 0.1, n3(p.sx, p.sy)) * _smooth(0.3, 0.8, p.u));
+        let c = _mix(light, brown, _smoothstep(0.2, 0.55, n1(p.sx, p.sy) + 0.25 * (1 - p.u)));
+        c = _mix(c, black, _smoothstep(0.5, 0.75, n1(p.sx + 3.1, p.sy) + 0.15 * (1 - p.u)));
+        c = _mix(c, blue, 0.85 * _smoothstep(blueT, blueT + 0.12, n2(p.sx, p.sy)));
+        c = _mix(
+          c,
+          red,
+          0.8 * _smoothstep(redT, redT + 0.1, n3(p.sx, p.sy)) * _smoothstep(0.3, 0.8, p.u),
+        );
         const k = 0.9 + 0.2 * net(p.sx, p.sy);
         return [c[0] * k, c[1] * k, c[2] * k];
       };
     }
     case 1: { // NV
-      const net = _noise(rng, 26), darkCentre = rng.range(0.05, 0.2);
+      const net = _valueNoise(rng, 26), darkCentre = rng.range(0.05, 0.2);
       const brown = shade([0.5, 0.32, 0.2]);
       return (p) => {
         const k = (1 - darkCentre * (1 - p.u)) * (0.95 + 0.1 * net(p.sx, p.sy));
@@ -205,43 +187,43 @@ function _painter(
       }
       const width = Math.max(0.55, 0.6 * scale);
       return (p) => {
-        let c = _mix(pink, pearl, 0.75 * _smooth(pearlT, pearlT + 0.15, pearlN(p.sx, p.sy)));
+        let c = _mix(pink, pearl, 0.75 * _smoothstep(pearlT, pearlT + 0.15, pearlN(p.sx, p.sy)));
         const d = _segmentDistance(seg, p.x, p.y, 4 * width);
-        c = _mix(c, vessel, 0.9 * Math.exp(-(d * d) / (width * width)) * _smooth(1, 0.8, p.u));
+        c = _mix(c, vessel, 0.9 * Math.exp(-(d * d) / (width * width)) * _smoothstep(1, 0.8, p.u));
         return c;
       };
     }
     case 3: { // AKIEC
-      const rough = _fbm(rng, 16, 2), blotch = _fbm(rng, 4, 2), flakes = _noise(rng, 12);
+      const rough = _fbm(rng, 16, 2), blotch = _fbm(rng, 4, 2), flakes = _valueNoise(rng, 12);
       const red = shade([0.8, 0.41, 0.35]), deep = shade([0.66, 0.26, 0.24]);
       const scale_ = shade([0.93, 0.87, 0.8]);
       const flakeT = rng.range(0.62, 0.72);
       return (p) => {
-        let c = _mix(red, deep, _smooth(0.35, 0.7, blotch(p.sx, p.sy)));
+        let c = _mix(red, deep, _smoothstep(0.35, 0.7, blotch(p.sx, p.sy)));
         const k = 0.8 + 0.4 * rough(p.sx, p.sy);
         c = [c[0] * k, c[1] * k, c[2] * k];
-        return _mix(c, scale_, 0.85 * _smooth(flakeT, flakeT + 0.08, flakes(p.sx, p.sy)));
+        return _mix(c, scale_, 0.85 * _smoothstep(flakeT, flakeT + 0.08, flakes(p.sx, p.sy)));
       };
     }
     case 4: { // BKL
-      const mottle = _fbm(rng, 7, 3), milia = _noise(rng, 15), miliaT = rng.range(0.8, 0.88);
+      const mottle = _fbm(rng, 7, 3), milia = _valueNoise(rng, 15), miliaT = rng.range(0.8, 0.88);
       const tan = shade([0.68, 0.5, 0.34]), light = shade([0.8, 0.66, 0.52]);
       const dark = shade([0.52, 0.37, 0.25]), pale = shade([0.92, 0.88, 0.77]);
       return (p) => {
         const m = mottle(p.sx, p.sy);
         let c = m < 0.5
-          ? _mix(dark, tan, _smooth(0.25, 0.5, m))
-          : _mix(tan, light, _smooth(0.5, 0.75, m));
-        c = _mix(c, pale, 0.9 * _smooth(miliaT, miliaT + 0.05, milia(p.sx, p.sy)));
+          ? _mix(dark, tan, _smoothstep(0.25, 0.5, m))
+          : _mix(tan, light, _smoothstep(0.5, 0.75, m));
+        c = _mix(c, pale, 0.9 * _smoothstep(miliaT, miliaT + 0.05, milia(p.sx, p.sy)));
         return c;
       };
     }
     case 5: { // DF
-      const inner = rng.range(0.3, 0.45), net = _noise(rng, 20);
+      const inner = rng.range(0.3, 0.45), net = _valueNoise(rng, 20);
       const brown = shade([0.54, 0.36, 0.25]),
         pale = _mix(brown, shade([0.94, 0.87, 0.83]), rng.range(0.7, 1));
       return (p) => {
-        const c = _mix(pale, brown, _smooth(inner, inner + 0.3, p.u));
+        const c = _mix(pale, brown, _smoothstep(inner, inner + 0.3, p.u));
         const k = 0.94 + 0.12 * net(p.sx, p.sy);
         return [c[0] * k, c[1] * k, c[2] * k];
       };
@@ -254,7 +236,7 @@ function _painter(
         let c = _mix(red, purple, mixes[p.lobule % mixes.length]);
         const k = 0.78 + 0.22 * p.u;
         c = [c[0] * k, c[1] * k, c[2] * k];
-        return _mix(c, septum, 0.8 * _smooth(0.12, 0.0, p.gap));
+        return _mix(c, septum, 0.8 * _smoothstep(0.12, 0.0, p.gap));
       };
     }
   }
@@ -303,7 +285,9 @@ export function _renderLesion(rng: Rng, cls: number, width: number, height: numb
     skinRng.range(0.97, 1.03),
     skinRng.range(0.97, 1.03),
   ];
-  const skinTex = _fbm(skinRng, 4, 3), pores = _noise(skinRng, 30), redness = _fbm(skinRng, 2, 2);
+  const skinTex = _fbm(skinRng, 4, 3),
+    pores = _valueNoise(skinRng, 30),
+    redness = _fbm(skinRng, 2, 2);
   const rednessAmt = skinRng.range(0, 0.08);
 
   // Hair: 0–3 dark quadratic curves crossing the image.
@@ -380,7 +364,7 @@ export function _renderLesion(rng: Rng, cls: number, width: number, height: numb
         px.lobule = lobule;
         px.gap = gap;
         const radiusHere = cls === 6 ? lobes[lobule][2] : R;
-        const alpha = _smooth(1, 1 - Math.min(0.6, edgePx / radiusHere), u);
+        const alpha = _smoothstep(1, 1 - Math.min(0.6, edgePx / radiusHere), u);
         c = _mix(c, paint(px), alpha);
       }
       // Hair.
@@ -393,7 +377,7 @@ export function _renderLesion(rng: Rng, cls: number, width: number, height: numb
         gS * (((x - width / 2) * Math.cos(gA) + (y - height / 2) * Math.sin(gA)) / halfDiag);
       const v = 1 -
         vig *
-          _smooth(
+          _smoothstep(
             0.7 * vigR,
             1.05 * vigR,
             Math.sqrt((x - width / 2) ** 2 + (y - height / 2) ** 2) / halfDiag,

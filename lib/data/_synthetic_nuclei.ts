@@ -22,6 +22,7 @@
  */
 
 import type { Rng } from "../util/rng.ts";
+import { _smoothstep, _valueNoise } from "./_synthetic_noise.ts";
 
 type Rgb = [number, number, number];
 
@@ -45,29 +46,6 @@ export interface _TileOptions {
 }
 
 const _clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
-const _smooth = (e0: number, e1: number, v: number): number => {
-  const t = Math.min(1, Math.max(0, (v - e0) / (e1 - e0)));
-  return t * t * (3 - 2 * t);
-};
-
-/** Seeded 2-D value noise in [0, 1], `freq` cells per pixel. */
-function _noise(rng: Rng, freq: number): (x: number, y: number) => number {
-  const n = 64;
-  const grid = new Float64Array(n * n);
-  for (let i = 0; i < grid.length; i++) grid[i] = rng.uniform();
-  const ox = rng.range(0, n), oy = rng.range(0, n);
-  return (px, py) => {
-    const x = px * freq + ox, y = py * freq + oy;
-    const xi = Math.floor(x), yi = Math.floor(y);
-    const fx = x - xi, fy = y - yi;
-    const wx = fx * fx * (3 - 2 * fx), wy = fy * fy * (3 - 2 * fy);
-    const x0 = ((xi % n) + n) % n, y0 = ((yi % n) + n) % n;
-    const x1 = (x0 + 1) % n, y1 = (y0 + 1) % n;
-    const a = grid[y0 * n + x0], b = grid[y0 * n + x1];
-    const c = grid[y1 * n + x0], d = grid[y1 * n + x1];
-    return (a + (b - a) * wx) * (1 - wy) + (c + (d - c) * wx) * wy;
-  };
-}
 
 /** Relative frequency of non-dominant classes (lymphocytes, epithelium, stroma are common). */
 const _BASE_WEIGHTS = [0, 0.5, 2, 2, 1, 0.5, 1.5];
@@ -110,7 +88,7 @@ function _jitter(rng: Rng, c: Rgb, tint: Rgb, amount = 12): Rgb {
 
 function _makeNucleus(rng: Rng, cls: number, cx: number, cy: number, s: number, tint: Rgb) {
   const angle = rng.range(0, Math.PI);
-  const grain = _noise(rng.fork("grain"), 0.9);
+  const grain = _valueNoise(rng.fork("grain"), 0.9);
   const size = rng.range(0.85, 1.15) * s;
   switch (cls) {
     case 1: { // neutrophil: 3-4 lobes, pale halo
@@ -136,7 +114,7 @@ function _makeNucleus(rng: Rng, cls: number, cx: number, cy: number, s: number, 
     case 2: { // epithelial: large pale oval, speckled chromatin, nucleolus
       const a = 8.5 * size, b = 5.5 * size * rng.range(0.85, 1.1);
       const c = _jitter(rng, [140, 105, 185], tint);
-      const speck = _noise(rng.fork("speck"), 0.7);
+      const speck = _valueNoise(rng.fork("speck"), 0.7);
       const nx = cx + rng.range(-2, 2) * size, ny = cy + rng.range(-1.5, 1.5) * size;
       return {
         cls,
@@ -199,7 +177,7 @@ function _makeNucleus(rng: Rng, cls: number, cx: number, cy: number, s: number, 
         [cx - d * Math.cos(angle), cy - d * Math.sin(angle)],
       ];
       const c = _jitter(rng, [85, 40, 120], tint, 8);
-      const gran = _noise(rng.fork("granules"), 1.1);
+      const gran = _valueNoise(rng.fork("granules"), 1.1);
       return {
         cls,
         cx,
@@ -248,15 +226,15 @@ export function _renderTile(rng: Rng, options: _TileOptions): _Tile {
   const classes: number[] = [];
 
   // Stroma: eosin pink with fibre-like streaks and a few pale lumen patches.
-  const low = _noise(rng.fork("low"), 0.04);
-  const fibre = _noise(rng.fork("fibre"), 0.25);
-  const lumen = _noise(rng.fork("lumen"), 0.02);
+  const low = _valueNoise(rng.fork("low"), 0.04);
+  const fibre = _valueNoise(rng.fork("fibre"), 0.25);
+  const lumen = _valueNoise(rng.fork("lumen"), 0.02);
   const stretch = rng.range(0.2, 0.5);
   const base = _jitter(rng.fork("stroma"), [232, 160, 190], tint, 8);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const f = fibre(x * stretch, y) - 0.5, l = low(x, y) - 0.5;
-      const pale = _smooth(0.62, 0.72, lumen(x, y));
+      const pale = _smoothstep(0.62, 0.72, lumen(x, y));
       const k = (y * w + x) * 3;
       for (let c = 0; c < 3; c++) {
         const v = base[c] + f * 30 + l * 25;
@@ -310,14 +288,14 @@ export function _renderTile(rng: Rng, options: _TileOptions): _Tile {
         if (n.cyto && n.cytoColour && f >= 1) {
           const g = n.cyto(px, py);
           if (g < 1.1) {
-            const a = 1 - _smooth(0.85, 1.1, g), col = n.cytoColour(px, py);
+            const a = 1 - _smoothstep(0.85, 1.1, g), col = n.cytoColour(px, py);
             for (let c = 0; c < 3; c++) {
               rgb[k * 3 + c] = _clamp(rgb[k * 3 + c] + (col[c] - rgb[k * 3 + c]) * a);
             }
           }
         }
         if (f < 1.15) {
-          const a = 1 - _smooth(0.9, 1.15, f), col = n.colour(px, py, f);
+          const a = 1 - _smoothstep(0.9, 1.15, f), col = n.colour(px, py, f);
           for (let c = 0; c < 3; c++) {
             rgb[k * 3 + c] = _clamp(rgb[k * 3 + c] + (col[c] - rgb[k * 3 + c]) * a);
           }

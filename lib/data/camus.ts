@@ -47,24 +47,22 @@ import {
   _few,
   _listCheck,
   _listNames,
+  _maskPixels,
   _num,
+  _readCheck,
+  _readNames,
+  _sizeMatchCheck,
 } from "./_checks.ts";
 import {
   _checkOptionKeys,
+  _checkRoot,
   _checkSharedOptions,
   type _Entry,
   _LazyDataset,
   type _LazyInit,
 } from "./_lazy_dataset.ts";
-import type {
-  DatasetDescriptor,
-  DatasetManifest,
-  DatasetToolOptions,
-  InspectedSplit,
-  LoadedSplit,
-  LoadSplitOptions,
-  VerifyCheck,
-} from "./dataset_descriptor.ts";
+import type { DatasetDescriptor, DatasetInspection, VerifyCheck } from "./dataset_descriptor.ts";
+import { _syntheticCopy } from "./_synthetic_copy.ts";
 import { splitDataset } from "./split_dataset.ts";
 import type { SyntheticCamusOptions } from "./synthetic_camus.ts";
 
@@ -344,12 +342,6 @@ interface _Scan {
   layout: CamusLayout;
 }
 
-async function _list(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(dir)) if (!e.name.startsWith(".")) out.push(e.name);
-  return out.sort();
-}
-
 async function _isDir(path: string): Promise<boolean> {
   return (await Deno.stat(path).catch(() => undefined))?.isDirectory ?? false;
 }
@@ -359,11 +351,7 @@ async function _scan(
   release: "auto" | "nifti" | "mhd",
   layout: CamusLayout,
 ): Promise<_Scan> {
-  const info = await Deno.stat(root).catch(() => undefined);
-  if (!info) throw new Error(`CAMUS root folder not found: ${root}`);
-  if (!info.isDirectory) {
-    throw new Error(`Expected CAMUS root to be a folder but found a file: ${root}`);
-  }
+  await _checkRoot(root, "CAMUS");
   if (release !== "auto" && release !== "nifti" && release !== "mhd") {
     throw new TypeError(
       `Expected release "auto", "nifti" or "mhd" but found ${JSON.stringify(release)}`,
@@ -374,7 +362,7 @@ async function _scan(
   const rel = release !== "auto" ? release : hasNifti ? "nifti" : hasMhd ? "mhd" : undefined;
   const folder = rel === "mhd" ? layout.legacyPatients : layout.niftiPatients;
   if (!rel || !(rel === "nifti" ? hasNifti : hasMhd)) {
-    const found = await _list(root);
+    const found = await _readNames(root);
     throw new Error(
       `Missing folder ${
         rel
@@ -385,10 +373,10 @@ async function _scan(
   }
   const patientRoot = join(root, folder);
   const ext = rel === "nifti" ? layout.niftiExt : layout.legacyExt;
-  const patients = (await _list(patientRoot)).filter((n) => /^patient\d+$/.test(n));
+  const patients = (await _readNames(patientRoot)).filter((n) => /^patient\d+$/.test(n));
   if (patients.length === 0) throw new Error(`No patientNNNN folders in ${patientRoot}`);
   for (const p of patients) {
-    const names = new Set(await _list(join(patientRoot, p)));
+    const names = new Set(await _readNames(join(patientRoot, p)));
     for (const view of ["2CH", "4CH"]) {
       const need = [layout.info.replace("{view}", view)];
       for (const phase of ["ED", "ES"]) {
@@ -550,7 +538,7 @@ class _CamusDataset extends _LazyDataset<CamusItem, CamusBatch> implements Camus
 
 // ---------------------------------------------------------------- the dataset's descriptor
 
-async function _camusLoadSplit(o: LoadSplitOptions): Promise<LoadedSplit> {
+const _camusLoadSplit: DatasetDescriptor["loadSplit"] = async (o) => {
   // Images, masks and the view label of every (patient, view, phase).
   const ds = await loadCamus({
     root: o.root,
@@ -560,7 +548,7 @@ async function _camusLoadSplit(o: LoadSplitOptions): Promise<LoadedSplit> {
     label: "view",
   });
   return await ds.loadAll();
-}
+};
 
 /** Reads a CAMUS image (NIfTI or MetaImage) and returns its stored `[W, H, C]` and data. */
 function _camusRead(path: string): { w: number; h: number; c: number; data: Float32Array } {
@@ -573,11 +561,7 @@ function _camusRead(path: string): { w: number; h: number; c: number; data: Floa
   };
 }
 
-async function _camusVerify(
-  root: string,
-  manifest: DatasetManifest,
-  options: DatasetToolOptions,
-): Promise<VerifyCheck[]> {
+const _camusVerify: DatasetDescriptor["verify"] = async (root, manifest, options) => {
   const checks: VerifyCheck[] = [];
   const layout = await _attempt(
     checks,
@@ -589,7 +573,7 @@ async function _camusVerify(
   if (!layout) return checks;
   // The generator writes its marker above its nifti/ and mhd/ copies.
   const parent = ["nifti", "mhd"].includes(basename(root)) ? dirname(root) : undefined;
-  const from = await _expectedSource(checks, root, manifest, options, _SYNTHETIC.marker, parent);
+  const from = await _expectedSource(checks, root, manifest, options, CAMUS_DATASET, parent);
   const e = from.values, n = from.kind === "real" ? undefined : _num(e.patients);
   // As generateSyntheticCamus: test and val max(1, round(n / 6)) patients each.
   const k = n === undefined ? 0 : Math.max(1, Math.round(n / 6));
@@ -648,14 +632,7 @@ async function _camusVerify(
       bad.push(`${f} (${(err as Error).message})`);
     }
   }
-  checks.push(
-    _listCheck(
-      "files: decodable",
-      bad,
-      `${bad.length} of ${files.length} ${ext} files do not read`,
-      `${files.length} ${ext} files read`,
-    ),
-  );
+  checks.push(_readCheck("files: decodable", bad, files.length, `${ext} files`));
   for (const f of files) {
     if (!f.endsWith(L.maskSuffix + ext)) continue;
     const image = f.slice(0, -(L.maskSuffix + ext).length) + ext;
@@ -670,23 +647,11 @@ async function _camusVerify(
       "every mask holds 0-3",
     ),
   );
-  checks.push(
-    _listCheck(
-      "masks: sizes",
-      mismatched,
-      `${mismatched.length} masks differ in size from their image`,
-      "every mask has its image's size",
-    ),
-  );
+  checks.push(_sizeMatchCheck("masks: sizes", mismatched, "mask"));
   return checks;
-}
+};
 
-async function _camusInspectSplit(
-  root: string,
-  task: string,
-  split: "train" | "val" | "test",
-  seed: number,
-): Promise<InspectedSplit> {
+const _camusInspectSplit: DatasetInspection["split"] = async (root, task, split, seed) => {
   const label = (task === "segmentation" || task === "diagnosis" ? "view" : task) as CamusLabel;
   const ds = await loadCamus({ root, size: [1, 1], split, label, seed, cacheBytes: 0 });
   return {
@@ -697,29 +662,11 @@ async function _camusInspectSplit(
     },
     ...(task === "segmentation"
       ? {
-        maskPixels: {
-          names: CAMUS_CLASSES,
-          count: () => {
-            const counts = CAMUS_CLASSES.map(() => 0);
-            for (const p of ds.maskPaths) for (const v of _camusRead(p).data) counts[v]++;
-            return counts;
-          },
-        },
+        maskPixels: _maskPixels(CAMUS_CLASSES, ds.maskPaths, (p) => _camusRead(p).data),
       }
       : { labels: { names: ds.labelNames, values: ds.labels } }),
   };
-}
-
-const _SYNTHETIC = {
-  version: 1,
-  marker: ".synthetic-camus.json",
-  // The embedded copy: 40 patients × 2 views × 2 phases, the official split's proportions.
-  embedded: { patients: 40 },
-  root: async (settings: Readonly<Record<string, unknown>>) =>
-    (await (await import("./synthetic_camus.ts")).generateSyntheticCamus(
-      settings as SyntheticCamusOptions,
-    )).nifti,
-} as const;
+};
 
 /**
  * CAMUS as the library knows it: heart segmentation (background, LV, myocardium,
@@ -744,7 +691,16 @@ export const CAMUS_DATASET: DatasetDescriptor<"camus"> = {
   pairedTasks: true,
   taskAliases: { view: "diagnosis" },
   loadSplit: _camusLoadSplit,
-  synthetic: _SYNTHETIC,
+  // The embedded copy: 40 patients × 2 views × 2 phases, the official split's proportions.
+  // The loader reads the NIfTI-release copy.
+  synthetic: _syntheticCopy(
+    { version: 1, marker: ".synthetic-camus.json", embedded: { patients: 40 } },
+    async () => {
+      const { generateSyntheticCamus } = await import("./synthetic_camus.ts");
+      return async (options: SyntheticCamusOptions) =>
+        (await generateSyntheticCamus(options)).nifti;
+    },
+  ),
   verify: _camusVerify,
   inspect: {
     defaultTask: "segmentation",

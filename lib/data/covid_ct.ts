@@ -50,16 +50,8 @@ import {
   _LazyDataset,
   type _LazyInit,
 } from "./_lazy_dataset.ts";
-import type {
-  DatasetDescriptor,
-  DatasetManifest,
-  DatasetToolOptions,
-  InspectedSplit,
-  LoadedSplit,
-  LoadSplitOptions,
-  VerifyCheck,
-} from "./dataset_descriptor.ts";
-import type { SyntheticCovidCtOptions } from "./synthetic_covid_ct.ts";
+import type { DatasetDescriptor, DatasetInspection, VerifyCheck } from "./dataset_descriptor.ts";
+import { _syntheticCopy } from "./_synthetic_copy.ts";
 
 /** Class names by label: 0 = NonCOVID, 1 = COVID. */
 export const COVID_CT_CLASSES: readonly ["NonCOVID", "COVID"] = ["NonCOVID", "COVID"];
@@ -452,7 +444,7 @@ class _CovidCtDataset extends _LazyDataset<CovidCtItem, CovidCtBatch> implements
 
 // ---------------------------------------------------------------- the dataset's descriptor
 
-async function _covidLoadSplit(o: LoadSplitOptions): Promise<LoadedSplit> {
+const _covidLoadSplit: DatasetDescriptor["loadSplit"] = async (o) => {
   const ds = await loadCovidCt({
     root: o.root,
     size: o.size,
@@ -461,13 +453,9 @@ async function _covidLoadSplit(o: LoadSplitOptions): Promise<LoadedSplit> {
     seed: o.seed,
   });
   return await ds.loadAll();
-}
+};
 
-async function _covidVerify(
-  root: string,
-  manifest: DatasetManifest,
-  options: DatasetToolOptions,
-): Promise<VerifyCheck[]> {
+const _covidVerify: DatasetDescriptor["verify"] = async (root, manifest, options) => {
   const checks: VerifyCheck[] = [];
   const layout = await describeCovidCtLayout(root);
   checks.push(
@@ -482,7 +470,7 @@ async function _covidVerify(
   }
 
   // Expected counts by "<class> <split>": marker arrays, manifest synthetic defaults, or real.
-  const from = await _expectedSource(checks, root, manifest, options, _SYNTHETIC.marker);
+  const from = await _expectedSource(checks, root, manifest, options, COVID_CT_DATASET);
   const v = from.values, expected: Record<string, number | undefined> = {};
   for (const cls of COVID_CT_CLASSES) {
     const arr = v[cls === "COVID" ? "covidCounts" : "nonCovidCounts"];
@@ -524,28 +512,12 @@ async function _covidVerify(
     if (names.length) await _decodeCheck(checks, dir, names.map((n) => join(root, dir, n)));
   }
   return checks;
-}
+};
 
-async function _covidInspectSplit(
-  root: string,
-  _task: string,
-  split: "train" | "val" | "test",
-): Promise<InspectedSplit> {
+const _covidInspectSplit: DatasetInspection["split"] = async (root, _task, split) => {
   const ds = await loadCovidCt({ root, size: [1, 1], split, cacheBytes: 0 });
   return { imagePaths: ds.imagePaths, labels: { names: COVID_CT_CLASSES, values: ds.labels } };
-}
-
-const _SYNTHETIC = {
-  version: 1,
-  marker: ".synthetic-covid-ct.json",
-  // The embedded copy is the generator's default: 106 train / 30 val / 51 test slices
-  // (the official split's proportions).
-  embedded: {},
-  root: async (settings: Readonly<Record<string, unknown>>) =>
-    await (await import("./synthetic_covid_ct.ts")).generateSyntheticCovidCt(
-      settings as SyntheticCovidCtOptions,
-    ),
-} as const;
+};
 
 /**
  * COVID-CT as the library knows it: diagnosis only (NonCOVID / COVID), one
@@ -566,7 +538,12 @@ export const COVID_CT_DATASET: DatasetDescriptor<"covid_ct"> = {
   tasks: { diagnosis: { classes: COVID_CT_CLASSES, about: "COVID / NonCOVID, 2 classes" } },
   pairedTasks: false,
   loadSplit: _covidLoadSplit,
-  synthetic: _SYNTHETIC,
+  // The embedded copy is the generator's default: 106 train / 30 val / 51 test slices
+  // (the official split's proportions).
+  synthetic: _syntheticCopy(
+    { version: 1, marker: ".synthetic-covid-ct.json", embedded: {} },
+    async () => (await import("./synthetic_covid_ct.ts")).generateSyntheticCovidCt,
+  ),
   verify: _covidVerify,
   inspect: { defaultTask: "diagnosis", split: _covidInspectSplit },
 };

@@ -36,11 +36,12 @@ import {
   _decodeCheck,
   _expectedSource,
   _few,
-  _listCheck,
   _listNames,
+  _maskPixels,
   _num,
   _patternCheck,
-  _pool,
+  _requiredNames,
+  _sizeMatchCheck,
 } from "./_checks.ts";
 import {
   _checkOptionKeys,
@@ -50,18 +51,10 @@ import {
   _LazyDataset,
   type _LazyInit,
 } from "./_lazy_dataset.ts";
-import type {
-  DatasetDescriptor,
-  DatasetManifest,
-  DatasetToolOptions,
-  InspectedSplit,
-  LoadedSplit,
-  LoadSplitOptions,
-  VerifyCheck,
-} from "./dataset_descriptor.ts";
+import type { DatasetDescriptor, DatasetInspection, VerifyCheck } from "./dataset_descriptor.ts";
+import { _syntheticCopy } from "./_synthetic_copy.ts";
 import { ISIC2018_CLASSES, ISIC2018_LAYOUT } from "./isic2018_classes.ts";
 import { splitDataset } from "./split_dataset.ts";
-import type { SyntheticIsic2018Options } from "./synthetic_isic2018.ts";
 
 export { ISIC2018_CLASSES, ISIC2018_LAYOUT } from "./isic2018_classes.ts";
 
@@ -246,25 +239,14 @@ const _IMAGE = /^(.+)\.(jpe?g|png)$/i;
 
 /** Lists a required folder; a missing folder is reported with what `root` does contain. */
 async function _listFolder(root: string, name: string, task: IsicTask): Promise<string[]> {
-  const path = join(root, name);
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(path)) if (!e.name.startsWith(".")) names.push(e.name);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      const found: string[] = [];
-      for await (const e of Deno.readDir(root)) if (!e.name.startsWith(".")) found.push(e.name);
-      found.sort();
-      throw new Error(
-        `Missing folder ${name} in ${root} (needed for task "${task}"); found: ${
-          found.length ? _few(found) : "nothing"
-        }`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  return names.sort();
+  return await _requiredNames(
+    root,
+    name,
+    (found) =>
+      `Missing folder ${name} in ${root} (needed for task "${task}"); found: ${
+        found.length ? _few(found) : "nothing"
+      }`,
+  );
 }
 
 /** Maps id → file name for the images of a folder, rejecting two files with one id. */
@@ -459,7 +441,7 @@ class _IsicDataset extends _LazyDataset<IsicItem, IsicBatch> implements IsicData
 
 // ---------------------------------------------------------------- the dataset's descriptor
 
-async function _isicLoadSplit(o: LoadSplitOptions): Promise<LoadedSplit> {
+const _isicLoadSplit: DatasetDescriptor["loadSplit"] = async (o) => {
   // ISIC's loader draws `limit` as a seeded subset (kept from earlier versions).
   const ds = await loadIsic2018({
     root: o.root,
@@ -470,16 +452,12 @@ async function _isicLoadSplit(o: LoadSplitOptions): Promise<LoadedSplit> {
     ...(o.limit ? { limit: o.limit } : {}),
   });
   return await ds.loadAll();
-}
+};
 
 const _ISIC_IMAGE = /^ISIC_\d{7}\.jpg$/;
 const _ISIC_MASK = /^ISIC_\d{7}_segmentation\.png$/;
 
-async function _isicVerify(
-  root: string,
-  manifest: DatasetManifest,
-  options: DatasetToolOptions,
-): Promise<VerifyCheck[]> {
+const _isicVerify: DatasetDescriptor["verify"] = async (root, manifest, options) => {
   const L = ISIC2018_LAYOUT;
   const checks: VerifyCheck[] = [];
   const present = {
@@ -508,7 +486,7 @@ async function _isicVerify(
     }
   }
   // Expected counts: the synthetic marker's or the manifest's generator settings, or the real ones.
-  const from = await _expectedSource(checks, root, manifest, options, _SYNTHETIC.marker);
+  const from = await _expectedSource(checks, root, manifest, options, ISIC2018_DATASET);
   const v = from.values, per = _num(from.kind === "real" ? undefined : v.task3PerClass);
   const expected = from.kind === "real"
     ? {
@@ -607,25 +585,13 @@ async function _isicVerify(
         const a = imageSizes.get(img), b = maskSizes.get(join(root, gtName, m));
         if (a && b && a !== b) mismatched.push(`${m} (${b}, image ${a})`);
       }
-      checks.push(
-        _listCheck(
-          "segmentation: mask sizes",
-          mismatched,
-          `${mismatched.length} masks differ in size from their image`,
-          "every mask has its image's size",
-        ),
-      );
+      checks.push(_sizeMatchCheck("segmentation: mask sizes", mismatched, "mask"));
     }
   }
   return checks;
-}
+};
 
-async function _isicInspectSplit(
-  root: string,
-  task: string,
-  split: "train" | "val" | "test",
-  seed: number,
-): Promise<InspectedSplit> {
+const _isicInspectSplit: DatasetInspection["split"] = async (root, task, split, seed) => {
   const ds = await loadIsic2018({
     root,
     task: task as IsicTask,
@@ -634,33 +600,12 @@ async function _isicInspectSplit(
     seed,
     cacheBytes: 0,
   });
-  const maskPaths = ds.maskPaths;
   return {
     imagePaths: ds.imagePaths,
     labels: ds.labels && { names: ds.classNames, values: ds.labels },
-    maskPixels: maskPaths && {
-      names: ds.classNames,
-      count: async () => {
-        const counts = ds.classNames.map(() => 0);
-        await _pool(maskPaths, 4, async (p) => {
-          for (const v of await readMask(p)) counts[v]++;
-        });
-        return counts;
-      },
-    },
+    maskPixels: ds.maskPaths && _maskPixels(ds.classNames, ds.maskPaths, (p) => readMask(p)),
   };
-}
-
-const _SYNTHETIC = {
-  version: 1,
-  marker: ".synthetic-isic2018.json",
-  // The embedded copy: 80 Task 3 images per class (560) and 120 Task 1 images with masks.
-  embedded: { seed: 2018, task3PerClass: 80, task1Count: 120 },
-  root: async (settings: Readonly<Record<string, unknown>>) =>
-    await (await import("./synthetic_isic2018.ts")).generateSyntheticIsic2018(
-      settings as SyntheticIsic2018Options,
-    ),
-} as const;
+};
 
 /**
  * ISIC 2018 as the library knows it: Task 3 diagnosis (7 classes) and Task 1
@@ -684,7 +629,15 @@ export const ISIC2018_DATASET: DatasetDescriptor<"isic2018"> = {
   // Task 1's masks and Task 3's labels are on different images.
   pairedTasks: false,
   loadSplit: _isicLoadSplit,
-  synthetic: _SYNTHETIC,
+  // The embedded copy: 80 Task 3 images per class (560) and 120 Task 1 images with masks.
+  synthetic: _syntheticCopy(
+    {
+      version: 1,
+      marker: ".synthetic-isic2018.json",
+      embedded: { seed: 2018, task3PerClass: 80, task1Count: 120 },
+    },
+    async () => (await import("./synthetic_isic2018.ts")).generateSyntheticIsic2018,
+  ),
   verify: _isicVerify,
   inspect: {
     defaultTask: "diagnosis",

@@ -45,8 +45,11 @@ import {
   _decodeCheck,
   _expectedSource,
   _few,
-  _listCheck,
+  _maskPixels,
   _num,
+  _readCheck,
+  _requiredNames,
+  _sizeMatchCheck,
 } from "./_checks.ts";
 import {
   _checkOptionKeys,
@@ -57,16 +60,13 @@ import {
 } from "./_lazy_dataset.ts";
 import {
   type DatasetDescriptor,
-  type DatasetManifest,
-  type DatasetToolOptions,
-  type InspectedSplit,
+  type DatasetInspection,
   type LoadedSplit,
-  type LoadSplitOptions,
   TASK_ALIASES,
   type VerifyCheck,
 } from "./dataset_descriptor.ts";
+import { _syntheticCopy } from "./_synthetic_copy.ts";
 import { splitDataset } from "./split_dataset.ts";
-import type { SyntheticLizardOptions } from "./synthetic_lizard.ts";
 
 /** Lizard's nucleus classes; `class` value k in the `.mat` files is `LIZARD_CLASSES[k - 1]`. */
 export const LIZARD_CLASSES: readonly string[] = [
@@ -386,29 +386,15 @@ async function _resolveLayout(
   };
 }
 
+/** Lists a required folder; a missing folder is reported with what `root` does contain. */
 async function _list(root: string, rel: string, what: string): Promise<string[]> {
-  const path = join(root, rel);
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(path)) if (!e.name.startsWith(".")) names.push(e.name);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      const found: string[] = [];
-      try {
-        for await (const e of Deno.readDir(root)) if (!e.name.startsWith(".")) found.push(e.name);
-      } catch {
-        throw new Error(`Lizard root folder not found: ${root}`, { cause: err });
-      }
-      throw new Error(
-        `Missing ${what} folder ${rel} in ${root}; found at the top: ${
-          _few(found.sort()) || "nothing"
-        }`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  return names.sort();
+  return await _requiredNames(
+    root,
+    rel,
+    (found) =>
+      `Missing ${what} folder ${rel} in ${root}; found at the top: ${_few(found) || "nothing"}`,
+    `Lizard root folder not found: ${root}`,
+  );
 }
 
 async function _scan(root: string, layout: LizardLayout): Promise<_Scan> {
@@ -621,14 +607,14 @@ class _LizardDataset extends _LazyDataset<LizardItem, LizardBatch> implements Li
 
 // ---------------------------------------------------------------- the dataset's descriptor
 
-async function _lizardLoadSplit(o: LoadSplitOptions): Promise<LoadedSplit> {
+const _lizardLoadSplit: DatasetDescriptor["loadSplit"] = async (o) => {
   const parts: LoadedSplit[] = [];
   for (const task of o.tasks) {
     const ds = await loadLizard({ root: o.root, size: o.size, split: o.split, seed: o.seed, task });
     parts.push(await ds.loadAll());
   }
   return parts.length === 1 ? parts[0] : _joinById(parts[0], parts[1]);
-}
+};
 
 /** The diagnosis batch (labels) joined with the segmentation batch (masks) by tile id. */
 function _joinById(cls: LoadedSplit, seg: LoadedSplit): LoadedSplit {
@@ -646,18 +632,7 @@ function _joinById(cls: LoadedSplit, seg: LoadedSplit): LoadedSplit {
   return out;
 }
 
-/** Pixels per class (0 background, 1–6) of a label file, at its stored size. */
-function _classPixels(path: string): number[] {
-  const counts = new Array(7).fill(0);
-  for (const v of _semantic(path).mask) counts[v]++;
-  return counts;
-}
-
-async function _lizardVerify(
-  root: string,
-  manifest: DatasetManifest,
-  options: DatasetToolOptions,
-): Promise<VerifyCheck[]> {
+const _lizardVerify: DatasetDescriptor["verify"] = async (root, manifest, options) => {
   const checks: VerifyCheck[] = [];
   const layout = await _attempt(
     checks,
@@ -668,7 +643,7 @@ async function _lizardVerify(
         Object.entries(r.folds).map(([f, n]) => `${f}: ${n}`).join(", ")
       }; sources ${Object.entries(r.sources).map(([s, n]) => `${s} ${n}`).join(", ")}`,
   );
-  const from = await _expectedSource(checks, root, manifest, options, _SYNTHETIC.marker);
+  const from = await _expectedSource(checks, root, manifest, options, LIZARD_DATASET);
   const perSource = from.kind === "real" ? undefined : _num(from.values.perSource);
   const tiles = from.kind === "real"
     ? _num(from.values.images)
@@ -713,31 +688,13 @@ async function _lizardVerify(
       bad.push(`${name} (${(err as Error).message.replace(`${p}: `, "")})`);
     }
   });
-  checks.push(
-    _listCheck(
-      "labels: decodable",
-      bad,
-      `${bad.length} of ${ds.labelPaths.length} .mat files do not read`,
-      `${ds.labelPaths.length} .mat files read (inst_map, id, class 1-6)`,
-    ),
-  );
-  checks.push(
-    _listCheck(
-      "labels: sizes",
-      mismatched,
-      `${mismatched.length} inst_maps differ in size from their image`,
-      "every inst_map has its image's size",
-    ),
-  );
+  const note = " (inst_map, id, class 1-6)";
+  checks.push(_readCheck("labels: decodable", bad, ds.labelPaths.length, ".mat files", note));
+  checks.push(_sizeMatchCheck("labels: sizes", mismatched, "inst_map"));
   return checks;
-}
+};
 
-async function _lizardInspectSplit(
-  root: string,
-  task: string,
-  split: "train" | "val" | "test",
-  seed: number,
-): Promise<InspectedSplit> {
+const _lizardInspectSplit: DatasetInspection["split"] = async (root, task, split, seed) => {
   const ds = await loadLizard({
     root,
     size: [1, 1],
@@ -749,27 +706,11 @@ async function _lizardInspectSplit(
   return {
     imagePaths: ds.imagePaths,
     labels: ds.labels && { names: LIZARD_CLASSES, values: ds.labels },
-    maskPixels: ds.labels ? undefined : {
-      names: ds.classNames,
-      count: () => {
-        const counts = new Array(7).fill(0);
-        for (const p of ds.labelPaths) _classPixels(p).forEach((n, c) => (counts[c] += n));
-        return counts;
-      },
-    },
+    maskPixels: ds.labels
+      ? undefined
+      : _maskPixels(ds.classNames, ds.labelPaths, (p) => _semantic(p).mask),
   };
-}
-
-const _SYNTHETIC = {
-  version: 1,
-  marker: ".synthetic-lizard.json",
-  // The embedded copy: 120 tiles (24 per source), split by Lizard's folds.
-  embedded: { perSource: 24 },
-  root: async (settings: Readonly<Record<string, unknown>>) =>
-    await (await import("./synthetic_lizard.ts")).generateSyntheticLizard(
-      settings as SyntheticLizardOptions,
-    ),
-} as const;
+};
 
 /**
  * Lizard as the library knows it: nucleus segmentation (7 classes with the
@@ -796,7 +737,11 @@ export const LIZARD_DATASET: DatasetDescriptor<"lizard"> = {
   },
   pairedTasks: true,
   loadSplit: _lizardLoadSplit,
-  synthetic: _SYNTHETIC,
+  // The embedded copy: 120 tiles (24 per source), split by Lizard's folds.
+  synthetic: _syntheticCopy(
+    { version: 1, marker: ".synthetic-lizard.json", embedded: { perSource: 24 } },
+    async () => (await import("./synthetic_lizard.ts")).generateSyntheticLizard,
+  ),
   verify: _lizardVerify,
   inspect: { defaultTask: "segmentation", split: _lizardInspectSplit },
 };

@@ -9,7 +9,7 @@ import { RESNET_DEFAULTS, type ResNetOptions } from "../models/resnet.ts";
 import { SR_RESNET_DEFAULTS, type SrResNetOptions } from "../models/sr_resnet.ts";
 import { UNET_DEFAULTS, type UNetOptions } from "../models/unet.ts";
 import { type DatasetId, DATASETS } from "../data/registry.ts";
-import { METHOD_IDS, type MethodId } from "./methods.ts";
+import { METHOD_IDS, type MethodId, PAPER_ROLES } from "./methods.ts";
 
 /** Training methods of the paper's tables: the keys of `METHOD_SPECS` (`./methods.ts`), in order. */
 export const METHODS: readonly Method[] = METHOD_IDS;
@@ -131,7 +131,7 @@ export type ConfigOverrides<T> = {
 
 /** Defaults of a full-size run (the paper's setting where known, ESTR's where not). */
 export const DEFAULT_CONFIG: ExperimentConfig = {
-  method: "gradprom",
+  method: PAPER_ROLES.proposed,
   seed: 0,
   data: {
     dataset: DATASETS.isic2018.id,

@@ -9,7 +9,6 @@
  * @module
  */
 import {
-  getStrategy,
   type StrategyFactory,
   strategyFactory,
   type StrategyName,
@@ -27,17 +26,30 @@ export type StrategyOptionsOf<N extends StrategyName> = StrategyRegistry[N] exte
 export type TrainOptionKey = "granularity";
 
 /**
- * A method's strategy: a name of the registry, options fixed by the method,
- * and the `config.train` keys it takes as options (GradProm's `granularity`).
- * A config's `train.strategyOptions` are merged over `options`.
+ * A method's strategy: a name of the registry (`{ name: "pcgrad" }`) or a
+ * strategy defined in its own file with `defineStrategy` (`{ factory }`, no
+ * registry entry needed), options fixed by the method, and the
+ * `config.train` keys it takes as options (GradProm's `granularity`). A
+ * config's `train.strategyOptions` are merged over `options`.
  */
-export type StrategyRef = {
-  [N in StrategyName]: {
-    name: N;
-    options?: StrategyOptionsOf<N>;
-    fromTrain?: readonly (TrainOptionKey & keyof StrategyOptionsOf<N>)[];
-  };
-}[StrategyName];
+export type StrategyRef =
+  | {
+    [N in StrategyName]: {
+      name: N;
+      factory?: never;
+      options?: StrategyOptionsOf<N>;
+      fromTrain?: readonly (TrainOptionKey & keyof StrategyOptionsOf<N>)[];
+    };
+  }[StrategyName]
+  | _FactoryRef<object>;
+
+/** A strategy given by its factory (see {@link StrategyRef}). */
+interface _FactoryRef<O extends object> {
+  name?: never;
+  factory: StrategyFactory<O>;
+  options?: O;
+  fromTrain?: readonly (TrainOptionKey & keyof O)[];
+}
 
 /** How a table or figure shows a row: its label and colour. */
 export interface RowStyle {
@@ -155,6 +167,28 @@ export const METHOD_SPECS = {
   },
 } as const satisfies Record<string, MethodSpec>;
 
+/**
+ * The methods the paper's claims and figures compare, by the role each
+ * plays: the method it proposes, the IP-only baseline, joint training and
+ * frozen-parameter training. Claims, summaries and the paper's figures name
+ * methods through these roles, so a method id is spelt only here, in
+ * {@link METHOD_SPECS} and in the paper's table specs (`registry.ts`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { METHOD_SPECS, PAPER_ROLES } from "./methods.ts";
+ * assert.equal(METHOD_SPECS[PAPER_ROLES.proposed].gate, true);
+ * assert.equal(METHOD_SPECS[PAPER_ROLES.ipOnly].vrMode, "none");
+ * ```
+ */
+export const PAPER_ROLES = {
+  proposed: "gradprom",
+  ipOnly: "benchmark-i",
+  joint: "joint",
+  frozen: "frozen",
+} as const satisfies Record<string, keyof typeof METHOD_SPECS>;
+
 /** A training method's id (a key of {@link METHOD_SPECS}). */
 export type MethodId = keyof typeof METHOD_SPECS;
 
@@ -162,16 +196,23 @@ export type MethodId = keyof typeof METHOD_SPECS;
 export const METHOD_IDS: readonly MethodId[] = Object.keys(METHOD_SPECS) as MethodId[];
 
 /**
- * A strategy reference of any strategy name, a registered one included (see
- * {@link StrategyRef} for the built-ins' typed form).
+ * A strategy reference of any strategy, a registered one included (see
+ * {@link StrategyRef} for the built-ins' typed form): a `name` or a `factory`.
  */
 export interface AnyStrategyRef {
-  /** A name of `STRATEGIES` or one added by `registerStrategy`. */
-  name: string;
+  /** A name of `STRATEGIES` or one added by `registerStrategy` (when there is no `factory`). */
+  name?: string;
+  /** The strategy itself, defined with `defineStrategy` (instead of a `name`). */
+  factory?: StrategyFactory<never>;
   /** Options fixed by the method. */
   options?: object;
   /** Keys of `config.train` passed on as options. */
   fromTrain?: readonly TrainOptionKey[];
+}
+
+/** The factory a strategy reference stands for. */
+function _factoryOf(ref: AnyStrategyRef): StrategyFactory {
+  return (ref.factory as StrategyFactory | undefined) ?? strategyFactory(ref.name ?? "");
 }
 
 /** A method added at run time by {@link registerMethod}: a {@link MethodSpec} of any strategy. */
@@ -258,8 +299,10 @@ export function registerMethod(id: string, spec: RegisteredMethodSpec): MethodId
   if (!_VR_MODES.includes(spec.vrMode)) throw bad("vrMode", _VR_MODES.join(" or "), spec.vrMode);
   if (typeof spec.gate !== "boolean") throw bad("gate", "a boolean", spec.gate);
   const ref = spec.strategy;
-  if (typeof ref?.name !== "string") throw bad("strategy.name", "a strategy name", ref?.name);
-  const keys = strategyFactory(ref.name).optionKeys;
+  if (typeof ref?.factory !== "function" && typeof ref?.name !== "string") {
+    throw bad("strategy", "{ name } or { factory }", ref);
+  }
+  const keys = _factoryOf(ref).optionKeys;
   const unknown = [
     ...Object.keys(ref.options ?? {}),
     ...(ref.fromTrain ?? []).filter((k) => _TRAIN_OPTION_KEYS.includes(k)),
@@ -286,6 +329,9 @@ export function registerMethod(id: string, spec: RegisteredMethodSpec): MethodId
 export const REFERENCE_ROWS = {
   "benchmark-ii": { label: "Benchmark-ii (VR only, clean images)", colour: "#9467bd" },
 } as const satisfies Record<string, RowStyle>;
+
+/** The reference row of VR trained alone on clean images (the key of {@link REFERENCE_ROWS}). */
+export const VR_ONLY_ROW = "benchmark-ii" satisfies keyof typeof REFERENCE_ROWS;
 
 /** What a table row stands for: a method, or a reference row such as `benchmark-ii`. */
 export type RowMethod = MethodId | keyof typeof REFERENCE_ROWS;
@@ -394,7 +440,8 @@ function strategyOptions(
 export function checkStrategyOptions(config: Pick<ExperimentConfig, "method" | "train">): void {
   const ref: AnyStrategyRef = methodSpec(config.method).strategy;
   const fromTrain: readonly string[] = ref.fromTrain ?? [];
-  const allowed = strategyFactory(ref.name).optionKeys.filter((k) => !fromTrain.includes(k));
+  const factory = _factoryOf(ref);
+  const allowed = factory.optionKeys.filter((k) => !fromTrain.includes(k));
   const given = config.train.strategyOptions ?? {};
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     throw new TypeError(
@@ -407,7 +454,7 @@ export function checkStrategyOptions(config: Pick<ExperimentConfig, "method" | "
     throw new TypeError(
       `Unknown key${unknown.length > 1 ? "s" : ""} ${
         unknown.map((k) => `'train.strategyOptions.${k}'`).join(", ")
-      } for method "${config.method}" (strategy "${ref.name}"); expected ${
+      } for method "${config.method}" (strategy "${factory.id}"); expected ${
         allowed.length ? `one of: ${allowed.join(", ")}` : "none"
       }` + (set.length ? ` (set ${set.map((k) => `train.${k}`).join(", ")} instead)` : ""),
     );
@@ -432,5 +479,5 @@ export function checkStrategyOptions(config: Pick<ExperimentConfig, "method" | "
  */
 export function methodStrategy(config: Pick<ExperimentConfig, "method" | "train">): Strategy {
   checkStrategyOptions(config);
-  return getStrategy(methodSpec(config.method).strategy.name, strategyOptions(config));
+  return _factoryOf(methodSpec(config.method).strategy)(strategyOptions(config));
 }

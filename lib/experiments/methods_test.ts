@@ -15,7 +15,9 @@ import {
   pcGrad,
   type Strategy,
 } from "../strategies/mod.ts";
-import { STRATEGIES } from "../strategies/registry.ts";
+import { defineStrategy } from "../strategies/factory.ts";
+import { combine } from "../strategies/grad_math.ts";
+import { STRATEGIES, strategyFactory } from "../strategies/registry.ts";
 import { DEFAULT_CONFIG, type ExperimentConfig, mergeConfig, METHODS } from "./config.ts";
 import {
   checkStrategyOptions,
@@ -25,6 +27,7 @@ import {
   type MethodSpec,
   methodStrategy,
   REFERENCE_ROWS,
+  registerMethod,
   rowStyle,
   type StrategyRef,
 } from "./methods.ts";
@@ -77,7 +80,8 @@ Deno.test("METHOD_SPECS gives every method a label, short label, colour, VR mode
     assert.match(spec.colour, /^#[0-9a-f]{6}$/, m);
     colours.add(spec.colour);
     assert.ok(["none", "trained", "frozen"].includes(spec.vrMode), m);
-    assert.ok(Object.hasOwn(STRATEGIES, spec.strategy.name), m);
+    const ref = spec.strategy;
+    assert.ok(ref.factory ? ref.factory.description : Object.hasOwn(STRATEGIES, ref.name), m);
     const before = tf.memory().numTensors;
     assert.equal(typeof methodStrategy(config(m)), "function", m);
     assert.equal(tf.memory().numTensors, before, m);
@@ -230,4 +234,41 @@ Deno.test("MethodSpec and StrategyRef are checked by the type checker", () => {
   const badName: StrategyRef = { name: "adam" };
   const ok: StrategyRef = { name: "gradvac", options: { beta: 0.1 } };
   assert.ok(noColour && badOption && badName && ok);
+});
+
+Deno.test("a method may name its strategy by factory, without a STRATEGIES entry", () => {
+  const calls: Record<string, unknown>[] = [];
+  const halved = defineStrategy<{ half?: boolean }>(
+    "test-halved",
+    "main + ½·aux when half, else joint.",
+    ["half"],
+    (o) => {
+      calls.push(o);
+      return (main, aux) => ({
+        grads: combine(main, aux, () => (o.half ? 0.5 : 1)),
+        cosine: 0,
+        auxWeight: o.half ? 0.5 : 1,
+      });
+    },
+  );
+  assert.throws(() => strategyFactory("test-halved"), RangeError);
+  // The form a METHOD_SPECS entry takes (typed: a wrong option key would not compile).
+  const spec = {
+    label: "Halved",
+    shortLabel: "½",
+    colour: "#010203",
+    vrMode: "trained",
+    strategy: { factory: halved, options: { half: true } },
+    gate: false,
+  } as const satisfies MethodSpec;
+  const id = registerMethod("test-factory-method", spec);
+  const c = mergeConfig(DEFAULT_CONFIG, { method: id });
+  const r = tf.tidy(() => {
+    const out = methodStrategy(c)({ w: tf.tensor([2]) }, { w: tf.tensor([4]) });
+    return [...out.grads.w.dataSync()];
+  });
+  assert.deepEqual(r, [4]);
+  assert.deepEqual(calls, [{ half: true }]);
+  const bad = mergeConfig(DEFAULT_CONFIG, { method: id, train: { strategyOptions: { size: 1 } } });
+  assert.throws(() => checkStrategyOptions(bad), /strategyOptions\.size.*"test-halved".*half/);
 });

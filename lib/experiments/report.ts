@@ -43,6 +43,7 @@ import {
   tableMarkdown,
   type TableRow,
 } from "./summarize.ts";
+import { PAPER_ROLES } from "./methods.ts";
 
 // ---------------------------------------------------------------------------------------------
 // A notebook's parameters
@@ -374,7 +375,7 @@ export function gateDynamicsRuns(
   results: RunResult[],
   options: GateDynamicsOptions = {},
 ): RunResult[] {
-  const methods: readonly Method[] = options.methods ?? ["joint", "gradprom"];
+  const methods: readonly Method[] = options.methods ?? [PAPER_ROLES.joint, PAPER_ROLES.proposed];
   const sigma0 = Math.min(...results.map((r) => r.config.degradation.sigma));
   return results.filter((r) =>
     r.config.seed === 0 && r.config.degradation.sigma === sigma0 &&
@@ -418,7 +419,7 @@ export function gateShareMarkdown(runs: RunResult[]): string {
     return `| ${r.config.method} (${r.config.train.granularity} gate) | ${_pct(_share(c))} | ${
       _pct(_share(c.slice(0, tenth)))
     } | ${_pct(_share(c.slice(n - tenth)))} | ${
-      r.config.method === "joint"
+      r.config.method === PAPER_ROLES.joint
         ? "always (no gate)"
         : _pct(r.log.auxWeight.reduce((a, b) => a + b, 0) / n)
     } |`;
@@ -449,7 +450,7 @@ export function layerConflictMarkdown(run: RunResult): string {
     share: layers.cosine.filter((row) => row[i] < 0).length / layers.cosine.length,
   })).sort((a, b) => b.share - a.share);
   return `Layers whose gradients conflict most often (${
-    run.config.method === "gradprom" ? "GradProm" : run.config.method
+    run.config.method === PAPER_ROLES.proposed ? "GradProm" : run.config.method
   }, ${run.config.train.granularity} gate):\n\n` +
     conflict.slice(0, 5).map((l) => `- \`${l.name}\`: ${_pct(l.share)} of logged steps`)
       .join("\n") +
@@ -466,7 +467,7 @@ export function layerConflictMarkdown(run: RunResult): string {
  */
 export function auxGateMarkdown(report: ExperimentReport): string {
   const both = report.results.find((r) =>
-    r.config.method === "gradprom" && r.config.data.task === "diagnosis+segmentation" &&
+    r.config.method === PAPER_ROLES.proposed && r.config.data.task === "diagnosis+segmentation" &&
     r.config.seed === 0
   );
   return (both?.log.perAux ?? []).map((p) =>
@@ -625,7 +626,7 @@ export function crossDomainMarkdown(report: ExperimentReport): string {
     "| Setting | Method | PSNR on ISIC (dB) | PSNR on Lizard (dB) | SSIM on Lizard | Paper (Lizard) |",
     "| --- | --- | --- | --- | --- | --- |",
     ...rows.map((r) => {
-      const paper = r.method === "gradprom"
+      const paper = r.method === PAPER_ROLES.proposed
         ? CROSS_DOMAIN_PAPER.find((p) => p.auxLoss === r.group)
         : undefined;
       return `| ${r.group} | ${r.label} | ${r.psnr!.mean.toFixed(2)} | ${
@@ -646,11 +647,13 @@ export function crossDomainMarkdown(report: ExperimentReport): string {
 export function crossDomainBestMarkdown(report: ExperimentReport): string {
   const rows = _crossRows(report);
   return ["supervised", "unsupervised"].filter((g) => rows.some((r) => r.group === g)).map((g) => {
-    const b = rows.filter((r) => r.group === g && r.method !== "benchmark-i")
+    const b = rows.filter((r) => r.group === g && r.method !== PAPER_ROLES.ipOnly)
       .reduce((a, b) => (b.cross!.psnr.mean > a.cross!.psnr.mean ? b : a));
     return `- ${g}: the best task-driven method on Lizard is **${b.label}** (${
       b.cross!.psnr.mean.toFixed(2)
-    } dB)${b.method === "gradprom" ? ", as the paper reports" : "; the paper reports GradProm"}.`;
+    } dB)${
+      b.method === PAPER_ROLES.proposed ? ", as the paper reports" : "; the paper reports GradProm"
+    }.`;
   }).join("\n");
 }
 
@@ -737,10 +740,10 @@ export function qualitativeWinsMarkdown(q: QualitativeFigures): string {
     return `- σ = ${d.sigma}: best PSNR on ${
       wins.join(", ")
     } of ${n} test images; GradProm above ` +
-      `Frozen-params on ${above("gradprom", "frozen")}, above Joint on ${
-        above("gradprom", "joint")
+      `Frozen-params on ${above(PAPER_ROLES.proposed, PAPER_ROLES.frozen)}, above Joint on ${
+        above(PAPER_ROLES.proposed, PAPER_ROLES.joint)
       }, ` +
-      `above Benchmark-i on ${above("gradprom", "benchmark-i")}.`;
+      `above Benchmark-i on ${above(PAPER_ROLES.proposed, PAPER_ROLES.ipOnly)}.`;
   }).join("\n");
 }
 
@@ -791,23 +794,25 @@ export function qualitativeClaimsMarkdown(q: QualitativeFigures, profile: string
     const f = q.camStats[label(m)].map((x) => x.insideShare).filter(Number.isFinite);
     return f.length ? _mean(f) : NaN;
   };
-  const others = (["frozen", "joint"] as Method[]).filter((m) => q.methods.includes(m));
+  const others = ([PAPER_ROLES.frozen, PAPER_ROLES.joint] as Method[]).filter((m) =>
+    q.methods.includes(m)
+  );
   const fmt = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
   const checks = [
     {
       text: "GradProm keeps the lesion intact: higher PSNR inside the lesion than " +
         others.map(label).join(" and "),
-      holds: others.every((m) => inside("gradprom") > inside(m)),
-      ours: `GradProm ${fmt(inside("gradprom"), 2)} dB; ` +
-        [...others, "benchmark-i" as Method].map((m) => `${label(m)} ${fmt(inside(m), 2)} dB`)
+      holds: others.every((m) => inside(PAPER_ROLES.proposed) > inside(m)),
+      ours: `GradProm ${fmt(inside(PAPER_ROLES.proposed), 2)} dB; ` +
+        [...others, PAPER_ROLES.ipOnly].map((m) => `${label(m)} ${fmt(inside(m), 2)} dB`)
           .join(", "),
     },
     {
       text: "GradProm's CAM concentrates on the foreground object: more of its mass on the " +
         "lesion than with " + others.map(label).join(" or "),
-      holds: others.every((m) => share("gradprom") > share(m)),
-      ours: `GradProm ${fmt(100 * share("gradprom"), 1)}%; ` +
-        [...others, "benchmark-i" as Method].map((m) => `${label(m)} ${fmt(100 * share(m), 1)}%`)
+      holds: others.every((m) => share(PAPER_ROLES.proposed) > share(m)),
+      ours: `GradProm ${fmt(100 * share(PAPER_ROLES.proposed), 1)}%; ` +
+        [...others, PAPER_ROLES.ipOnly].map((m) => `${label(m)} ${fmt(100 * share(m), 1)}%`)
           .join(", "),
     },
   ];

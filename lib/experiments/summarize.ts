@@ -6,7 +6,14 @@
  * @module
  */
 import { type Method, METHODS } from "./config.ts";
-import { methodIds, REFERENCE_ROWS, type RowMethod, rowStyle } from "./methods.ts";
+import {
+  methodIds,
+  PAPER_ROLES,
+  REFERENCE_ROWS,
+  type RowMethod,
+  rowStyle,
+  VR_ONLY_ROW,
+} from "./methods.ts";
 import type { ExperimentSpec } from "./registry.ts";
 import type { RunResult } from "./run_experiment.ts";
 
@@ -92,8 +99,8 @@ export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
     const pre = new Map(atSigma.map((r) => [r.config.seed, r.vrPretrain]));
     if (pre.size && !spec.hideBenchmarkIi) {
       rows.push({
-        method: "benchmark-ii",
-        label: METHOD_LABELS["benchmark-ii"],
+        method: VR_ONLY_ROW,
+        label: METHOD_LABELS[VR_ONLY_ROW],
         group,
         sigma,
         task,
@@ -225,7 +232,7 @@ export function tableCells(rows: TableRow[]): string[][] {
   const pair = (clean?: Stat, degraded?: Stat) =>
     `${fmtStat(clean, 1, 100)} clean / ${fmtStat(degraded, 1, 100)} degraded`;
   return rows.map((r) => {
-    const ii = r.method === "benchmark-ii";
+    const ii = r.method === VR_ONLY_ROW;
     return [
       r.group,
       r.label,
@@ -401,8 +408,8 @@ export function observations(rows: TableRow[]): string[] {
     const bp = best("psnr"), ba = best(rec);
     let s = `${group}: best PSNR ${bp.label} (${bp.psnr!.mean.toFixed(2)} dB), ` +
       `best ${recName} ${ba.label} (${(100 * ba[rec]!.mean).toFixed(1)}%).`;
-    const ip = at.find((r) => r.method === "benchmark-i"),
-      gp = at.find((r) => r.method === "gradprom");
+    const ip = at.find((r) => r.method === PAPER_ROLES.ipOnly),
+      gp = at.find((r) => r.method === PAPER_ROLES.proposed);
     if (ip && gp) {
       const dp = gp.psnr!.mean - ip.psnr!.mean, da = 100 * (gp[rec]!.mean - ip[rec]!.mean);
       s += ` GradProm vs IP alone: ${dp >= 0 ? "+" : ""}${dp.toFixed(2)} dB PSNR, ` +

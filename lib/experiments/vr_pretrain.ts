@@ -104,11 +104,23 @@ export async function vrPretrainKey(config: ExperimentConfig, task: SubTask): Pr
 export async function groupBySharedPretraining(configs: ExperimentConfig[]): Promise<number[][]> {
   const groups = new Map<string, number[]>();
   for (const [i, config] of configs.entries()) {
-    const keys = await Promise.all(subtasks(config.data.task).map((t) => vrPretrainKey(config, t)));
-    const group = keys.join();
+    const group = await sharedPretrainingKey(config);
     groups.set(group, [...(groups.get(group) ?? []), i]);
   }
   return [...groups.values()];
+}
+
+/**
+ * One key for all the VR pre-trainings a config uses (the {@link vrPretrainKey}
+ * of each of its tasks): configs with equal keys share every pre-training.
+ * The grid runner and the Slurm planner group runs by it.
+ *
+ * @param config An experiment config.
+ * @returns The key (the tasks' keys, comma-joined).
+ */
+export async function sharedPretrainingKey(config: ExperimentConfig): Promise<string> {
+  const keys = await Promise.all(subtasks(config.data.task).map((t) => vrPretrainKey(config, t)));
+  return keys.join();
 }
 
 /**

@@ -26,6 +26,7 @@ import { fig1Figures, fig1Runs, fig1Settings } from "./fig1_toy.ts";
 import { taskAttentionFigures } from "../plots/task_attention_figures.ts";
 import { qualitativeFigures } from "../plots/qualitative_figures.ts";
 import type { ExportSize } from "./figure_exporter.ts";
+import { PAPER_ROLES } from "../experiments/methods.ts";
 
 export type { FigureContext };
 
@@ -96,7 +97,7 @@ const lambda: FigureSpec = {
   experiments: ["lambda-sweep"],
   async build(ctx) {
     const report = await experimentResults(ctx, "lambda-sweep");
-    const o = { log: true, reference: "benchmark-i" as const };
+    const o = { log: true, reference: PAPER_ROLES.ipOnly };
     return {
       psnr: settingSweepFigure(report, "psnr", o),
       accuracy: settingSweepFigure(report, "accuracy", o),
@@ -110,7 +111,10 @@ const layerCosines: FigureSpec = {
   experiments: ["gradient-dynamics"],
   async build(ctx) {
     const { results } = await experimentResults(ctx, "gradient-dynamics");
-    const [run] = gateDynamicsRuns(results, { methods: ["gradprom"], granularity: "global" });
+    const [run] = gateDynamicsRuns(results, {
+      methods: [PAPER_ROLES.proposed],
+      granularity: "global",
+    });
     if (!run) throw new Error("Expected the GradProm run of gradient-dynamics but found none");
     return layerCosineFigure(run);
   },

@@ -24,7 +24,7 @@ import { camOverlay } from "../cam/cam_overlay.ts";
 import { gradCam } from "../cam/grad_cam.ts";
 import { ISIC2018_CLASSES } from "../data/isic2018_classes.ts";
 import { type ExperimentConfig, mergeConfig, type Method } from "../experiments/config.ts";
-import { METHOD_SPECS } from "../experiments/methods.ts";
+import { METHOD_SPECS, PAPER_ROLES } from "../experiments/methods.ts";
 import { getExperiment, type Profile, TABLE1_METHODS } from "../experiments/registry.ts";
 import { ResultsCache } from "../experiments/results_cache.ts";
 import { loadRunModels, type RunResult } from "../experiments/run_experiment.ts";
@@ -186,7 +186,7 @@ export async function qualitativeFigures(
             captions: pick.map((i) => `${psnr[m][i].toFixed(2)} dB`),
           });
           if (sigma === sigmas[0]) {
-            if (m === "benchmark-i") {
+            if (m === PAPER_ROLES.ipOnly) {
               // Benchmark-i's VR is the one pre-trained on clean images: the reference columns.
               cams.clean = _camImages(vr, yShown, truth, size);
               cams.noisy = _camImages(vr, xShown, truth, size);

@@ -27,6 +27,7 @@ import { degradedTestSet } from "./degraded_test_set.ts";
 import { gridImages, imageGridFigure, imageGridHtml, type ImageGridOptions } from "./image_grid.ts";
 import { mapImages } from "./map_images.ts";
 import type { PlotlyFigure } from "./plotly.ts";
+import { PAPER_ROLES } from "../experiments/methods.ts";
 
 /** The names of the five maps, in the figure's column order. */
 export const TASK_MAPS = [
@@ -87,7 +88,7 @@ export function taskAttentionConfigs(
   const pick = (id: string) => {
     const grid = getExperiment(id).grid(profile, { seeds: 1, dataRoot });
     const sigma0 = Math.min(...grid.map((c) => c.degradation.sigma));
-    return grid.find((c) => c.method === "benchmark-i" && c.degradation.sigma === sigma0)!;
+    return grid.find((c) => c.method === PAPER_ROLES.ipOnly && c.degradation.sigma === sigma0)!;
   };
   return { diagnosis: pick("table1-isic-denoise"), segmentation: pick("table2-isic-seg-denoise") };
 }

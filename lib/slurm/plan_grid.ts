@@ -6,9 +6,10 @@
  *
  * @module
  */
-import type { ExperimentConfig } from "../experiments/config.ts";
+import { DEFAULT_CONFIG, type ExperimentConfig } from "../experiments/config.ts";
 import { hashKey, ResultsCache } from "../experiments/results_cache.ts";
 import { runKey } from "../experiments/run_experiment.ts";
+import { sharedPretrainingKey } from "../experiments/vr_pretrain.ts";
 
 /** One run of a grid, with the experiment it belongs to. */
 export interface GridEntry {
@@ -72,7 +73,7 @@ export function runLabel(config: ExperimentConfig): string {
     : d.kind;
   const data = config.data as { dataset: string; task: string };
   const extra = [
-    ...(data.dataset === "isic2018" ? [] : [data.dataset]),
+    ...(data.dataset === DEFAULT_CONFIG.data.dataset ? [] : [data.dataset]),
     ...(data.task === "diagnosis" ? [] : [data.task]),
   ];
   return `${config.method} ${degradation} seed ${config.seed}` +
@@ -115,9 +116,9 @@ export async function planGrid(
       plan.active.push(key);
       continue;
     }
-    // Runs sharing a VR pre-training (same data, VR and seed: what run_grid.ts groups by) wait for one task.
+    // Runs sharing every VR pre-training (as runGrid groups them) wait for one task.
     const c = e.config;
-    const group = JSON.stringify([c.data, c.vr, c.seg, c.vrPretrain, c.seed]);
+    const group = await sharedPretrainingKey(c);
     let pre = pretrainOf.get(group);
     if (pre === undefined) {
       pre = plan.pretrains.length;

@@ -12,6 +12,7 @@ export { gradVac, type GradVacOptions, type GradVacStrategy } from "./gradvac.ts
 export { caGrad, type CaGradOptions } from "./cagrad.ts";
 export { mgda, type MgdaOptions } from "./mgda.ts";
 export { gradientSimilarity, type GradientSimilarityOptions } from "./gradient_similarity.ts";
+export { defineStrategy } from "./factory.ts";
 export {
   getStrategy,
   registerStrategy,

@@ -1,12 +1,15 @@
 /**
  * Property tests shared by every strategy (TorchJD-style): whatever the
- * strategy, the output has the inputs' keys and shapes, is finite, leaves the
+ * strategy (every entry of `STRATEGIES` and every method's strategy of
+ * `METHOD_SPECS`), the output has the inputs' keys and shapes, is finite, leaves the
  * inputs intact, leaks no tensor and rejects non-finite gradients; and the
  * guarantees each strategy documents hold on seeded random gradient maps.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { setupBackend } from "../backend/setup_backend.ts";
+import { DEFAULT_CONFIG, mergeConfig } from "../experiments/config.ts";
+import { METHOD_IDS, methodStrategy } from "../experiments/methods.ts";
 import { Rng } from "../util/rng.ts";
 import {
   caGrad,
@@ -46,6 +49,12 @@ const ALL: Record<string, () => Strategy> = {
     gradientSimilarity({ mode: "unweighted", granularity: "layer" }),
   ...Object.fromEntries(
     Object.keys(STRATEGIES).map((n) => [`registry ${n}`, () => getStrategy(n)]),
+  ),
+  // Every method's strategy, those given by factory (no STRATEGIES entry) included.
+  ...Object.fromEntries(
+    METHOD_IDS.map((
+      m,
+    ) => [`method ${m}`, () => methodStrategy(mergeConfig(DEFAULT_CONFIG, { method: m }))]),
   ),
 };
 

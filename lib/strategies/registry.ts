@@ -6,49 +6,10 @@ import { ipOnly } from "./ip_only.ts";
 import { joint } from "./joint.ts";
 import { mgda, type MgdaOptions } from "./mgda.ts";
 import { pcGrad, type PcGradOptions } from "./pcgrad.ts";
+import { defineStrategy as _factory, type StrategyFactory } from "./factory.ts";
 import type { Strategy } from "./types.ts";
 
-/**
- * Builds a fresh {@link Strategy} from options (a fresh one matters for
- * stateful strategies such as GradVac), with a one-line description.
- * Unknown option keys are an error.
- */
-export interface StrategyFactory<
-  O extends object = Record<string, unknown>,
-  S extends Strategy = Strategy,
-> {
-  (options?: O): S;
-  /** What the strategy does, in one line. */
-  readonly description: string;
-  /** The option keys it accepts. */
-  readonly optionKeys: readonly string[];
-}
-
-function _factory<O extends object, S extends Strategy = Strategy>(
-  name: string,
-  description: string,
-  optionKeys: readonly (keyof O & string)[],
-  make: (options: O) => S,
-): StrategyFactory<O, S> {
-  const factory = (options: O = {} as O): S => {
-    if (options === null || typeof options !== "object" || Array.isArray(options)) {
-      throw new TypeError(
-        `Expected options of strategy "${name}" to be an object but found ${options}`,
-      );
-    }
-    const unknown = Object.keys(options).filter((k) =>
-      !(optionKeys as readonly string[]).includes(k)
-    );
-    if (unknown.length) {
-      throw new TypeError(
-        `Expected options of strategy "${name}" among [${optionKeys.join(", ")}] ` +
-          `but found unknown ${unknown.map((k) => `"${k}"`).join(", ")}`,
-      );
-    }
-    return make(options);
-  };
-  return Object.assign(factory, { description, optionKeys });
-}
+export type { StrategyFactory } from "./factory.ts";
 
 type _None = Record<never, never>;
 

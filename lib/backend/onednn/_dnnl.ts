@@ -585,38 +585,54 @@ function _convCommon(g: ConvGeometry, bias: boolean): _ConvCommon {
   return { src, dst, wAny, wUser, strides, dil, padL, padR, fwdOp, fwdPd: _pd(fwdOp) };
 }
 
-interface _ConvFwd {
-  reorderW: _Reorder;
-  exec: _Exec;
-  bias: boolean;
-  impl: string;
-}
-interface _ConvBwdData {
-  reorderW: _Reorder;
-  exec: _Exec;
-  impl: string;
-}
-interface _ConvBwdWeights {
-  reorderDw: _Reorder;
+/**
+ * One cached convolution primitive of one direction: its filter-side reorder (user HWIO ↔
+ * the primitive's weights layout), the primitive, and the implementation oneDNN chose.
+ */
+interface _ConvPlan {
+  reorder: _Reorder;
   exec: _Exec;
   impl: string;
 }
 
-const _fwdCache = new Map<string, _ConvFwd>();
-const _bwdDataCache = new Map<string, _ConvBwdData>();
-const _bwdWeightsCache = new Map<string, _ConvBwdWeights>();
+const _fwdCache = new Map<string, _ConvPlan>();
+const _bwdDataCache = new Map<string, _ConvPlan>();
+const _bwdWeightsCache = new Map<string, _ConvPlan>();
 // Descriptors shared by the three directions of one geometry (the backward ones need the
 // forward primitive descriptor as a hint). Kept for the life of the process.
 const _commonCache = new Map<string, _ConvCommon>();
 
-function _common(g: ConvGeometry): _ConvCommon {
-  const key = _geomKey(g);
-  let c = _commonCache.get(key);
-  if (!c) {
-    c = _convCommon(g, false);
-    _commonCache.set(key, c);
+/** The value cached under `key`, built by `build` on first use. */
+function _cached<T>(cache: Map<string, T>, key: string, build: () => T): T {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = build();
+    cache.set(key, v);
   }
-  return c;
+  return v;
+}
+
+function _common(g: ConvGeometry): _ConvCommon {
+  return _cached(_commonCache, _geomKey(g), () => _convCommon(g, false));
+}
+
+/**
+ * A convolution primitive of geometry `g` from its primitive descriptor `pd`: the filter's
+ * reorder (to the weights layout `pd` reports for `weightsQuery`, as an input if `toInner`,
+ * else as an output) and the primitive over `args(the filter-side memory)`.
+ */
+function _convPlan(
+  g: ConvGeometry,
+  c: _ConvCommon,
+  pd: Deno.PointerValue,
+  weightsQuery: number,
+  toInner: boolean,
+  args: (weights: Deno.PointerValue) => [number, Deno.PointerValue][],
+): _ConvPlan {
+  const reorder = new _Reorder(c.wUser, _queryMd(pd, weightsQuery), toInner);
+  const exec = new _Exec(_primitive(pd), args(reorder.inner));
+  exec.threads = _threadsFor(_convWork(g));
+  return { reorder, exec, impl: _implName(pd) };
 }
 
 /**
@@ -629,28 +645,20 @@ function _common(g: ConvGeometry): _ConvCommon {
  * @param y Output, `n·outH·outW·outC` floats (written).
  */
 export function convForward(g: ConvGeometry, x: F32, w: F32, bias: F32 | null, y: F32): void {
-  const key = `${_geomKey(g)}|${bias !== null}`;
-  let p = _fwdCache.get(key);
-  if (!p) {
+  const p = _cached(_fwdCache, `${_geomKey(g)}|${bias !== null}`, () => {
     const c = bias === null ? _common(g) : _convCommon(g, true);
-    const reorderW = new _Reorder(c.wUser, _queryMd(c.fwdPd, DNNL.queryWeightsMd), true);
-    const args: [number, Deno.PointerValue][] = [
-      [DNNL.argSrc, _memory(c.src)],
-      [DNNL.argWeights, reorderW.inner],
-      [DNNL.argDst, _memory(c.dst)],
-    ];
-    if (bias !== null) args.push([DNNL.argBias, _memory(_md([g.outC], [1]))]);
-    p = {
-      reorderW,
-      exec: new _Exec(_primitive(c.fwdPd), args),
-      bias: bias !== null,
-      impl: _implName(c.fwdPd),
-    };
-    p.exec.threads = _threadsFor(_convWork(g));
-    _fwdCache.set(key, p);
-  }
-  p.reorderW.exec?.run([w, null]);
-  const wArg = p.reorderW.exec ? null : w;
+    return _convPlan(g, c, c.fwdPd, DNNL.queryWeightsMd, true, (weights) => {
+      const args: [number, Deno.PointerValue][] = [
+        [DNNL.argSrc, _memory(c.src)],
+        [DNNL.argWeights, weights],
+        [DNNL.argDst, _memory(c.dst)],
+      ];
+      if (bias !== null) args.push([DNNL.argBias, _memory(_md([g.outC], [1]))]);
+      return args;
+    });
+  });
+  p.reorder.exec?.run([w, null]);
+  const wArg = p.reorder.exec ? null : w;
   p.exec.run(bias === null ? [x, wArg, y] : [x, wArg, y, bias]);
 }
 
@@ -663,9 +671,7 @@ export function convForward(g: ConvGeometry, x: F32, w: F32, bias: F32 | null, y
  * @param dx Gradient of the input, `n·inH·inW·inC` (written).
  */
 export function convBackwardData(g: ConvGeometry, dy: F32, w: F32, dx: F32): void {
-  const key = _geomKey(g);
-  let p = _bwdDataCache.get(key);
-  if (!p) {
+  const p = _cached(_bwdDataCache, _geomKey(g), () => {
     const c = _common(g);
     const op = new Uint8Array(_OP_BYTES);
     _check(
@@ -682,22 +688,14 @@ export function convBackwardData(g: ConvGeometry, dy: F32, w: F32, dx: F32): voi
       ),
       "convolution_backward_data_desc_init",
     );
-    const pd = _pd(op, c.fwdPd);
-    const reorderW = new _Reorder(c.wUser, _queryMd(pd, DNNL.queryWeightsMd), true);
-    p = {
-      reorderW,
-      exec: new _Exec(_primitive(pd), [
-        [DNNL.argDiffDst, _memory(c.dst)],
-        [DNNL.argWeights, reorderW.inner],
-        [DNNL.argDiffSrc, _memory(c.src)],
-      ]),
-      impl: _implName(pd),
-    };
-    p.exec.threads = _threadsFor(_convWork(g));
-    _bwdDataCache.set(key, p);
-  }
-  p.reorderW.exec?.run([w, null]);
-  p.exec.run([dy, p.reorderW.exec ? null : w, dx]);
+    return _convPlan(g, c, _pd(op, c.fwdPd), DNNL.queryWeightsMd, true, (weights) => [
+      [DNNL.argDiffDst, _memory(c.dst)],
+      [DNNL.argWeights, weights],
+      [DNNL.argDiffSrc, _memory(c.src)],
+    ]);
+  });
+  p.reorder.exec?.run([w, null]);
+  p.exec.run([dy, p.reorder.exec ? null : w, dx]);
 }
 
 /**
@@ -709,9 +707,7 @@ export function convBackwardData(g: ConvGeometry, dy: F32, w: F32, dx: F32): voi
  * @param dw Gradient of the filter, `[kh, kw, inC, outC]` (written).
  */
 export function convBackwardWeights(g: ConvGeometry, x: F32, dy: F32, dw: F32): void {
-  const key = _geomKey(g);
-  let p = _bwdWeightsCache.get(key);
-  if (!p) {
+  const p = _cached(_bwdWeightsCache, _geomKey(g), () => {
     const c = _common(g);
     const op = new Uint8Array(_OP_BYTES);
     _check(
@@ -729,28 +725,42 @@ export function convBackwardWeights(g: ConvGeometry, x: F32, dy: F32, dw: F32): 
       ),
       "convolution_backward_weights_desc_init",
     );
-    const pd = _pd(op, c.fwdPd);
-    const reorderDw = new _Reorder(c.wUser, _queryMd(pd, DNNL.queryDiffWeightsMd), false);
-    p = {
-      reorderDw,
-      exec: new _Exec(_primitive(pd), [
-        [DNNL.argSrc, _memory(c.src)],
-        [DNNL.argDiffDst, _memory(c.dst)],
-        [DNNL.argDiffWeights, reorderDw.inner],
-      ]),
-      impl: _implName(pd),
-    };
-    p.exec.threads = _threadsFor(_convWork(g));
-    _bwdWeightsCache.set(key, p);
-  }
-  p.exec.run([x, dy, p.reorderDw.exec ? null : dw]);
-  p.reorderDw.exec?.run([null, dw]);
+    return _convPlan(g, c, _pd(op, c.fwdPd), DNNL.queryDiffWeightsMd, false, (weights) => [
+      [DNNL.argSrc, _memory(c.src)],
+      [DNNL.argDiffDst, _memory(c.dst)],
+      [DNNL.argDiffWeights, weights],
+    ]);
+  });
+  p.exec.run([x, dy, p.reorder.exec ? null : dw]);
+  p.reorder.exec?.run([null, dw]);
 }
 
 const _eltCache = new Map<string, _Exec>();
 
+/**
+ * The primitive cached under `key` (element-wise, PReLU, batch norm, binary, matmul): built
+ * by `build` on first use, with its threads set for `work` (see `_threadsFor`).
+ */
+function _eltExec(key: string, work: number, build: () => _Exec): _Exec {
+  return _cached(_eltCache, key, () => {
+    const e = build();
+    e.threads = _threadsFor(work);
+    return e;
+  });
+}
+
 function _flatMd(size: number): Uint8Array {
   return _md([size], [1]);
+}
+
+/** The operation descriptor of the element-wise forward `kind` (a `DNNL.eltwise*`) over `md`. */
+function _eltwiseForwardOp(kind: number, md: Uint8Array): Uint8Array {
+  const op = new Uint8Array(_OP_BYTES);
+  _check(
+    _L().dnnl_eltwise_forward_desc_init(op, DNNL.forwardTraining, kind, md, 0, 0),
+    "eltwise_forward_desc_init",
+  );
+  return op;
 }
 
 /** Element-wise functions the kernels use. */
@@ -765,19 +775,11 @@ export type EltwiseAlg = "relu" | "square";
  */
 export function eltwise(alg: EltwiseAlg, x: F32, y: F32): void {
   const key = `${alg}|${x.length}`;
-  let e = _eltCache.get(key);
-  if (!e) {
+  const e = _eltExec(key, x.length, () => {
     const md = _flatMd(x.length);
-    const op = new Uint8Array(_OP_BYTES);
-    const kind = alg === "relu" ? DNNL.eltwiseRelu : DNNL.eltwiseSquare;
-    _check(
-      _L().dnnl_eltwise_forward_desc_init(op, DNNL.forwardTraining, kind, md, 0, 0),
-      "eltwise_forward_desc_init",
-    );
-    e = new _Exec(_primitive(_pd(op)), [[DNNL.argSrc, _memory(md)], [DNNL.argDst, _memory(md)]]);
-    e.threads = _threadsFor(x.length);
-    _eltCache.set(key, e);
-  }
+    const op = _eltwiseForwardOp(alg === "relu" ? DNNL.eltwiseRelu : DNNL.eltwiseSquare, md);
+    return new _Exec(_primitive(_pd(op)), [[DNNL.argSrc, _memory(md)], [DNNL.argDst, _memory(md)]]);
+  });
   e.run([x, y]);
 }
 
@@ -792,6 +794,24 @@ export function reluForward(x: F32, y: F32): void {
 }
 
 /**
+ * The memory descriptors of a PReLU of row-major `[rows, channels]` data (`md`) with one slope
+ * per channel (`wMd`), and the operation descriptor of its forward pass (`op`).
+ */
+function _preluForwardOp(
+  rows: number,
+  channels: number,
+): { md: Uint8Array; wMd: Uint8Array; op: Uint8Array } {
+  const md = _md([rows, channels], [channels, 1]);
+  const wMd = _md([1, channels], [channels, 1]);
+  const op = new Uint8Array(_OP_BYTES);
+  _check(
+    _L().dnnl_prelu_forward_desc_init(op, DNNL.forwardTraining, md, wMd),
+    "prelu_forward_desc_init",
+  );
+  return { md, wMd, op };
+}
+
+/**
  * PReLU `y = x > 0 ? x : α·x` of row-major `[rows, channels]` data with one α per channel.
  *
  * @param rows Rows of `x`.
@@ -802,23 +822,14 @@ export function reluForward(x: F32, y: F32): void {
  */
 export function preluForward(rows: number, channels: number, x: F32, alpha: F32, y: F32): void {
   const key = `prelu|${rows},${channels}`;
-  let e = _eltCache.get(key);
-  if (!e) {
-    const md = _md([rows, channels], [channels, 1]);
-    const wMd = _md([1, channels], [channels, 1]);
-    const op = new Uint8Array(_OP_BYTES);
-    _check(
-      _L().dnnl_prelu_forward_desc_init(op, DNNL.forwardTraining, md, wMd),
-      "prelu_forward_desc_init",
-    );
-    e = new _Exec(_primitive(_pd(op)), [
+  const e = _eltExec(key, rows * channels, () => {
+    const { md, wMd, op } = _preluForwardOp(rows, channels);
+    return new _Exec(_primitive(_pd(op)), [
       [DNNL.argSrc, _memory(md)],
       [DNNL.argWeights, _memory(wMd)],
       [DNNL.argDst, _memory(md)],
     ]);
-    e.threads = _threadsFor(rows * channels);
-    _eltCache.set(key, e);
-  }
+  });
   e.run([x, alpha, y]);
 }
 
@@ -843,27 +854,18 @@ export function preluBackward(
   dalpha: F32,
 ): void {
   const key = `prelugrad|${rows},${channels}`;
-  let e = _eltCache.get(key);
-  if (!e) {
-    const md = _md([rows, channels], [channels, 1]);
-    const wMd = _md([1, channels], [channels, 1]);
-    const fwd = new Uint8Array(_OP_BYTES);
-    _check(
-      _L().dnnl_prelu_forward_desc_init(fwd, DNNL.forwardTraining, md, wMd),
-      "prelu_forward_desc_init",
-    );
+  const e = _eltExec(key, rows * channels, () => {
+    const { md, wMd, op: fwd } = _preluForwardOp(rows, channels);
     const op = new Uint8Array(_OP_BYTES);
     _check(_L().dnnl_prelu_backward_desc_init(op, md, wMd, md, wMd), "prelu_backward_desc_init");
-    e = new _Exec(_primitive(_pd(op, _pd(fwd))), [
+    return new _Exec(_primitive(_pd(op, _pd(fwd))), [
       [DNNL.argSrc, _memory(md)],
       [DNNL.argWeights, _memory(wMd)],
       [DNNL.argDiffDst, _memory(md)],
       [DNNL.argDiffSrc, _memory(md)],
       [DNNL.argDiffWeights, _memory(wMd)],
     ]);
-    e.threads = _threadsFor(rows * channels);
-    _eltCache.set(key, e);
-  }
+  });
   e.run([x, alpha, dy, dx, dalpha]);
 }
 
@@ -893,8 +895,7 @@ export function batchNormForward(
   y: F32,
 ): void {
   const key = `bn|${rows},${channels},${epsilon},${scale !== null},${offset !== null}`;
-  let e = _eltCache.get(key);
-  if (!e) {
+  const e = _eltExec(key, rows * channels, () => {
     // oneDNN's channel axis is dimension 1: (rows, channels) as an NHWC tensor with H = W = 1
     // (its channels-last kernels are jitted; a 2-D (N, C) layout runs a reference loop).
     const md = _md([rows, channels, 1, 1], [channels, 1, channels, channels]);
@@ -920,10 +921,8 @@ export function batchNormForward(
     ];
     if (scale !== null) args.push([DNNL.argScale, _memory(cMd)]);
     if (offset !== null) args.push([DNNL.argShift, _memory(cMd)]);
-    e = new _Exec(_primitive(_pd(op)), args);
-    e.threads = _threadsFor(rows * channels);
-    _eltCache.set(key, e);
-  }
+    return new _Exec(_primitive(_pd(op)), args);
+  });
   const buffers: F32[] = [x, mean, variance, y];
   if (scale !== null) buffers.push(scale);
   if (offset !== null) buffers.push(offset);
@@ -939,27 +938,20 @@ export function batchNormForward(
  */
 export function reluBackward(dy: F32, x: F32, dx: F32): void {
   const key = `relugrad|${x.length}`;
-  let e = _eltCache.get(key);
-  if (!e) {
+  const e = _eltExec(key, x.length, () => {
     const md = _flatMd(x.length);
-    const fwd = new Uint8Array(_OP_BYTES);
-    _check(
-      _L().dnnl_eltwise_forward_desc_init(fwd, DNNL.forwardTraining, DNNL.eltwiseRelu, md, 0, 0),
-      "eltwise_forward_desc_init",
-    );
+    const fwd = _eltwiseForwardOp(DNNL.eltwiseRelu, md);
     const op = new Uint8Array(_OP_BYTES);
     _check(
       _L().dnnl_eltwise_backward_desc_init(op, DNNL.eltwiseRelu, md, md, 0, 0),
       "eltwise_backward_desc_init",
     );
-    e = new _Exec(_primitive(_pd(op, _pd(fwd))), [
+    return new _Exec(_primitive(_pd(op, _pd(fwd))), [
       [DNNL.argDiffDst, _memory(md)],
       [DNNL.argSrc, _memory(md)],
       [DNNL.argDiffSrc, _memory(md)],
     ]);
-    e.threads = _threadsFor(x.length);
-    _eltCache.set(key, e);
-  }
+  });
   e.run([dy, x, dx]);
 }
 
@@ -990,20 +982,17 @@ export function binary(
   c: F32,
 ): void {
   const key = `bin|${alg}|${aShape}|${bShape}`;
-  let e = _eltCache.get(key);
-  if (!e) {
+  const e = _eltExec(key, aShape.reduce((p, q) => p * q, 1), () => {
     const aMd = _md(aShape, _dense(aShape));
     const bMd = _md(bShape, _dense(bShape));
     const op = new Uint8Array(_OP_BYTES);
     _check(_L().dnnl_binary_desc_init(op, _binaryAlg[alg], aMd, bMd, aMd), "binary_desc_init");
-    e = new _Exec(_primitive(_pd(op)), [
+    return new _Exec(_primitive(_pd(op)), [
       [DNNL.argSrc, _memory(aMd)],
       [DNNL.argSrc1, _memory(bMd)],
       [DNNL.argDst, _memory(aMd)],
     ]);
-    e.threads = _threadsFor(aShape.reduce((p, q) => p * q, 1));
-    _eltCache.set(key, e);
-  }
+  });
   e.run([a, b, c]);
 }
 
@@ -1040,21 +1029,18 @@ function _onesOf(n: number, value: number): F32 {
  */
 export function matmul(m: number, k: number, n: number, a: F32, b: F32, c: F32): void {
   const key = `mm|${m},${k},${n}`;
-  let e = _eltCache.get(key);
-  if (!e) {
+  const e = _eltExec(key, m * k * n, () => {
     const aMd = _md([m, k], [k, 1]);
     const bMd = _md([k, n], [n, 1]);
     const cMd = _md([m, n], [n, 1]);
     const op = new Uint8Array(_OP_BYTES);
     _check(_L().dnnl_matmul_desc_init(op, aMd, bMd, null, cMd), "matmul_desc_init");
-    e = new _Exec(_primitive(_pd(op)), [
+    return new _Exec(_primitive(_pd(op)), [
       [DNNL.argSrc, _memory(aMd)],
       [DNNL.argWeights, _memory(bMd)],
       [DNNL.argDst, _memory(cMd)],
     ]);
-    e.threads = _threadsFor(m * k * n);
-    _eltCache.set(key, e);
-  }
+  });
   e.run([a, b, c]);
 }
 

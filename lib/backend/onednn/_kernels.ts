@@ -27,6 +27,7 @@ import {
   util,
 } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { maxPoolGradInfo, maxPoolGradInto } from "../_max_pool_grad.ts";
 import { _OnednnBackend } from "./_backend.ts";
 import {
   batchNormForward,
@@ -37,6 +38,7 @@ import {
   convForward,
   type ConvGeometry,
   eltwise,
+  type EltwiseAlg,
   type F32,
   preluBackward,
   preluForward,
@@ -173,39 +175,19 @@ function _withFallback(
   };
 }
 
-function _conv2d(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
-  const backend = args.backend as _Backend;
-  const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
-  const a = args.attrs as unknown as Conv2DAttrs;
-  if (a.dataFormat === "NCHW") return undefined;
-  const xv = _values(backend, x), wv = _values(backend, filter);
-  if (!xv || !wv) return undefined;
-  const info = backend_util.computeConv2DInfo(
-    x.shape as _Shape4,
-    filter.shape as _Shape4,
-    a.strides,
-    a.dilations,
-    a.pad,
-    a.dimRoundingMode,
-  );
-  const g = _geometry(info);
-  if (!_convable(g)) return undefined;
-  const y = _alloc(backend, util.sizeFromShape(info.outShape));
-  convForward(g, xv, wv, null, y);
-  return _out(backend, info.outShape, y);
-}
-
-function _fusedConv2d(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
-  const backend = args.backend as _Backend;
-  const { x, filter, bias, preluActivationWeights } = args.inputs as {
-    x: TensorInfo;
-    filter: TensorInfo;
-    bias?: TensorInfo;
-    preluActivationWeights?: TensorInfo;
-  };
-  const a = args.attrs as unknown as FusedConv2DAttrs;
-  if (a.dataFormat === "NCHW" || preluActivationWeights !== undefined) return undefined;
-  if (a.activation !== "linear" && a.activation !== "relu") return undefined;
+/**
+ * A forward NHWC convolution through oneDNN (with a per-output-channel `bias` and a ReLU
+ * fused in when given), or undefined where oneDNN cannot run it: the body of `Conv2D` and
+ * `FusedConv2D` once their attributes are checked.
+ */
+function _convForward(
+  backend: _Backend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  a: Conv2DAttrs,
+  bias: TensorInfo | undefined,
+  relu: boolean,
+): TensorInfo | undefined {
   const xv = _values(backend, x), wv = _values(backend, filter);
   if (!xv || !wv) return undefined;
   const info = backend_util.computeConv2DInfo(
@@ -229,12 +211,56 @@ function _fusedConv2d(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
   }
   const y = _alloc(backend, util.sizeFromShape(info.outShape));
   convForward(g, xv, wv, bv, y);
-  if (a.activation === "relu") reluForward(y, y);
+  if (relu) reluForward(y, y);
   return _out(backend, info.outShape, y);
+}
+
+function _conv2d(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+  const a = args.attrs as unknown as Conv2DAttrs;
+  if (a.dataFormat === "NCHW") return undefined;
+  return _convForward(args.backend as _Backend, x, filter, a, undefined, false);
+}
+
+function _fusedConv2d(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const { x, filter, bias, preluActivationWeights } = args.inputs as {
+    x: TensorInfo;
+    filter: TensorInfo;
+    bias?: TensorInfo;
+    preluActivationWeights?: TensorInfo;
+  };
+  const a = args.attrs as unknown as FusedConv2DAttrs;
+  if (a.dataFormat === "NCHW" || preluActivationWeights !== undefined) return undefined;
+  if (a.activation !== "linear" && a.activation !== "relu") return undefined;
+  return _convForward(args.backend as _Backend, x, filter, a, bias, a.activation === "relu");
 }
 
 function _pair(v: number | [number, number]): [number, number] {
   return typeof v === "number" ? [v, v] : v;
+}
+
+/**
+ * The geometry of the forward convolution behind a backward one (`inShape` through a
+ * `filterShape` filter to `dy`), or undefined where oneDNN cannot run it or `dy` does not fit.
+ */
+function _backwardGeometry(
+  inShape: _Shape4,
+  filterShape: _Shape4,
+  a: Conv2DBackpropInputAttrs | Conv2DBackpropFilterAttrs,
+  dilations: number | [number, number],
+  dy: TensorInfo,
+): ConvGeometry | undefined {
+  const info = backend_util.computeConv2DInfo(
+    inShape,
+    filterShape,
+    _pair(a.strides),
+    dilations,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const g = _geometry(info);
+  if (!_convable(g) || dy.shape[1] !== g.outH || dy.shape[2] !== g.outW) return undefined;
+  return g;
 }
 
 function _conv2dBackpropInput(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
@@ -244,16 +270,8 @@ function _conv2dBackpropInput(args: Parameters<KernelFunc>[0]): TensorInfo | und
   if (a.dataFormat === "NCHW") return undefined;
   const dyv = _values(backend, dy), wv = _values(backend, filter);
   if (!dyv || !wv) return undefined;
-  const info = backend_util.computeConv2DInfo(
-    a.inputShape as _Shape4,
-    filter.shape as _Shape4,
-    _pair(a.strides),
-    1,
-    a.pad,
-    a.dimRoundingMode,
-  );
-  const g = _geometry(info);
-  if (!_convable(g) || dy.shape[1] !== g.outH || dy.shape[2] !== g.outW) return undefined;
+  const g = _backwardGeometry(a.inputShape as _Shape4, filter.shape as _Shape4, a, 1, dy);
+  if (!g) return undefined;
   const dx = _alloc(backend, util.sizeFromShape(a.inputShape));
   convBackwardData(g, dyv, wv, dx);
   return _out(backend, [...a.inputShape], dx);
@@ -268,29 +286,24 @@ function _conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo | un
   if (a.dataFormat === "NCHW") return undefined;
   const xv = _values(backend, x), dyv = _values(backend, dy);
   if (!xv || !dyv) return undefined;
-  const info = backend_util.computeConv2DInfo(
-    x.shape as _Shape4,
-    a.filterShape,
-    _pair(a.strides),
-    a.dilations ?? 1,
-    a.pad,
-    a.dimRoundingMode,
-  );
-  const g = _geometry(info);
-  if (!_convable(g) || dy.shape[1] !== g.outH || dy.shape[2] !== g.outW) return undefined;
+  const g = _backwardGeometry(x.shape as _Shape4, a.filterShape, a, a.dilations ?? 1, dy);
+  if (!g) return undefined;
   const dw = _alloc(backend, util.sizeFromShape(a.filterShape));
   convBackwardWeights(g, xv, dyv, dw);
   return _out(backend, [...a.filterShape], dw);
 }
 
-function _relu(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
-  const backend = args.backend as _Backend;
-  const { x } = args.inputs as { x: TensorInfo };
-  const xv = _values(backend, x);
-  if (!xv || xv.length < NATIVE_MIN_SIZE) return undefined;
-  const y = _alloc(backend, xv.length);
-  reluForward(xv, y);
-  return _out(backend, [...x.shape], y);
+/** An element-wise kernel (`Relu`, `Square`) through oneDNN for tensors from `NATIVE_MIN_SIZE`. */
+function _eltwiseKernel(alg: EltwiseAlg): _Body {
+  return (args) => {
+    const backend = args.backend as _Backend;
+    const { x } = args.inputs as { x: TensorInfo };
+    const xv = _values(backend, x);
+    if (!xv || xv.length < NATIVE_MIN_SIZE) return undefined;
+    const y = _alloc(backend, xv.length);
+    eltwise(alg, xv, y);
+    return _out(backend, [...x.shape], y);
+  };
 }
 
 /** `dy · (x > 0)`: the cpu backend's Relu gradient is three kernels (Step, Cast, Multiply). */
@@ -315,16 +328,6 @@ const _reluGrad: KernelFunc = ({ inputs, backend }) => {
   return _out(b, [...x.shape], dx);
 };
 const _reluGradCounts = _counter(RELU_GRAD_KERNEL);
-
-function _square(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
-  const backend = args.backend as _Backend;
-  const { x } = args.inputs as { x: TensorInfo };
-  const xv = _values(backend, x);
-  if (!xv || xv.length < NATIVE_MIN_SIZE) return undefined;
-  const y = _alloc(backend, xv.length);
-  eltwise("square", xv, y);
-  return _out(backend, [...x.shape], y);
-}
 
 /** `[rows, channels]` if `alpha` has one value per channel (last axis) of `x`. */
 function _perChannel(x: TensorInfo, alpha: TensorInfo): [number, number] | undefined {
@@ -520,58 +523,19 @@ function _reduceKernel(mean: boolean) {
  * `MaxPoolGrad` as one pass in plain JS (the same rule as the cpu kernel: the first maximum
  * of each window's valid pixels, in row-major order, receives the gradient, and gradients of
  * overlapping windows add up). The cpu kernel reads through `TensorBuffer.get` and took
- * ~0.7 s for one 8×32×32×16 input; this loop (as in `../wasm_kernels.ts`) takes milliseconds.
+ * ~0.7 s for one 8×32×32×16 input; this loop (`../_max_pool_grad.ts`, shared with the wasm
+ * backend) takes milliseconds.
  * Not oneDNN: its max-pooling backward needs the forward pass's workspace, which TF.js does
  * not keep, and its tie rule is not documented.
  */
 function _maxPoolGrad(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
   const backend = args.backend as _Backend;
   const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
-  const a = args.attrs as unknown as MaxPoolGradAttrs;
   const x = _values(backend, input), g = _values(backend, dy);
   if (!x || !g || input.shape.length !== 4) return undefined;
-  const info = backend_util.computePool2DInfo(
-    input.shape as _Shape4,
-    a.filterSize,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-  );
+  const info = maxPoolGradInfo(input.shape, args.attrs as unknown as MaxPoolGradAttrs);
   const dx = _alloc(backend, x.length);
-  dx.fill(0);
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
-  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
-  const { filterHeight: fh, filterWidth: fw } = info;
-  const { top, left } = info.padInfo;
-  const best = new Float32Array(c);
-  const pos = new Int32Array(c);
-  for (let bi = 0; bi < n; bi++) {
-    for (let oy = 0; oy < oh; oy++) {
-      const y0 = oy * sh - top;
-      const yStart = Math.max(0, y0), yEnd = Math.min(h, y0 + fh);
-      for (let ox = 0; ox < ow; ox++) {
-        const x0 = ox * sw - left;
-        const xStart = Math.max(0, x0), xEnd = Math.min(w, x0 + fw);
-        best.fill(-Infinity);
-        pos.fill(-1);
-        for (let y = yStart; y < yEnd; y++) {
-          for (let xx = xStart; xx < xEnd; xx++) {
-            const base = ((bi * h + y) * w + xx) * c;
-            for (let ci = 0; ci < c; ci++) {
-              const v = x[base + ci];
-              if (v > best[ci]) {
-                best[ci] = v;
-                pos[ci] = base + ci;
-              }
-            }
-          }
-        }
-        const dyBase = ((bi * oh + oy) * ow + ox) * c;
-        for (let ci = 0; ci < c; ci++) if (pos[ci] >= 0) dx[pos[ci]] += g[dyBase + ci];
-      }
-    }
-  }
+  maxPoolGradInto(info, x, g, dx);
   return _out(backend, [...input.shape], dx);
 }
 
@@ -646,8 +610,8 @@ const _NATIVE: Record<string, _Body> = {
   FusedConv2D: _fusedConv2d,
   Conv2DBackpropInput: _conv2dBackpropInput,
   Conv2DBackpropFilter: _conv2dBackpropFilter,
-  Relu: _relu,
-  Square: _square,
+  Relu: _eltwiseKernel("relu"),
+  Square: _eltwiseKernel("square"),
   Prelu: _prelu,
   FusedBatchNorm: _fusedBatchNorm,
   Add: _binaryKernel("add", true),
