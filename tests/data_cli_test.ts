@@ -275,3 +275,40 @@ Deno.test("tools/data.ts verify and inspect a tiny synthetic CAMUS (both release
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("tools/data.ts inspect decodes every image it counts and names the unreadable ones", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "data_cli_unreadable_" });
+  try {
+    const root = await generateSyntheticIsic2018({
+      dir: join(tmp, "isic"),
+      task3PerClass: 2,
+      task1Count: 3,
+    });
+    const task3 = join(root, "ISIC2018_Task3_Training_Input");
+    const [truncated, text] = [...Deno.readDirSync(task3)].map((e) => e.name)
+      .filter((n) => n.endsWith(".jpg")).sort();
+    const bytes = await Deno.readFile(join(task3, truncated));
+    await Deno.writeFile(join(task3, truncated), bytes.slice(0, bytes.length >> 1));
+    await Deno.writeTextFile(join(task3, text), "this is not a JPEG\n");
+    const r = await run("inspect", "isic2018", root);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const out = r.stdout + r.stderr;
+    assert.ok(out.includes(`unreadable: ${join(task3, truncated)} (`), out);
+    assert.ok(out.includes(`unreadable: ${join(task3, text)} (`), out);
+    assert.match(out, /2 of 14 files do not decode/);
+    const j = await run("inspect", "isic2018", root, "--json");
+    assert.equal(j.code, 1);
+    assert.equal(JSON.parse(j.stdout).unreadable.length, 2);
+
+    // A truncated Task 1 mask, counted by inspect --task segmentation.
+    const gt = join(root, "ISIC2018_Task1_Training_GroundTruth");
+    const mask = [...Deno.readDirSync(gt)].map((e) => e.name).find((n) => n.endsWith(".png"))!;
+    const m = await Deno.readFile(join(gt, mask));
+    await Deno.writeFile(join(gt, mask), m.slice(0, m.length >> 1));
+    const s = await run("inspect", "isic2018", root, "--task", "segmentation");
+    assert.equal(s.code, 1, s.stdout + s.stderr);
+    assert.ok((s.stdout + s.stderr).includes(`unreadable: ${join(gt, mask)} (`), s.stdout);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

@@ -4,7 +4,9 @@
  * `DATA_LAYOUTS.md` only, never from the synthetic generators or the loaders' layout constants.
  * The script runs into a temporary folder when the tests start and writes `manifest.json`: what
  * each copy holds (ids, labels, splits, folds, every image and mask as PIL / nibabel read it
- * back). Each layout variant is a test step; every image is compared at its native size.
+ * back). Each layout variant is a test step; every image is compared at its native size. The same
+ * variants pass `verifyDataset` (only their counts differ from the real dataset's, accepted with
+ * `updateLock`) and `inspectDataset` (every image decodes, every item counted).
  *
  * Needs Debian's /usr/bin/python3 with python3-numpy, python3-scipy, python3-nibabel and
  * python3-pil; without them the tests are ignored, the reason in their names.
@@ -19,6 +21,7 @@ import { loadIsic2018 } from "../lib/data/isic2018.ts";
 import { loadCovidCt } from "../lib/data/covid_ct.ts";
 import { loadLizard } from "../lib/data/lizard.ts";
 import { loadCamus } from "../lib/data/camus.ts";
+import { inspectDataset, verifyDataset } from "../lib/data/manifest.ts";
 
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = new URL("../tools/fixtures/make_layout_fixtures.py", import.meta.url);
@@ -105,6 +108,8 @@ interface Variant {
   class_names?: string[];
   release?: "nifti" | "mhd";
   patients?: Record<string, string[]>;
+  /** Tiles listed in info.csv whose image archive is not in the copy (Lizard). */
+  left_out?: string[];
 }
 
 let fixtures: Promise<{ dir: string; variants: Variant[] }> | undefined;
@@ -305,6 +310,11 @@ Deno.test({
             assert.deepEqual(got.mask, bytes(it.mask), `${v.name} ${it.id} mask`);
           }
         }
+        const all = await loadLizard({ root: v.path, size: [8, 8] });
+        for (const id of v.left_out!) {
+          assert.ok(all.notes.some((n) => n.includes(id)), `no note names ${id}: ${all.notes}`);
+        }
+        if (!v.left_out!.length) assert.deepEqual(all.notes, []);
         const test = await loadLizard({ root: v.path, size: [8, 8], split: "test" });
         assert.deepEqual(
           [...test.ids],
@@ -372,6 +382,51 @@ Deno.test({
           assert.deepEqual(sorted(new Set(ds.patients)), v.patients!.all, "testing/ is ignored");
         }
         assert.deepEqual(await snapshot(v.path), before, "nothing written into the copy");
+      });
+    }
+  },
+});
+
+// ------------------------------------------------------------------- verify and inspect
+
+Deno.test({
+  name: `verifyDataset() and inspectDataset() accept every published layout variant${suffix}`,
+  ignore: SKIP !== undefined,
+  fn: async (t) => {
+    const { dir, variants } = await layoutFixtures();
+    for (const v of variants.filter((v) => !v.expect_error)) {
+      await t.step(`${v.name}: ${v.note}`, async () => {
+        const path = join(dir, v.root);
+        const before = await snapshot(path);
+        const lockPath = join(dir, "..", `${v.name}.lock.json`);
+        try {
+          // A tiny copy: only its counts differ from the manifest's real ones.
+          const first = await verifyDataset(v.dataset, path, { lockPath });
+          const failed = first.checks.filter((c) => c.status === "fail");
+          assert.ok(failed.length > 0, "counts differ from the real dataset's");
+          for (const c of failed) {
+            assert.match(
+              c.detail,
+              /\(manifest expected_counts\) but found/,
+              `${c.name}: ${c.detail}`,
+            );
+          }
+          assert.equal(first.lock, "not-written");
+          const accepted = await verifyDataset(v.dataset, path, { lockPath, updateLock: true });
+          const notOk = accepted.checks.filter((c) => c.status === "fail");
+          assert.deepEqual(notOk, [], JSON.stringify(notOk));
+          assert.equal(accepted.lock, "created");
+          assert.ok(accepted.checks.some((c) => c.status === "warn"));
+        } finally {
+          await Deno.remove(lockPath).catch(() => {});
+        }
+        const inspected = await inspectDataset(v.dataset, path);
+        assert.deepEqual(inspected.unreadable, []);
+        const samples = Object.values(inspected.splits).reduce((a, s) => a + s.samples, 0);
+        // inspect's default task: ISIC diagnosis, the others every item (Lizard segmentation).
+        const items = v.dataset === "isic2018" ? (v.diagnosis ?? v.segmentation)! : v.items!;
+        assert.equal(samples, items.length);
+        assert.deepEqual(await snapshot(path), before, "nothing written into the copy");
       });
     }
   },

@@ -30,6 +30,7 @@ import { srResNet } from "../lib/models/sr_resnet.ts";
 import { unet } from "../lib/models/unet.ts";
 import { gradProm } from "../lib/strategies/grad_prom.ts";
 import { joint } from "../lib/strategies/joint.ts";
+import { FusedAdam } from "../lib/train/fused_optimizer.ts";
 import { type Recognizer, trainStep } from "../lib/train/train_step.ts";
 import { Rng } from "../lib/util/rng.ts";
 
@@ -249,8 +250,8 @@ async function _worker(a: _Args): Promise<void> {
   const labels = seg
     ? tf.tensor4d(Int32Array.from({ length: n * s * s }, () => rng.int(_SEG_CLASSES)), [n, s, s, 1])
     : tf.tensor1d(Int32Array.from({ length: n }, () => rng.int(_CLASSES)), "int32");
-  const ipOptimizer = tf.train.adam(1e-4);
-  const vrOptimizer = tf.train.adam(1e-4);
+  const ipOptimizer = new FusedAdam(1e-4);
+  const vrOptimizer = new FusedAdam(1e-4);
   const setup = {
     ip,
     vr,

@@ -8,7 +8,14 @@
  *
  * verify exits 0 when every check passes, 1 when one fails, 2 on a usage error. The
  * dataset folder is only read; the checksum lock goes to
- * `data-manifests/locks/<name>.<hash of the folder path>.sha256.json` unless `--lock`.
+ * `data-manifests/locks/<name>.<hash of the folder's real path>.sha256.json` unless `--lock`
+ * (never inside the folder, symbolic links resolved). Counts that differ from the manifest
+ * (a partial or variant copy) fail, naming the command that accepts them: `--update-lock`
+ * records the copy as it is (its files and counts), and later runs report those counts as
+ * warnings (`WARN`). A corrupt file fails with or without `--update-lock`.
+ *
+ * inspect decodes every image (and mask) it counts; it exits 1 naming each file that does
+ * not read (`unreadable: <path> (<reason>)`).
  *
  * @module
  */
@@ -87,6 +94,17 @@ export async function main(args: string[]): Promise<number> {
       }
       const report = await inspectDataset(name, folder, { task: values.task, seed });
       console.log(values.json ? JSON.stringify(inspectJson(report)) : _inspectText(report));
+      if (report.unreadable.length) {
+        const n = report.unreadable.length;
+        const samples = Object.values(report.splits).reduce((a, s) => a + s.samples, 0);
+        const masks = report.splits.train.maskPixels !== undefined;
+        console.error(
+          `error: ${n} of ${masks ? 2 * samples : samples} files ${
+            masks ? "(images and masks) " : ""
+          }do not decode: ${report.unreadable.join(", ")}`,
+        );
+        return 1;
+      }
       return 0;
     }
     throw new _UsageError(`Expected command verify or inspect but found "${command}"`);
@@ -101,14 +119,24 @@ export async function main(args: string[]): Promise<number> {
 }
 
 function _verifyText(r: VerifyReport): string {
-  const mark = { pass: "ok  ", fail: "FAIL", info: "info" } as const;
+  const mark = { pass: "ok  ", fail: "FAIL", info: "info", warn: "WARN" } as const;
   const lines = [`verify ${r.dataset} in ${r.folder}`];
   for (const c of r.checks) lines.push(`  ${mark[c.status]} ${c.name}: ${c.detail}`);
   for (const [what, files] of [["changed", r.changed], ["missing", r.missing], ["new", r.added]]) {
     for (const f of files as string[]) lines.push(`  ${what}: ${f}`);
   }
   const failed = r.checks.filter((c) => c.status === "fail").length;
-  lines.push(r.ok ? "verify: OK" : `verify: FAILED (${failed} check${failed === 1 ? "" : "s"})`);
+  const warned = r.checks.filter((c) => c.status === "warn").length;
+  const s = (n: number) => (n === 1 ? "" : "s");
+  lines.push(
+    !r.ok
+      ? `verify: FAILED (${failed} check${s(failed)})` +
+        (r.acceptCommand ? `; only counts differ: accept them with ${r.acceptCommand}` : "")
+      : warned
+      ? `verify: OK with ${warned} warning${s(warned)} (counts differ from the manifest; ` +
+        `recorded in ${r.lockPath})`
+      : "verify: OK",
+  );
   return lines.join("\n");
 }
 
@@ -136,6 +164,7 @@ function _inspectText(r: InspectReport): string {
       lines.push(`    mask pixels: ${parts.join(", ")}`);
     }
   }
+  for (const u of r.unreadable) lines.push(`  unreadable: ${u}`);
   return lines.join("\n");
 }
 

@@ -4,8 +4,13 @@
  * ```
  * deno task experiment --list
  * deno task experiment table1-isic-denoise [--profile quick|paper|smoke] [--seeds 3] [--data DIR] [--workers 2] [--force]
- * deno task experiment --config run.json [--force]      (one run; the file overrides the defaults)
+ * deno task experiment --config run.json [--data DIR] [--force]   (one run; the file overrides the defaults)
  * ```
+ *
+ * `deno task train` is the same tool. Relative paths on the command line (`--config`, `--data`)
+ * are relative to the folder the command was run from (not the repository's, where `deno task`
+ * runs it); relative data folders inside a config file are relative to the file's folder.
+ * `--data` sets `data.root`, over the file's.
  *
  * @module
  */
@@ -15,12 +20,12 @@ import { runGrid } from "../lib/experiments/run_grid.ts";
 import { readConfigFile, runConfig } from "../lib/experiments/worker.ts";
 import { checkClaims, summarize, tableMarkdown } from "../lib/experiments/summarize.ts";
 import { applySlurmArgs, SLURM_ARGS, SLURM_USAGE, slurmBranch } from "../lib/slurm/slurm_cli.ts";
-import { runArgs } from "./_cli.ts";
+import { cliPath, runArgs } from "./_cli.ts";
 
 const USAGE = `usage:
   deno task experiment --list
   deno task experiment <id> [--profile quick|paper|smoke] [--seeds N] [--data DIR] [--workers N]
-  deno task experiment --config FILE.json [--force] [--pretrain-only]
+  deno task experiment --config FILE.json [--data DIR] [--force] [--pretrain-only]
 slurm (with <id> or --config):
 ${SLURM_USAGE}`;
 
@@ -54,8 +59,12 @@ async function main(args: string[]): Promise<number> {
     }
     return 0;
   }
-  if (values.config) {
-    const config = await readConfigFile(values.config);
+  if (values.config !== undefined) {
+    const file = cliPath("--config", values.config);
+    let config = await readConfigFile(file);
+    if (values.data !== undefined) {
+      config = { ...config, data: { ...config.data, root: cliPath("--data", values.data) } };
+    }
     const handled = await slurmBranch([{ experiment: values.config, config }], values, slurm);
     if (handled !== null) return handled;
     const out = await runConfig(config, {

@@ -14,9 +14,20 @@ been quiet for ``--quiet-window`` seconds, and attaches every output to the
 cell whose execute request is its parent (by parent msg id), even if it
 arrives while a later cell runs.
 
-Exit status: 0 on success; 1 if a cell raised, timed out or the kernel died
-(the message names the cell index and the error; the partially executed
-notebook is still written to OUTPUT); 2 on bad arguments.
+Deno's kernel drops errors that nothing awaits: one thrown in a timer or
+callback, a promise rejected with no handler (and then stops running the
+event loop until the next request). On a Deno (TypeScript/JavaScript) kernel
+this executor records them (a hidden request before the first cell adds
+``error`` and ``unhandledrejection`` listeners) and, after each code cell
+(after the last one, a moment later), asks the kernel for any recorded: the
+first fails the run at that cell, as an error output of the cell.
+
+Exit status: 0 on success; 1 if a cell raised (in its own code or, uncaught,
+in a timer, callback or promise), timed out or the kernel died (the message
+names the cell index and the error; the partially executed notebook is still
+written to OUTPUT); 2 on bad arguments, or when INPUT is not a valid notebook
+(one line on stderr, ``INPUT: not a valid notebook: REASON``, and nothing
+written).
 
 On success, the last line on stdout is ``nbexec-summary {json}`` with the
 number of code cells executed and the wall time. Progress (one line per code
@@ -32,6 +43,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from queue import Empty
 
 try:
@@ -55,6 +67,49 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 
 SUMMARY_PREFIX = "nbexec-summary "
 
+# Hidden requests to a Deno kernel (see the module docstring). The listeners call
+# preventDefault(), which also keeps the kernel's event loop running after such an error.
+_UNCAUGHT_KEY = 'Symbol.for("gradprom.nbexec.uncaught")'
+_SETUP_JS = f"""{{
+  const key = {_UNCAUGHT_KEY};
+  if (!globalThis[key]) {{
+    const seen = (globalThis[key] = []);
+    globalThis.addEventListener("error", (e) => {{
+      e.preventDefault();
+      seen.push(e.error ?? new Error(e.message));
+    }});
+    globalThis.addEventListener("unhandledrejection", (e) => {{
+      e.preventDefault();
+      seen.push(e.reason);
+    }});
+  }}
+}}"""
+# Throws the first error recorded since the last check, after waiting WAIT_MS for timers.
+_CHECK_JS = f"""await (async () => {{
+  await new Promise((done) => setTimeout(done, WAIT_MS));
+  const seen = globalThis[{_UNCAUGHT_KEY}] ?? [];
+  if (seen.length) {{
+    const [first] = seen.splice(0);
+    throw first instanceof Error ? first : new Error(String(first));
+  }}
+}})();"""
+# How long the check after the last cell lets pending timers run.
+_FINAL_WAIT_MS = 200
+
+
+class UncaughtError(Exception):
+    """An error thrown outside a cell's own run (timer, callback, promise), found after it."""
+
+    def __init__(self, cell_index, ename, evalue):
+        super().__init__(f"{ename}: {evalue}")
+        self.cell_index = cell_index
+        self.ename = ename
+        self.evalue = evalue
+
+
+class NotANotebook(Exception):
+    """The input is not a notebook nbformat can read and validate; the message says why."""
+
 
 class QuietWindowClient(NotebookClient):
     """A NotebookClient that waits for IOPub to go quiet after ``idle``.
@@ -75,6 +130,9 @@ class QuietWindowClient(NotebookClient):
         super().__init__(nb, km=km, **kw)
         # Execute-request msg id -> index of the cell it ran.
         self._cell_index_by_msg_id = {}
+        # Hidden request msg id -> index of the cell it checked (None for the setup).
+        self._hidden_msg_ids = {}
+        self._watching = None  # whether uncaught errors are recorded (decided at the first cell)
         self.current_cell_index = None
         self.late_outputs = 0
 
@@ -100,6 +158,15 @@ class QuietWindowClient(NotebookClient):
                     idle_seen = True
             elif parent in self._cell_index_by_msg_id:
                 self._attach_late(msg, self._cell_index_by_msg_id[parent])
+            elif parent in self._hidden_msg_ids:
+                self._attach_hidden(msg, self._hidden_msg_ids[parent])
+
+    def _attach_hidden(self, msg, cell_index):
+        """A hidden request's message: the kernel parents a timer's later output to the last
+        request, so stream and display outputs go to the cell checked; the request's own
+        messages (its input, status, and its error, which the reply carries) are dropped."""
+        if cell_index is not None and msg["msg_type"] in ("stream", "display_data"):
+            self._attach_late(msg, cell_index)
 
     def _attach_late(self, msg, cell_index):
         """Attach an output that arrived after its cell was finished."""
@@ -114,12 +181,44 @@ class QuietWindowClient(NotebookClient):
         except CellExecutionComplete:
             pass
 
+    async def _run_hidden(self, code, cell_index):
+        """Runs code on the kernel outside the notebook (no history, no execution count);
+        returns the execute reply."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        self._hidden_msg_ids[msg_id] = cell_index
+        return await self.async_wait_for_reply(msg_id)
+
+    async def _start_watching(self):
+        """On a Deno kernel, start recording errors that nothing awaits."""
+        spec = getattr(self.km, "kernel_spec", None)
+        language = (getattr(spec, "language", None) or "").lower()
+        self._watching = False
+        if language in ("typescript", "javascript"):
+            reply = await self._run_hidden(_SETUP_JS, None)
+            self._watching = bool(reply and reply["content"].get("status") == "ok")
+
+    async def _check_uncaught(self, cell, cell_index, wait_ms):
+        """Raises UncaughtError (adding it to the cell's outputs) if one was recorded."""
+        reply = await self._run_hidden(_CHECK_JS.replace("WAIT_MS", str(wait_ms)), cell_index)
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "error":
+            return
+        ename, evalue = content.get("ename", "Error"), content.get("evalue", "")
+        cell.outputs.append(
+            nbformat.v4.new_output(
+                "error", ename=ename, evalue=evalue, traceback=content.get("traceback", [])
+            )
+        )
+        raise UncaughtError(cell_index, ename, evalue)
+
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         self.current_cell_index = cell_index
         is_code = cell.cell_type == "code" and cell.source.strip()
+        if is_code and self._watching is None:
+            await self._start_watching()
         start = time.monotonic()
         try:
-            return await super().async_execute_cell(
+            result = await super().async_execute_cell(
                 cell, cell_index, execution_count=execution_count, store_history=store_history
             )
         finally:
@@ -128,6 +227,76 @@ class QuietWindowClient(NotebookClient):
                     f"nbexec: cell {cell_index} {time.monotonic() - start:.2f} s\n"
                 )
                 sys.stderr.flush()
+        if is_code and self._watching:
+            last = cell_index == _last_code_cell(self.nb)
+            await self._check_uncaught(cell, cell_index, _FINAL_WAIT_MS if last else 0)
+        return result
+
+
+def _last_code_cell(nb):
+    """Index of the last code cell that runs (nbclient skips empty ones), or None."""
+    indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+    return indices[-1] if indices else None
+
+
+def _one_line(text, limit=300):
+    line = " ".join((text or "").split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _read_notebook(path):
+    """Reads and validates a notebook (as version 4); raises NotANotebook saying what is wrong."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise NotANotebook(f"cannot read it ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotANotebook(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotANotebook(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise NotANotebook(f"expected a JSON object but found {type(data).__name__}")
+    with warnings.catch_warnings():
+        # Missing cell ids and the like: nbformat fills them in; nothing to report.
+        warnings.simplefilter("ignore")
+        nb = None
+        try:
+            nb = nbformat.reads(text, as_version=4)
+            nbformat.validate(nb)
+        except nbformat.ValidationError as exc:
+            raise NotANotebook(_validation_reason(exc, nb)) from None
+        except Exception as exc:  # nbformat's other errors (version, structure)
+            raise NotANotebook(_one_line(f"{type(exc).__name__}: {exc}")) from None
+    return nb
+
+
+def _validation_reason(exc, nb):
+    """Where and what, from jsonschema's validator, which says which key is wrong (nbformat's
+    default, fastjsonschema, only says that a cell matches none of the cell types)."""
+    if nb is not None:
+        previous = os.environ.get("NBFORMAT_VALIDATOR")
+        os.environ["NBFORMAT_VALIDATOR"] = "jsonschema"
+        try:
+            nbformat.validate(nb)
+        except nbformat.ValidationError as better:
+            exc = better
+        except Exception:  # jsonschema missing: keep the first error
+            pass
+        finally:
+            if previous is None:
+                del os.environ["NBFORMAT_VALIDATOR"]
+            else:
+                os.environ["NBFORMAT_VALIDATOR"] = previous
+    where = "/".join(str(p) for p in getattr(exc, "absolute_path", None) or [])
+    message = _one_line(getattr(exc, "message", None) or str(exc))
+    return f"{where}: {message}" if where else message
 
 
 def _die_with_parent():
@@ -148,6 +317,8 @@ def _write_notebook(nb, path):
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         nbformat.write(nb, f)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -195,10 +366,14 @@ def main(argv=None):
     if not os.path.isdir(cwd):
         sys.stderr.write(f"nbexec: expected --cwd to be a folder but found {cwd}\n")
         return 2
+    try:
+        nb = _read_notebook(args.input)
+    except NotANotebook as exc:
+        sys.stderr.write(f"{args.input}: not a valid notebook: {exc}\n")
+        return 2
     out_dir = os.path.dirname(os.path.abspath(args.output))
     os.makedirs(out_dir, exist_ok=True)
 
-    nb = nbformat.read(args.input, as_version=4)
     client = QuietWindowClient(
         nb,
         kernel_name=args.kernel,
@@ -214,6 +389,11 @@ def main(argv=None):
     except CellExecutionError as exc:
         failure = (
             f"cell {client.current_cell_index} raised {exc.ename}: {_first_line(exc.evalue)}"
+        )
+    except UncaughtError as exc:
+        failure = (
+            f"cell {exc.cell_index} raised {exc.ename}: {_first_line(exc.evalue)} "
+            "(uncaught, in a timer, callback or promise; the kernel itself does not report it)"
         )
     except CellTimeoutError:
         failure = f"cell {client.current_cell_index} timed out after {args.timeout:g} s"

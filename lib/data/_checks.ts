@@ -89,7 +89,8 @@ export async function _pool<T, R>(
 /**
  * An inspection's mask pixels per class ({@linkcode InspectedSplit.maskPixels}):
  * `read` gives the class index of every pixel of a mask file, at its stored
- * size; `count()` reads the masks of `paths`, four at a time.
+ * size; `count()` reads the masks of `paths`, four at a time (a mask that does not
+ * read goes to `onUnreadable` when given, else throws).
  */
 export function _maskPixels(
   names: readonly string[],
@@ -98,10 +99,18 @@ export function _maskPixels(
 ): NonNullable<InspectedSplit["maskPixels"]> {
   return {
     names,
-    count: async () => {
+    count: async (onUnreadable) => {
       const counts = names.map(() => 0);
       await _pool(paths, 4, async (p) => {
-        for (const v of await read(p)) counts[v]++;
+        let values: Iterable<number>;
+        try {
+          values = await read(p);
+        } catch (err) {
+          if (!onUnreadable) throw err;
+          onUnreadable(p, (err as Error).message);
+          return;
+        }
+        for (const v of values) counts[v]++;
       });
       return counts;
     },
@@ -113,19 +122,23 @@ export function _num(v: unknown): number | undefined {
   return typeof v === "number" ? v : undefined;
 }
 
-/** A count against its expectation: `info` when nothing is expected. */
+/**
+ * A count against its expectation: `info` when nothing is expected. Marked `kind: "count"`,
+ * so that `verifyDataset` can accept a partial copy's counts (`--update-lock`).
+ */
 export function _countCheck(
   name: string,
   found: number,
   expected: number | undefined,
   source: string,
 ): VerifyCheck {
+  const kind = "count";
   if (expected === undefined) {
-    return { name, status: "info", detail: `${found} (no expected count in ${source})` };
+    return { name, status: "info", detail: `${found} (no expected count in ${source})`, kind };
   }
   return found === expected
-    ? { name, status: "pass", detail: `${found} (${source})` }
-    : { name, status: "fail", detail: `expected ${expected} (${source}) but found ${found}` };
+    ? { name, status: "pass", detail: `${found} (${source})`, kind }
+    : { name, status: "fail", detail: `expected ${expected} (${source}) but found ${found}`, kind };
 }
 
 /** Fails with `fail` and up to five of `bad`, or passes with `pass`. */
@@ -217,7 +230,7 @@ export function _patternCheck(
 }
 
 /** Decodes a file fully with sharp; returns its stored size or the error text. */
-async function _decode(
+export async function _decode(
   path: string,
 ): Promise<{ width: number; height: number; channels: number } | string> {
   try {

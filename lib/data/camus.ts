@@ -602,11 +602,15 @@ const _camusVerify: DatasetDescriptor["verify"] = async (root, manifest, options
       _countCheck("testing: patients (no masks)", testing.length, expected.testing, from.source),
     );
   }
+  // ImageQuality is in the 2023 release's Info_*.cfg only (the 2019 one has ED, ES, NbFrame).
+  const label = layout.release === "nifti" ? "quality" : "view";
   await _attempt(
     checks,
     "loader",
-    () => loadCamus({ root, size: [1, 1], label: "quality", cacheBytes: 0, seed: options.seed }),
-    (ds) => `loadCamus reads ${ds.length} items (every Info_*.cfg has an ImageQuality)`,
+    () => loadCamus({ root, size: [1, 1], label, cacheBytes: 0, seed: options.seed }),
+    (ds) =>
+      `loadCamus reads ${ds.length} items` +
+      (label === "quality" ? " (every Info_*.cfg has an ImageQuality)" : ""),
   );
 
   // Every image, mask and sequence file decodes; masks are 0-3 and the size of their image.

@@ -95,11 +95,20 @@ export interface DatasetManifest {
   [key: string]: unknown;
 }
 
-/** One check of a verification: `pass`, `fail`, or `info` (reported, never failing). */
+/**
+ * One check of a verification: `pass`, `fail`, `info` (reported, never failing), or `warn`
+ * (a count that differs from the manifest, accepted for this copy with `--update-lock`).
+ */
 export interface VerifyCheck {
   name: string;
-  status: "pass" | "fail" | "info";
+  status: "pass" | "fail" | "info" | "warn";
   detail: string;
+  /**
+   * `count`: the check compares a count with the manifest's (see `_countCheck`). A partial or
+   * variant copy fails only such checks, and `--update-lock` accepts them (as `warn`); every
+   * other failing check (a missing folder, a corrupt file, a mask of the wrong size) is refused.
+   */
+  kind?: "count";
 }
 
 /** Options of `verifyDataset` and `inspectDataset` (`manifest.ts`). */
@@ -141,12 +150,22 @@ export interface SplitSummary {
 export interface InspectedSplit {
   /** The image file of every item. */
   imagePaths: readonly string[];
-  /** Stored `HxWxC` of an image file (default: its header, read with sharp). */
+  /**
+   * Stored `HxWxC` of an image file, after reading the whole file (default: the header, read
+   * with sharp, and a full decode that fails on a truncated or corrupt file); throws when the
+   * file does not read.
+   */
   storedSize?: (path: string) => string | Promise<string>;
   /** Image-level labels (index into `names`) of every item. */
   labels?: { names: readonly string[]; values: ArrayLike<number> };
-  /** Mask pixels per class (index into `names`) over the split, at stored size. */
-  maskPixels?: { names: readonly string[]; count(): number[] | Promise<number[]> };
+  /**
+   * Mask pixels per class (index into `names`) over the split, at stored size. A mask that
+   * does not read is passed to `onUnreadable` (path, reason) when given, else thrown.
+   */
+  maskPixels?: {
+    names: readonly string[];
+    count(onUnreadable?: (path: string, reason: string) => void): number[] | Promise<number[]>;
+  };
 }
 
 /** How `tools/data.ts inspect` summarises a dataset. */

@@ -457,6 +457,43 @@ const _isicLoadSplit: DatasetDescriptor["loadSplit"] = async (o) => {
 const _ISIC_IMAGE = /^ISIC_\d{7}\.jpg$/;
 const _ISIC_MASK = /^ISIC_\d{7}_segmentation\.png$/;
 
+/**
+ * The Task 3 CSV's header, by column names as the loader and the official scorer read it:
+ * `image` and the seven class columns in any order; other columns (`score_weight`,
+ * `validation_weight` of the validation / test CSVs) are named and ignored.
+ */
+async function _csvHeaderCheck(csvPath: string): Promise<VerifyCheck> {
+  const name = "diagnosis: CSV header";
+  const wanted = ["image", ...ISIC2018_CLASSES];
+  const text = await Deno.readTextFile(csvPath).catch(() => undefined);
+  if (text === undefined) return { name, status: "fail", detail: `missing ${csvPath}` };
+  const first = text.replace(/^\uFEFF/, "").split(/\r?\n/, 1)[0].trim();
+  const columns = first.split(",").map((c) => c.trim());
+  const missing = wanted.filter((c) => !columns.includes(c));
+  const twice = columns.filter((c, i) => columns.indexOf(c) !== i);
+  if (missing.length || twice.length) {
+    const why = [
+      missing.length ? `no ${missing.join(", ")}` : "",
+      twice.length ? `${twice.join(", ")} twice` : "",
+    ].filter(Boolean).join("; ");
+    return {
+      name,
+      status: "fail",
+      detail: `expected "${wanted.join(",")}" but found "${first}" ` +
+        `(${why}; columns are taken by name, in any order)`,
+    };
+  }
+  const extra = columns.filter((c) => !wanted.includes(c));
+  const order = columns.filter((c) => wanted.includes(c)).join(",") === wanted.join(",")
+    ? ""
+    : " (columns reordered)";
+  return {
+    name,
+    status: "pass",
+    detail: `${wanted.join(",")}${order}${extra.length ? `; ignored: ${extra.join(", ")}` : ""}`,
+  };
+}
+
 const _isicVerify: DatasetDescriptor["verify"] = async (root, manifest, options) => {
   const L = ISIC2018_LAYOUT;
   const checks: VerifyCheck[] = [];
@@ -527,21 +564,7 @@ const _isicVerify: DatasetDescriptor["verify"] = async (root, manifest, options)
     );
 
     if (task === "diagnosis") {
-      const csvPath = join(root, gtName, L.task3Csv);
-      const header = ["image", ...ISIC2018_CLASSES].join(",");
-      const text = await Deno.readTextFile(csvPath).catch(() => undefined);
-      const first = text?.replace(/^\uFEFF/, "").split(/\r?\n/, 1)[0].trim();
-      checks.push(
-        text === undefined
-          ? { name: "diagnosis: CSV header", status: "fail", detail: `missing ${csvPath}` }
-          : first === header
-          ? { name: "diagnosis: CSV header", status: "pass", detail: header }
-          : {
-            name: "diagnosis: CSV header",
-            status: "fail",
-            detail: `expected "${header}" but found "${first}"`,
-          },
-      );
+      checks.push(await _csvHeaderCheck(join(root, gtName, L.task3Csv)));
       checks.push(_countCheck("diagnosis: images", images.length, expected.task3, from.source));
       if (ds?.labels) {
         const hist: Record<string, number> = {};
@@ -551,15 +574,18 @@ const _isicVerify: DatasetDescriptor["verify"] = async (root, manifest, options)
         const per = expected.perClass;
         const wrong = per ? ISIC2018_CLASSES.filter((c) => per[c] !== hist[c]) : [];
         checks.push(
-          !per ? { name: "diagnosis: classes", status: "info", detail: text } : wrong.length
+          !per
+            ? { name: "diagnosis: classes", status: "info", detail: text, kind: "count" }
+            : wrong.length
             ? {
               name: "diagnosis: classes",
               status: "fail",
               detail: `expected ${
                 wrong.map((c) => `${c} ${per[c]}`).join(", ")
               } (${from.source}) but found ${text}`,
+              kind: "count",
             }
-            : { name: "diagnosis: classes", status: "pass", detail: text },
+            : { name: "diagnosis: classes", status: "pass", detail: text, kind: "count" },
         );
       }
       await _decodeCheck(checks, inputName, images.map((n) => join(root, inputName, n)));

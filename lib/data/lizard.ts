@@ -13,7 +13,9 @@
  * Copies whose inner folders were moved up to the top (`Lizard_Images1/`, `Lizard_Images2/`,
  * `Lizard_Labels/{Labels,info.csv}`, {@linkcode LIZARD_LAYOUT_FLAT}) are found too: each piece
  * not given in `layout` is looked for at its published path, then without the lower-case
- * wrapper folder.
+ * wrapper folder. A partial copy with only one of the two image folders loads the tiles it
+ * has: the `info.csv` rows without an image are left out and named in `notes` (with both
+ * image folders there, a row without an image is an error).
  *
  * Tasks: `segmentation` gives per-pixel nucleus classes (0 background, 1–6 as in
  * {@linkcode LIZARD_CLASSES}) from `inst_map` and `id` → `class`; `diagnosis`
@@ -45,6 +47,7 @@ import {
   _decodeCheck,
   _expectedSource,
   _few,
+  _listNames,
   _maskPixels,
   _num,
   _readCheck,
@@ -185,6 +188,11 @@ export interface LizardDataset {
   readonly labels: Int32Array | undefined;
   /** Tiles of the chosen part left out for having no nuclei (diagnosis). */
   readonly excludedIds: readonly string[];
+  /**
+   * What the loader tolerated in a partial copy: an image folder not there (only one of the
+   * two image archives unpacked), naming the tiles of `info.csv` left out for it.
+   */
+  readonly notes: readonly string[];
   readonly imagePaths: readonly string[];
   readonly labelPaths: readonly string[];
   readonly length: number;
@@ -302,6 +310,7 @@ export async function loadLizard(options: LoadLizardOptions): Promise<LizardData
     labelPaths: chosen.map((i) => all.labelPaths[i]),
     labels,
     excludedIds: excluded,
+    notes: all.notes,
   });
 }
 
@@ -329,6 +338,8 @@ export interface LizardLayoutReport {
   sources: Record<string, number>;
   /** Where each piece was found. */
   paths: LizardLayout;
+  /** What a partial copy lacks (an image folder) and the tiles left out for it. */
+  notes: string[];
 }
 
 /**
@@ -354,10 +365,11 @@ export async function describeLizardLayout(
   const folds: Record<string, number> = {}, sources: Record<string, number> = {};
   s.folds.forEach((f) => (folds[f] = (folds[f] ?? 0) + 1));
   s.sources.forEach((x) => (sources[x] = (sources[x] ?? 0) + 1));
-  return { root, tiles: s.ids.length, folds, sources, paths };
+  return { root, tiles: s.ids.length, folds, sources, paths, notes: s.notes };
 }
 
 interface _Scan {
+  notes: string[];
   ids: string[];
   sources: string[];
   folds: number[];
@@ -399,8 +411,21 @@ async function _list(root: string, rel: string, what: string): Promise<string[]>
 
 async function _scan(root: string, layout: LizardLayout): Promise<_Scan> {
   const images = new Map<string, string>();
-  for (const dir of layout.imageDirs) {
-    for (const name of await _list(root, dir, "image")) {
+  // A partial copy may hold only one of the image folders (one of the two image archives).
+  const listed = await Promise.all(layout.imageDirs.map((dir) => _listNames(join(root, dir))));
+  const absent = layout.imageDirs.filter((_, i) => listed[i] === undefined);
+  if (absent.length === layout.imageDirs.length) {
+    await _requiredNames(
+      root,
+      layout.imageDirs[0],
+      (found) =>
+        `Missing image folder ${layout.imageDirs.join(" and ")} (or the same without the ` +
+        `lower-case wrapper folder) in ${root}; found at the top: ${_few(found) || "nothing"}`,
+      `Lizard root folder not found: ${root}`,
+    );
+  }
+  for (const [i, dir] of layout.imageDirs.entries()) {
+    for (const name of listed[i] ?? []) {
       const m = /^(.+)\.png$/i.exec(name);
       if (!m) continue;
       const prev = images.get(m[1]);
@@ -423,8 +448,17 @@ async function _scan(root: string, layout: LizardLayout): Promise<_Scan> {
     });
   }
   const rows = _parseInfo(text, csvPath);
-  const ids = [...rows.keys()].sort();
-  const noImage = ids.filter((id) => !images.has(id));
+  const notes: string[] = [];
+  let ids = [...rows.keys()].sort();
+  let noImage = ids.filter((id) => !images.has(id));
+  if (noImage.length && absent.length) {
+    notes.push(
+      `${absent.join(" and ")} not in ${root} (a partial copy): ${noImage.length} tiles of ` +
+        `${csvPath} without an image left out: ${_few(noImage, 10)}`,
+    );
+    ids = ids.filter((id) => images.has(id));
+    noImage = [];
+  }
   if (noImage.length) {
     throw new Error(
       `${noImage.length} tiles listed in ${csvPath} have no image <name>.png in ${
@@ -457,6 +491,7 @@ async function _scan(root: string, layout: LizardLayout): Promise<_Scan> {
     );
   }
   return {
+    notes,
     ids,
     sources: ids.map((id) => rows.get(id)!.source),
     folds: ids.map((id) => rows.get(id)!.fold),
@@ -553,6 +588,7 @@ interface _Init extends _LazyInit {
   folds: number[];
   labelPaths: string[];
   excludedIds: string[];
+  notes: string[];
 }
 
 class _LizardDataset extends _LazyDataset<LizardItem, LizardBatch> implements LizardDataset {
@@ -562,6 +598,7 @@ class _LizardDataset extends _LazyDataset<LizardItem, LizardBatch> implements Li
   readonly sources: readonly string[];
   readonly folds: readonly number[];
   readonly excludedIds: readonly string[];
+  readonly notes: readonly string[];
   readonly labelPaths: readonly string[];
 
   constructor(init: _Init) {
@@ -574,6 +611,7 @@ class _LizardDataset extends _LazyDataset<LizardItem, LizardBatch> implements Li
     this.sources = init.sources;
     this.folds = init.folds;
     this.excludedIds = init.excludedIds;
+    this.notes = init.notes;
     this.labelPaths = init.labelPaths;
   }
 
@@ -651,6 +689,9 @@ const _lizardVerify: DatasetDescriptor["verify"] = async (root, manifest, option
     ? undefined
     : perSource * LIZARD_SOURCES.length;
   if (!layout) return checks;
+  for (const note of layout.notes) {
+    checks.push({ name: "layout note", status: "info", detail: note });
+  }
   checks.push(_countCheck("tiles", layout.tiles, tiles, from.source));
   if (perSource !== undefined) {
     const wrong = LIZARD_SOURCES.filter((s) => layout.sources[s] !== perSource);
@@ -663,8 +704,14 @@ const _lizardVerify: DatasetDescriptor["verify"] = async (root, manifest, option
             `(${from.source}) but found ${
               wrong.map((s) => `${s} ${layout.sources[s] ?? 0}`).join(", ")
             }`,
+          kind: "count",
         }
-        : { name: "tiles per source", status: "pass", detail: `${perSource} of each source` },
+        : {
+          name: "tiles per source",
+          status: "pass",
+          detail: `${perSource} of each source`,
+          kind: "count",
+        },
     );
   }
   const ds = await _attempt(

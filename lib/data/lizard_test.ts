@@ -186,9 +186,21 @@ Deno.test("loadLizard() errors name the broken file", async (t) => {
     /no label file .*crag_2\.mat/,
   );
   await broken(
-    "missing images folder",
-    (r) => Deno.remove(join(r, "lizard_images2"), { recursive: true }),
-    /Missing image folder lizard_images2\/Lizard_Images2/,
+    "both image folders missing",
+    async (r) => {
+      await Deno.remove(join(r, "lizard_images1"), { recursive: true });
+      await Deno.remove(join(r, "lizard_images2"), { recursive: true });
+    },
+    /Missing image folder lizard_images1\/Lizard_Images1 and lizard_images2\/Lizard_Images2 .*found at the top: .*lizard_labels/,
+  );
+  await broken(
+    "an image missing while both image folders are there",
+    async (r) => {
+      const dir = join(r, "lizard_images2", "Lizard_Images2");
+      const first = [...Deno.readDirSync(dir)].map((e) => e.name).sort()[0];
+      await Deno.remove(join(dir, first));
+    },
+    /1 tiles listed in .*info\.csv have no image/,
   );
   await broken(
     "bad header",
@@ -224,4 +236,21 @@ Deno.test("loadLizard() errors name the broken file", async (t) => {
       ),
     /glas_1\.mat: inst_map is 2x2 but its image .*glas_1\.png is/,
   );
+});
+
+Deno.test("loadLizard() reads a partial copy with one image folder, naming the tiles left out", async () => {
+  const root = join(TMP, "images1-only");
+  await copy(ROOT, root);
+  const kept = [...Deno.readDirSync(join(root, L.imageDirs[0]))].map((e) => e.name.slice(0, -4));
+  const gone = [...Deno.readDirSync(join(root, L.imageDirs[1]))].map((e) => e.name.slice(0, -4));
+  await Deno.remove(join(root, "lizard_images2"), { recursive: true });
+  const ds = await loadLizard({ root, size: [8, 8] });
+  assert.deepEqual([...ds.ids], kept.sort());
+  assert.equal(ds.notes.length, 1);
+  assert.match(ds.notes[0], /lizard_images2\/Lizard_Images2 not in .* \(a partial copy\)/);
+  for (const id of gone) assert.ok(ds.notes[0].includes(id), `${id} not named: ${ds.notes[0]}`);
+  const layout = await describeLizardLayout(root);
+  assert.equal(layout.tiles, kept.length);
+  assert.deepEqual(layout.notes, ds.notes);
+  assert.deepEqual((await loadLizard({ root: ROOT, size: [8, 8] })).notes, []);
 });

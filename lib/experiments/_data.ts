@@ -10,19 +10,32 @@
  * (both auxiliaries on the same images) exists where every image has both.
  *
  * A user's folder is verified against its manifest, and its checksum lock
- * written (outside the folder), when a run first loads it
- * ({@link ensureDataLock}); computing a cache key ({@link dataFingerprint})
- * only ever reads.
+ * written (outside the folder), when a run first loads it; once it has a lock,
+ * every run re-checks it cheaply against the lock first ({@link ensureDataLock}).
+ * Computing a cache key ({@link dataFingerprint}) only ever reads.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { createHash } from "node:crypto";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { _few } from "../data/_checks.ts";
 import type { DatasetDescriptor, LoadedSplit } from "../data/dataset_descriptor.ts";
-import { datasetChecksums, defaultLockPath, readLock, verifyDataset } from "../data/manifest.ts";
+import {
+  assertOutsideDataset,
+  type DataLock,
+  datasetChecksums,
+  defaultLockPath,
+  lockChanges,
+  MANIFEST_DIR,
+  readDataLock,
+  verifyCommand,
+  verifyDataset,
+} from "../data/manifest.ts";
 import { DATASET_IDS, datasetIds, DATASETS, datasetTasks, getDataset } from "../data/registry.ts";
 import type { Dataset, ExperimentConfig, Task } from "./config.ts";
+import { defaultCacheDir } from "./results_cache.ts";
 
 /** Tasks each dataset supports in experiments (from its descriptor). */
 export const DATASET_TASKS: Record<Dataset, Task[]> = Object.fromEntries(
@@ -204,7 +217,8 @@ const fingerprints = new Map<string, string>();
  * value the lock will hold — together with the relative path, size and
  * modification time of every file, so that a file changed after the lock was
  * written also changes the key. Computed once per process and folder (a grid
- * asks for every run's key).
+ * asks for every run's key). When the lock records counts that differ from the
+ * manifest (accepted with `data:verify --update-lock`), it says so, once.
  */
 export async function dataFingerprint(
   data: Pick<ExperimentConfig["data"], "dataset" | "root">,
@@ -219,44 +233,261 @@ export async function dataFingerprint(
   const hit = fingerprints.get(memo);
   if (hit) return hit;
   const stat = await statFingerprint(root);
-  const sums = await readLock(defaultLockPath(data.dataset, root)) ?? await datasetChecksums(root);
+  const lockPath = defaultLockPath(data.dataset, root);
+  const lock = await readDataLock(lockPath);
+  if (lock) warnAcceptedCounts(data.dataset, root, lockPath, lock);
+  const sums = lock?.files ?? await datasetChecksums(root);
   const h = createHash("sha256").update(JSON.stringify(sums)).digest("hex");
   const fp = `sha256-lock:${h}:${stat}`;
   fingerprints.set(memo, fp);
   return fp;
 }
 
-const verified = new Set<string>();
-
 /**
- * Verifies a user's data folder against its manifest and writes its checksum
- * lock (outside the folder) when it has none yet, as `deno task data:verify`
- * does; a folder that does not verify stops here with the checks that
- * failed. Nothing to do for the embedded data or a folder with a lock.
- * {@link loadSplits} calls it, so a run does this when it starts.
+ * Makes sure a user's data folder may be trained on, before a run loads it
+ * ({@link loadSplits} calls it); nothing to do for the embedded data.
+ *
+ * - **No lock yet** (`data-manifests/locks/`, keyed by the folder's real path):
+ *   the folder is verified against its manifest, as `deno task data:verify`
+ *   does, and its lock written (outside the folder) when it passes. When it
+ *   fails, the run stops with the failing checks; when only counts differ from
+ *   the manifest (a partial or variant copy), the message names the command
+ *   that accepts the copy as it is: `deno task data:verify <id> DIR --update-lock`.
+ *   A failed verification is remembered per real path, folder state (file list,
+ *   sizes, mtimes), manifest and lock state: once per process, and once per grid
+ *   (the worker processes of one parent share it for ten minutes through a small
+ *   file under `.cache/data/verify/`, outside the dataset, and take turns), so a
+ *   grid reports it once rather than once per run.
+ * - **A lock**: the folder is re-checked cheaply against it (file list, sizes
+ *   and mtimes; only changed files are read again, see `lockChanges`); a
+ *   changed, missing or new file stops the run, naming the files and the
+ *   command to verify the copy again. Counts that the lock accepted as
+ *   differing from the manifest are printed as a warning (once per process).
+ *
+ * @param data The dataset and its folder (`root`; null for the embedded data).
+ * @throws {Error} When the folder does not verify, or changed since its lock.
  */
 export async function ensureDataLock(
   data: Pick<ExperimentConfig["data"], "dataset" | "root">,
 ): Promise<void> {
   if (!data.root) return;
-  const root = resolve(data.root);
-  const memo = `${data.dataset}\0${root}`;
-  if (verified.has(memo)) return;
-  if (await readLock(defaultLockPath(data.dataset, root)) === undefined) {
+  const given = resolve(data.root);
+  const root = await Deno.realPath(given).catch((err) => {
+    throw new Error(`Dataset folder not found: ${given}`, { cause: err });
+  });
+  // The results cache is written during the run: never inside the dataset either.
+  assertOutsideDataset(defaultCacheDir(), root, "Results cache folder");
+  for (;;) {
+    const lockPath = defaultLockPath(data.dataset, root);
+    const lock = await readDataLock(lockPath);
+    if (lock) {
+      await checkAgainstLock(data.dataset, given, root, lockPath, lock);
+      warnAcceptedCounts(data.dataset, given, lockPath, lock);
+      return;
+    }
+    // No lock: verify (once per process and grid), which writes the lock when the folder passes.
+    const key = JSON.stringify([
+      data.dataset,
+      root,
+      await statFingerprint(root),
+      await manifestHash(data.dataset),
+    ]);
+    let once = verifications.get(key);
+    if (!once) {
+      once = verifyOncePerGrid(data.dataset, given, root, key);
+      verifications.set(key, once);
+    }
+    // Only a failure is remembered (it throws here): a verified folder now has its lock.
+    const outcome = await once;
+    verifications.delete(key);
+    if (outcome === "verified") return;
+    // Another process of this grid verified the folder meanwhile and wrote its lock: read it.
+  }
+}
+
+/** Verifications of folders without a lock in this process, by dataset, real path and state. */
+const verifications = new Map<string, Promise<"verified" | "locked">>();
+/** Warnings printed in this process (accepted counts, old locks). */
+const warned = new Set<string>();
+
+/**
+ * How long a failed verification stands for the other processes of a grid (same parent): long
+ * enough for a grid's workers, which start within seconds of each other once one fails.
+ */
+const MEMO_LIFETIME_MS = 10 * 60_000;
+
+/** Where processes of one grid share failed verifications: `<repo>/.cache/data/verify/`. */
+const VERIFY_MEMO_DIR = fileURLToPath(new URL("../../.cache/data/verify/", import.meta.url));
+
+/**
+ * Verifies `root` once for this process's grid: the worker processes of one parent take turns
+ * (an exclusive file), and a failure one of them found (same key, same parent) is thrown again
+ * without verifying. Returns `locked` when the lock appeared while waiting (another verified it).
+ */
+async function verifyOncePerGrid(
+  dataset: string,
+  given: string,
+  root: string,
+  key: string,
+): Promise<"verified" | "locked"> {
+  const hash = createHash("sha256").update(`${dataset}\0${root}`).digest("hex").slice(0, 16);
+  const memoPath = join(VERIFY_MEMO_DIR, `${dataset}.${hash}.json`);
+  // Never write inside the dataset (a dataset holding the repository): then only in-process.
+  let shared = true;
+  try {
+    assertOutsideDataset(memoPath, root, "Verification memo");
+  } catch {
+    shared = false;
+  }
+  const gridKey = createHash("sha256").update(`${key}\0${Deno.ppid}`).digest("hex");
+  const release = shared ? await takeTurn(`${memoPath}.turn`) : () => {};
+  try {
+    if (await readDataLock(defaultLockPath(dataset, root))) return "locked";
+    if (shared) {
+      const memo = await Deno.readTextFile(memoPath).then(JSON.parse, () => undefined);
+      const age = Date.now() - Date.parse(memo?.at);
+      if (memo?.key === gridKey && typeof memo.message === "string" && age < MEMO_LIFETIME_MS) {
+        console.error(
+          `data: ${given} failed verification in another process of this grid at ${memo.at} ` +
+            `(nothing changed since); not verified again (${memoPath})`,
+        );
+        throw new Error(memo.message);
+      }
+    }
     console.error(
-      `data: no checksum lock for ${root} yet; verifying it (once) against the manifest`,
+      `data: no checksum lock for ${given} yet; verifying it (once) against the manifest`,
     );
-    const report = await verifyDataset(data.dataset, root);
-    if (!report.ok) {
-      const failed = report.checks.filter((c) => c.status === "fail");
-      throw new Error(
-        `${root} does not verify as ${data.dataset}: ` +
-          failed.map((c) => `${c.name}: ${c.detail}`).join("; ") +
-          ` (see deno task data:verify ${data.dataset} ${root})`,
-      );
+    const report = await verifyDataset(dataset, given);
+    if (report.ok) {
+      if (shared) await Deno.remove(memoPath).catch(() => {});
+      return "verified";
+    }
+    const failed = report.checks.filter((c) => c.status === "fail");
+    const onlyCounts = failed.every((c) => c.kind === "count");
+    const message = `${given} does not verify as ${dataset}: ` +
+      failed.map((c) => `${c.name}: ${c.detail}`).join("; ") +
+      (onlyCounts
+        ? `. Only counts differ from the manifest (a partial or variant copy?); to accept ` +
+          `this copy as it is (its files and counts recorded in a lock outside the folder), ` +
+          `run: ${verifyCommand(dataset, given, "--update-lock")}`
+        : ` (see ${verifyCommand(dataset, given)})`);
+    if (shared) {
+      const at = new Date().toISOString();
+      await Deno.mkdir(VERIFY_MEMO_DIR, { recursive: true });
+      const tmp = `${memoPath}.tmp-${Deno.pid}`;
+      await Deno.writeTextFile(tmp, JSON.stringify({ key: gridKey, at, message }) + "\n");
+      await Deno.rename(tmp, memoPath);
+      await pruneMemos();
+    }
+    throw new Error(message);
+  } finally {
+    release();
+  }
+}
+
+/** Removes memos of failed verifications that no grid can use any more (and forgotten turns). */
+async function pruneMemos(): Promise<void> {
+  for await (const e of Deno.readDir(VERIFY_MEMO_DIR)) {
+    const path = join(VERIFY_MEMO_DIR, e.name);
+    const st = await Deno.stat(path).catch(() => undefined);
+    if (st?.mtime && Date.now() - st.mtime.getTime() > 6 * MEMO_LIFETIME_MS) {
+      await Deno.remove(path).catch(() => {});
     }
   }
-  verified.add(memo);
+}
+
+/**
+ * Waits for this process's turn at `path` (an exclusive file holding the holder's pid) and
+ * returns its release. A turn whose holder is gone (no `/proc/<pid>`) or older than an hour
+ * is taken over.
+ */
+async function takeTurn(path: string): Promise<() => void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  for (;;) {
+    try {
+      const f = await Deno.open(path, { createNew: true, write: true });
+      await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
+      f.close();
+      return () => {
+        try {
+          Deno.removeSync(path);
+        } catch { /* taken over as stale meanwhile */ }
+      };
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+    const holder = Number((await Deno.readTextFile(path).catch(() => "")).trim());
+    const st = await Deno.stat(path).catch(() => undefined);
+    const gone = Number.isInteger(holder) && holder > 0 && haveProc() &&
+      !(await Deno.stat(`/proc/${holder}`).then(() => true, () => false));
+    const old = st?.mtime ? Date.now() - st.mtime.getTime() > 3600_000 : false;
+    if (st && (gone || old)) await Deno.remove(path).catch(() => {});
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function haveProc(): boolean {
+  try {
+    return Deno.statSync(`/proc/${Deno.pid}`).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** SHA-256 of the dataset's manifest file (part of the verification's key). */
+async function manifestHash(dataset: string): Promise<string> {
+  const text = await Deno.readTextFile(join(MANIFEST_DIR, `${dataset}.json`)).catch(() => "");
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * Stops the run when `root` changed since its lock: the file list, sizes and mtimes against the
+ * lock's, reading again only the files whose size or mtime changed.
+ */
+async function checkAgainstLock(
+  dataset: string,
+  given: string,
+  root: string,
+  lockPath: string,
+  lock: DataLock,
+): Promise<void> {
+  if (!lock.stats && !warned.has(`stats\0${lockPath}`)) {
+    warned.add(`stats\0${lockPath}`);
+    console.error(
+      `data: the lock ${lockPath} records no sizes and times, so every file of ${given} is ` +
+        `read to check it; ${verifyCommand(dataset, given)} records them`,
+    );
+  }
+  const diff = await lockChanges(root, lock);
+  const parts = [];
+  if (diff.changed.length) parts.push(`changed: ${_few(diff.changed, 20)}`);
+  if (diff.missing.length) parts.push(`missing: ${_few(diff.missing, 20)}`);
+  if (diff.added.length) parts.push(`new: ${_few(diff.added, 20)}`);
+  if (!parts.length) return;
+  throw new Error(
+    `${given} changed since it was verified (lock ${lockPath}): ${parts.join("; ")}. ` +
+      `The run stops. To verify the copy as it is now (every check again; a corrupt file is ` +
+      `still refused) and record it, run: ${verifyCommand(dataset, given, "--update-lock")}`,
+  );
+}
+
+/** Prints, once per process and lock, the counts a lock accepted as differing from the manifest. */
+function warnAcceptedCounts(
+  dataset: string,
+  given: string,
+  lockPath: string,
+  lock: DataLock,
+): void {
+  const differs = (lock.counts ?? []).filter((c) => c.differs);
+  if (!differs.length) return;
+  const memo = `${lockPath}\0${JSON.stringify(differs)}`;
+  if (warned.has(memo)) return;
+  warned.add(memo);
+  console.error(
+    `data: warning: the counts of ${given} differ from the manifest (accepted with ` +
+      `${verifyCommand(dataset, given, "--update-lock")}; lock ${lockPath}): ` +
+      differs.map((c) => `${c.name}: ${c.detail}`).join("; "),
+  );
 }
 
 /** A hash of the relative path, size and mtime of every file under `root`. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import { RESNET_DEFAULTS, type ResNetOptions } from "../models/resnet.ts";
 import { SR_RESNET_DEFAULTS, type SrResNetOptions } from "../models/sr_resnet.ts";
 import { UNET_DEFAULTS, type UNetOptions } from "../models/unet.ts";
@@ -225,3 +226,177 @@ function mergeAt(base: unknown, over: unknown, path: string): unknown {
 const OPEN_RECORDS = ["train.strategyOptions"];
 
 const join = (path: string, k: string) => (path ? `${path}.${k}` : k);
+
+/**
+ * Checks the range of every value of a config that has one, before anything runs: counts and
+ * sizes are integers ≥ 1 (≥ 0 for seeds and `ip.blocks`), learning rates finite and > 0, λ
+ * finite and ≥ 0, σ in [0, 1], the named choices among their names, and the data folders
+ * non-empty strings or null. `mergeConfig` has checked the types already, except where the
+ * default is null (`data.root`, the limits), which takes a value of any type. The first
+ * value out of range is the error; `checkConfig` (`run_experiment.ts`) calls this first.
+ *
+ * @param config A merged config.
+ * @throws {RangeError} For a number out of its range or a choice that is not among the names,
+ *   in the form `Expected train.batchSize to be an integer ≥ 1 but found 2.5`.
+ * @throws {TypeError} For a value of the wrong type where the default is null.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkConfigValues, DEFAULT_CONFIG, mergeConfig } from "./config.ts";
+ * checkConfigValues(DEFAULT_CONFIG);
+ * assert.throws(
+ *   () => checkConfigValues(mergeConfig(DEFAULT_CONFIG, { train: { batchSize: 2.5 } })),
+ *   { message: "Expected train.batchSize to be an integer ≥ 1 but found 2.5" },
+ * );
+ * ```
+ */
+export function checkConfigValues(config: ExperimentConfig): void {
+  const { data: d, degradation: g, ip, vr, seg, train: t, vrPretrain: p } = config;
+  integer("seed", config.seed, 0);
+  folder("data.root", d.root);
+  if (
+    !Array.isArray(d.size) || d.size.length !== 2 ||
+    !d.size.every((v) => Number.isInteger(v) && v >= 1)
+  ) {
+    throw new RangeError(
+      `Expected data.size to be [height, width], integers ≥ 1, but found ${found(d.size)}`,
+    );
+  }
+  integer("data.splitSeed", d.splitSeed, 0);
+  for (const [key, v] of [["data.trainLimit", d.trainLimit], ["data.testLimit", d.testLimit]]) {
+    if (v !== null && !(Number.isInteger(v) && (v as number) >= 1)) {
+      const E = typeof v === "number" ? RangeError : TypeError;
+      throw new E(`Expected ${key} to be an integer ≥ 1 or null but found ${found(v)}`);
+    }
+  }
+  if (d.evalDataset !== null && typeof d.evalDataset !== "string") {
+    throw new TypeError(
+      `Expected data.evalDataset to be a dataset id or null but found ${found(d.evalDataset)}`,
+    );
+  }
+  folder("data.evalRoot", d.evalRoot);
+  oneOf("degradation.kind", g.kind, DEGRADATION_KINDS);
+  if (!(g.sigma >= 0 && g.sigma <= 1)) {
+    throw new RangeError(`Expected degradation.sigma to be in [0, 1] but found ${found(g.sigma)}`);
+  }
+  atLeast("degradation.photons", g.photons, 0);
+  if (g.kind === "poisson" && !(g.photons > 0)) {
+    throw new RangeError(
+      `Expected degradation.photons to be a finite number > 0 for poisson but found ${g.photons}`,
+    );
+  }
+  atLeast("degradation.blurSigma", g.blurSigma, 0);
+  integer("degradation.factor", g.factor, 1);
+  if (g.kind === "bicubic" && g.factor !== 2 && g.factor !== 4) {
+    throw new RangeError(
+      `Expected degradation.factor to be 2 or 4 for bicubic but found ${g.factor}`,
+    );
+  }
+  integer("ip.channels", ip.channels, 1);
+  integer("ip.blocks", ip.blocks, 0);
+  oneOf("ip.scale", ip.scale, [1, 2, 4]);
+  integer("ip.imageChannels", ip.imageChannels, 1);
+  integer("ip.outerKernel", ip.outerKernel, 1);
+  for (const key of ["blocks", "widths"] as const) {
+    if (!Array.isArray(vr[key]) || vr[key].length === 0) {
+      throw new RangeError(`Expected vr.${key} to be a non-empty list but found ${found(vr[key])}`);
+    }
+    vr[key].forEach((v, i) => integer(`vr.${key}[${i}]`, v, 1));
+  }
+  if (vr.widths.length !== vr.blocks.length) {
+    throw new RangeError(
+      `Expected vr.widths to have one width per stage of vr.blocks (${vr.blocks.length}) ` +
+        `but found ${found(vr.widths)}`,
+    );
+  }
+  integer("vr.classes", vr.classes, 1);
+  integer("vr.imageChannels", vr.imageChannels, 1);
+  oneOf("vr.stemStride", vr.stemStride, [1, 2]);
+  oneOf("vr.block", vr.block, ["basic", "bottleneck"]);
+  oneOf("vr.stem", vr.stem, ["small", "imagenet"]);
+  positive("vr.widthMultiplier", vr.widthMultiplier);
+  integer("seg.depth", seg.depth, 1);
+  integer("seg.baseWidth", seg.baseWidth, 1);
+  integer("seg.classes", seg.classes, 1);
+  integer("seg.imageChannels", seg.imageChannels, 1);
+  oneOf("seg.upsampling", seg.upsampling, ["transpose", "bilinear"]);
+  integer("train.steps", t.steps, 1);
+  integer("train.batchSize", t.batchSize, 1);
+  oneOf("train.optimizer", t.optimizer, ["adam", "sgd"]);
+  positive("train.lr", t.lr);
+  positive("train.vrLr", t.vrLr);
+  atLeast("train.lambda", t.lambda, 0);
+  oneOf("train.granularity", t.granularity, ["global", "layer"]);
+  oneOf("train.vrInit", t.vrInit, ["pretrained", "scratch"]);
+  oneOf("train.auxLoss", t.auxLoss, ["supervised", "unsupervised"]);
+  integer("vrPretrain.steps", p.steps, 1);
+  integer("vrPretrain.batchSize", p.batchSize, 1);
+  positive("vrPretrain.lr", p.lr);
+}
+
+/** A found value as an error shows it: numbers as they print (NaN, 2.5), the rest as JSON. */
+const found = (v: unknown) => (typeof v === "number" ? String(v) : JSON.stringify(v));
+
+function integer(key: string, v: number, min: number): void {
+  if (!(Number.isInteger(v) && v >= min)) {
+    throw new RangeError(`Expected ${key} to be an integer ≥ ${min} but found ${found(v)}`);
+  }
+}
+
+function positive(key: string, v: number): void {
+  if (!(Number.isFinite(v) && v > 0)) {
+    throw new RangeError(`Expected ${key} to be a finite number > 0 but found ${found(v)}`);
+  }
+}
+
+function atLeast(key: string, v: number, min: number): void {
+  if (!(Number.isFinite(v) && v >= min)) {
+    throw new RangeError(`Expected ${key} to be a finite number ≥ ${min} but found ${found(v)}`);
+  }
+}
+
+function oneOf<T>(key: string, v: T, allowed: readonly T[]): void {
+  if (!allowed.includes(v)) {
+    throw new RangeError(
+      `Expected ${key} to be one of ${allowed.map(found).join(", ")} but found ${found(v)}`,
+    );
+  }
+}
+
+function folder(key: string, v: unknown): void {
+  if (v !== null && (typeof v !== "string" || v === "")) {
+    throw new TypeError(
+      `Expected ${key} to be a folder path (a non-empty string) or null but found ${found(v)}`,
+    );
+  }
+}
+
+/**
+ * The config with its data folders (`data.root`, `data.evalRoot`) made absolute: a relative
+ * folder is resolved against `base`. `runExperiment` and `runGrid` resolve against the
+ * current working directory, so that no worker process resolves a path against another
+ * folder; `readConfigFile` (`worker.ts`) resolves the folders a config file gives against the
+ * file's own folder.
+ *
+ * @param config A config (its folders checked by {@link checkConfigValues} or not yet: values
+ *   that are not non-empty strings are left as they are).
+ * @param base The folder relative paths are relative to (default: the working directory).
+ * @returns A new config, or `config` itself when nothing changes.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_CONFIG, mergeConfig, resolveDataPaths } from "./config.ts";
+ * const c = mergeConfig(DEFAULT_CONFIG, { data: { root: "data/ISIC2018" } });
+ * assert.equal(resolveDataPaths(c, "/home/me").data.root, "/home/me/data/ISIC2018");
+ * assert.equal(resolveDataPaths(DEFAULT_CONFIG, "/home/me"), DEFAULT_CONFIG);
+ * ```
+ */
+export function resolveDataPaths(
+  config: ExperimentConfig,
+  base: string = Deno.cwd(),
+): ExperimentConfig {
+  const abs = (p: string | null) => (typeof p === "string" && p !== "" ? resolve(base, p) : p);
+  const root = abs(config.data.root), evalRoot = abs(config.data.evalRoot);
+  if (root === config.data.root && evalRoot === config.data.evalRoot) return config;
+  return { ...config, data: { ...config.data, root, evalRoot } };
+}

@@ -13,6 +13,8 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readFile } from "node:fs/promises";
+import { _temporaryPath } from "../util/_temporary_path.ts";
+import { removeStaleTemporaries } from "../util/remove_stale_temporaries.ts";
 import { writeFileAtomic } from "../util/write_file_atomic.ts";
 
 // Re-exported for the modules that took it from here before it moved to lib/util/.
@@ -87,8 +89,65 @@ export class ResultsCache {
     }
   }
 
-  /** Stores a value atomically. */
+  /** Stores a value atomically (an error names the file, and says when the disk is full). */
   async put(kind: string, key: string, value: unknown): Promise<void> {
     await writeFileAtomic(this.path(kind, key), JSON.stringify(value, null, 1));
+  }
+
+  /**
+   * Makes sure, before any work starts, that results can be stored: creates
+   * the cache folder, creates and removes a probe file in it and in each of its
+   * subfolders (`runs/`, `checkpoints/`, …), and removes the temporaries that
+   * writers killed mid-write left there (see `removeStaleTemporaries`).
+   * Cheap (a few file operations); `runExperiment` and `runGrid` call it first,
+   * so that a cache that cannot be written fails at once, not after minutes of
+   * training.
+   *
+   * @throws {Error} `Cannot write to the results cache at <dir>: <why>. Make it writable, or set
+   *   GRADPROM_CACHE to a writable folder.` when the folder is read-only or cannot be created
+   *   (`… it is a file, not a folder. Move the file away, or set …` when it is a file).
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { join } from "node:path";
+   * import { ResultsCache } from "./results_cache.ts";
+   * const dir = await Deno.makeTempDir();
+   * await Deno.writeTextFile(join(dir, "file"), "");
+   * await new ResultsCache(join(dir, "cache")).prepareForWrites(); // created, writable
+   * await assert.rejects(new ResultsCache(join(dir, "file")).prepareForWrites(), /GRADPROM_CACHE/);
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   */
+  async prepareForWrites(): Promise<void> {
+    const fail = (why: string, cause?: unknown, todo = "Make it writable") =>
+      new Error(
+        `Cannot write to the results cache at ${this.dir}: ${why}. ` +
+          `${todo}, or set GRADPROM_CACHE to a writable folder.`,
+        { cause },
+      );
+    const info = await Deno.stat(this.dir).catch(() => undefined);
+    if (info && !info.isDirectory) {
+      throw fail("it is a file, not a folder", undefined, "Move the file away");
+    }
+    try {
+      await Deno.mkdir(this.dir, { recursive: true });
+    } catch (e) {
+      throw fail(`cannot create it (${(e as Error).message})`, e);
+    }
+    const folders = [this.dir];
+    for await (const e of Deno.readDir(this.dir)) {
+      if (e.isDirectory) folders.push(join(this.dir, e.name));
+    }
+    for (const folder of folders) {
+      const probe = _temporaryPath(join(folder, ".write-probe"));
+      try {
+        await Deno.writeFile(probe, new Uint8Array(0), { createNew: true });
+        await Deno.remove(probe);
+      } catch (e) {
+        await Deno.remove(probe).catch(() => {});
+        throw fail(`cannot create files in ${folder} (${(e as Error).message})`, e);
+      }
+      await removeStaleTemporaries(folder);
+    }
   }
 }

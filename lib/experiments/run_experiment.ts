@@ -7,7 +7,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { setupBackend } from "../backend/setup_backend.ts";
 import { batchSampler } from "../data/batch_sampler.ts";
 import { encodeWeights } from "../models/checkpoint.ts";
 import { removeTrainingState } from "../train/training_state.ts";
@@ -21,13 +20,14 @@ import type { TrainBatch, TrainStepSetup } from "../train/train_step.ts";
 import { Rng } from "../util/rng.ts";
 import { writeFileAtomic } from "../util/write_file_atomic.ts";
 import { datasetIds } from "../data/registry.ts";
-import type { ExperimentConfig } from "./config.ts";
+import { checkConfigValues, type ExperimentConfig, resolveDataPaths } from "./config.ts";
 import { checkStrategyOptions, methodSpec, methodStrategy } from "./methods.ts";
 import { dataFingerprint, datasetInfo, type DataSplits, loadSplits, subtasks } from "./_data.ts";
 import { degradeImages, degradeTestImages, describeDegradation } from "./degradation.ts";
 import { evaluate, evaluateCrossDomain } from "./_evaluate.ts";
 import { buildNetworks, type RunNetworks, stepNetworks } from "./_networks.ts";
 import { LIB_VERSION, ResultsCache } from "./results_cache.ts";
+import { runBackend } from "./_backend.ts";
 import { type VrPretraining, vrPretraining, type VrPretrainResult } from "./vr_pretrain.ts";
 
 // The parts of a run that live in modules of their own, where they were before.
@@ -72,7 +72,14 @@ export interface RunResult {
   /** `diagnosis+segmentation` only: the segmentation network's pre-training. */
   vrPretrainExtra?: VrPretrainResult;
   seconds: number;
+  /** The TF.js backend that computed it (part of the key, see {@link runKey}). */
   backend: string;
+  /**
+   * Threads the backend ran on (absent in results cached before it was recorded): results differ
+   * at float-rounding level across thread counts, so a cached result computed on another
+   * count is reported with a note, not recomputed.
+   */
+  threads?: number;
   version: string;
   createdAt: string;
   /** True when this value came from the cache. */
@@ -83,6 +90,42 @@ export interface RunResult {
    * of an uninterrupted run either way.
    */
   resumedFrom?: number;
+  /**
+   * What is wrong with the result although the run finished (absent when nothing is): today
+   * one warning, {@link BELOW_INPUT}, when IP's output has a lower test PSNR than its own
+   * degraded input (e.g. a learning rate so large that training wrecked IP). Printed at the
+   * end of the run; the tables mark such rows (`summarize.ts`).
+   */
+  warnings?: string[];
+}
+
+/** The start of the warning of a run whose IP ends below its own input (see {@link runWarnings}). */
+export const BELOW_INPUT = "IP ends below its own input";
+
+/**
+ * The warnings of a run's metrics: {@link BELOW_INPUT} when IP's output has a lower test PSNR
+ * than the degraded input it was given.
+ *
+ * @param metrics A run's held-out metrics.
+ * @returns The warnings (empty when none).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runWarnings } from "./run_experiment.ts";
+ * const m = { psnr: 7.67, ssim: 0.02, psnrInput: 20.26, ssimInput: 0.44, accuracy: 0.5 };
+ * assert.deepEqual(runWarnings(m), [
+ *   "IP ends below its own input: test PSNR 7.67 dB against the degraded input's 20.26 dB",
+ * ]);
+ * assert.deepEqual(runWarnings({ ...m, psnr: 25 }), []);
+ * ```
+ */
+export function runWarnings(metrics: RunMetrics): string[] {
+  return metrics.psnr < metrics.psnrInput
+    ? [
+      `${BELOW_INPUT}: test PSNR ${metrics.psnr.toFixed(2)} dB against the degraded input's ` +
+      `${metrics.psnrInput.toFixed(2)} dB`,
+    ]
+    : [];
 }
 
 /** Options of {@link runExperiment}. */
@@ -119,17 +162,37 @@ export interface RunOptions {
 export type RunEvent = TrainEvent;
 
 /**
- * Cache key of a run: its config, the library version and the data's fingerprint.
- * Empty `train.strategyOptions` are left out, so configs without them keep their keys.
+ * Cache key of a run: its config (checked by {@link checkConfig}, its data folders made
+ * absolute against the working directory), the TF.js backend of this process (started by
+ * `setupBackend` if it is not yet: another backend computes and caches its own result), the
+ * library version and the data's fingerprint. Empty `train.strategyOptions` are left out of it.
+ *
+ * @param config A full config.
+ * @returns The key (hex).
+ * @throws Errors of {@link checkConfig}: an invalid config has no key.
  */
 export async function runKey(config: ExperimentConfig): Promise<string> {
+  return await runKeyOnBackend(config, (await runBackend()).name);
+}
+
+/**
+ * {@link runKey} of a run computed on a given backend.
+ *
+ * @param config A full config.
+ * @param backend A TF.js backend name (`onednn`, `wasm`, …).
+ * @returns The key (hex).
+ */
+export async function runKeyOnBackend(config: ExperimentConfig, backend: string): Promise<string> {
   const { hashKey } = await import("./results_cache.ts");
-  const { strategyOptions, ...train } = config.train;
+  checkConfig(config);
+  const c = resolveDataPaths(config);
+  const { strategyOptions, ...train } = c.train;
   return hashKey({
     kind: "run",
-    config: Object.keys(strategyOptions ?? {}).length ? config : { ...config, train },
+    config: Object.keys(strategyOptions ?? {}).length ? c : { ...c, train },
+    backend,
     version: LIB_VERSION,
-    data: await dataFingerprint(config.data),
+    data: await dataFingerprint(c.data),
   });
 }
 
@@ -142,6 +205,12 @@ export async function runKey(config: ExperimentConfig): Promise<string> {
  * event, `resumedFrom` in the result), trains only steps k+1 to n, and ends
  * with the numbers of an uninterrupted run.
  *
+ * The config is checked first ({@link checkConfig}: nothing trains on a bad value) and its
+ * relative data folders resolved against the working directory. A run whose IP ends below
+ * its own input (lower test PSNR than the degraded input) finishes, with a warning printed
+ * and recorded (`warnings`). A cached result computed on another thread count is returned
+ * with a note printed.
+ *
  * @param config A full config (see `mergeConfig`).
  * @param options Cache, force, progress, checkpoints, events.
  * @returns The result, with `fromCache` set when it came from the cache.
@@ -150,14 +219,26 @@ export async function runExperiment(
   config: ExperimentConfig,
   options: RunOptions = {},
 ): Promise<RunResult> {
+  checkConfig(config);
+  config = resolveDataPaths(config);
   const cache = options.cache ?? new ResultsCache();
-  const key = await runKey(config);
+  await cache.prepareForWrites(); // before any work: fails at once if results cannot be stored
+  const backend = await runBackend();
+  const key = await runKeyOnBackend(config, backend.name);
+  const say = (s: string) => options.progress !== false && console.error(s);
   if (!options.force) {
     const hit = await cache.get<RunResult>("runs", key);
-    if (hit) return { ...hit, fromCache: true };
+    if (hit) {
+      if (hit.threads !== undefined && hit.threads !== backend.threads) {
+        say(
+          `note: the cached result ${key.slice(0, 12)} was computed on ${hit.threads} ` +
+            `${hit.backend} thread(s), this process uses ${backend.threads}: results differ ` +
+            `at float-rounding level across thread counts (--force recomputes it)`,
+        );
+      }
+      return { ...hit, fromCache: true };
+    }
   }
-  checkConfig(config);
-  const backend = await setupBackend();
   const t0 = performance.now();
   const data = await loadSplits(config.data);
   const rng = new Rng(config.seed);
@@ -191,26 +272,31 @@ export async function runExperiment(
     });
     const ev = evaluate(config, nets.ip, nets.vrs, data.test, testInput);
     const cross = config.data.evalDataset ? await evaluateCrossDomain(config, nets.ip) : undefined;
+    const metrics: RunMetrics = {
+      ...ev,
+      psnrInput: pres[0].psnrInput,
+      ssimInput: pres[0].ssimInput,
+      ...(cross ? { cross } : {}),
+    };
+    const warnings = runWarnings(metrics);
     const result: RunResult = {
       key,
       config,
-      metrics: {
-        ...ev,
-        psnrInput: pres[0].psnrInput,
-        ssimInput: pres[0].ssimInput,
-        ...(cross ? { cross } : {}),
-      },
+      metrics,
       log,
       vrPretrain: pres[0].result,
       ...(pres[1] ? { vrPretrainExtra: pres[1].result } : {}),
       seconds: (performance.now() - t0) / 1000,
       backend: backend.name,
+      threads: backend.threads,
       version: LIB_VERSION,
       createdAt: new Date().toISOString(),
       ...(resumedFrom ? { resumedFrom } : {}),
+      ...(warnings.length ? { warnings } : {}),
     };
     await saveRun(cache, result, nets);
     await removeTrainingState(checkpoint);
+    for (const w of warnings) say(`warning: ${runLabel(config)}: ${w}`);
     return result;
   } finally {
     for (const o of owned) o.dispose();
@@ -251,6 +337,10 @@ function trainBatches(
   };
 }
 
+/** A run's short name in messages: dataset, method, degradation, seed. */
+const runLabel = (c: ExperimentConfig) =>
+  `${c.data.dataset} ${c.method} ${describeDegradation(c.degradation)} seed ${c.seed}`;
+
 /** Caches a finished run: its trained networks beside it (for figures and CAMs), then the result. */
 async function saveRun(cache: ResultsCache, result: RunResult, nets: RunNetworks): Promise<void> {
   const path = (name: string) => cache.sidePath("runs", result.key, name);
@@ -274,7 +364,8 @@ export async function ensureVrPretrain(
   options: RunOptions = {},
 ): Promise<VrPretrainResult> {
   checkConfig(config);
-  await setupBackend();
+  config = resolveDataPaths(config);
+  await runBackend();
   const cache = options.cache ?? new ResultsCache();
   const data = await loadSplits(config.data);
   const testInput = degradeTestImages(config, data.test.images);
@@ -302,13 +393,18 @@ async function vrPretrainings(
 }
 
 /**
- * Checks a config against its dataset before anything runs: image channels
- * and class counts of the networks, the SR scale against the degradation;
- * and its method and `train.strategyOptions` against the method's strategy.
- * Errors name the keys to set.
+ * Checks a config before anything runs: its method and `train.strategyOptions` against the
+ * method's strategy; the range of every value (`checkConfigValues` in `config.ts`: steps,
+ * batch sizes and sizes integers ≥ 1, learning rates finite and > 0, λ ≥ 0, σ in [0, 1],
+ * data folders non-empty or null, …); then against its dataset: image channels and class
+ * counts of the networks, the SR scale against the degradation. Errors name the keys to set.
+ *
+ * @param config A full config.
+ * @throws {RangeError|TypeError} The first problem found, naming its key.
  */
 export function checkConfig(config: ExperimentConfig): void {
   checkStrategyOptions(config);
+  checkConfigValues(config);
   const { dataset, task, evalDataset } = config.data;
   const info = datasetInfo(dataset);
   if (!info) {
@@ -338,6 +434,11 @@ export function checkConfig(config: ExperimentConfig): void {
   }
   const want = config.degradation.kind === "bicubic" ? config.degradation.factor : 1;
   expect("ip.scale", config.ip.scale, want);
+  if (evalDataset !== null && !datasetInfo(evalDataset)) {
+    throw new TypeError(
+      `Expected data.evalDataset ${datasetIds().join(", ")} or null but found ${evalDataset}`,
+    );
+  }
   if (evalDataset && datasetInfo(evalDataset)?.shapes.channels !== shapes.channels) {
     errors.push(
       `data.evalDataset with ${shapes.channels} channels like ${dataset} (found ${evalDataset})`,

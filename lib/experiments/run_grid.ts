@@ -8,10 +8,16 @@
 import { join } from "node:path";
 import { Progress } from "../train/progress.ts";
 import { writeFileAtomic } from "../util/write_file_atomic.ts";
-import type { ExperimentConfig } from "./config.ts";
+import { type ExperimentConfig, resolveDataPaths } from "./config.ts";
 import { describeDegradation } from "./degradation.ts";
 import { ResultsCache } from "./results_cache.ts";
-import { runExperiment, runKey, type RunResult } from "./run_experiment.ts";
+import {
+  checkConfig,
+  runExperiment,
+  runKey,
+  type RunResult,
+  runWarnings,
+} from "./run_experiment.ts";
 import { groupBySharedPretraining } from "./vr_pretrain.ts";
 import { WORKER_PATH } from "./worker.ts";
 
@@ -42,13 +48,22 @@ export function defaultWorkers(): number {
  * (`groupBySharedPretraining`: same data, VR, pre-training settings and seed)
  * wait for the first of them, so it is trained once.
  *
- * @throws If a worker fails: the error names the run and quotes its log's end.
+ * Every config is checked first (`checkConfig`), so a bad value stops the grid before any run
+ * starts; relative data folders are resolved against the working directory before a worker
+ * sees them. Runs whose IP ends below its own input are listed at the end (they keep their
+ * results; the tables mark them).
+ *
+ * @throws If a config is invalid (naming the key), or a worker fails: the error names the run
+ *   and quotes its log's end.
  */
 export async function runGrid(
   configs: ExperimentConfig[],
   options: RunGridOptions = {},
 ): Promise<RunResult[]> {
+  for (const c of configs) checkConfig(c);
+  configs = configs.map((c) => resolveDataPaths(c));
   const cache = options.cache ?? new ResultsCache();
+  await cache.prepareForWrites(); // before any work: fails at once if results cannot be stored
   const keys = await Promise.all(configs.map(runKey));
   // Each distinct run once: grids that share runs (Table 5 and Table 1, the sweeps) list them twice.
   const missing: number[] = [];
@@ -99,6 +114,18 @@ export async function runGrid(
       );
     }
     results.push(r);
+  }
+  const flagged = new Set<string>();
+  for (const r of results) {
+    if (flagged.has(r.key)) continue;
+    flagged.add(r.key);
+    for (const w of runWarnings(r.metrics)) {
+      log(
+        `grid: warning: ${r.config.data.dataset} ${r.config.method} ${
+          describeDegradation(r.config.degradation)
+        } seed ${r.config.seed}: ${w}`,
+      );
+    }
   }
   return results;
 }

@@ -15,7 +15,7 @@ import {
   VR_ONLY_ROW,
 } from "./methods.ts";
 import type { ExperimentSpec } from "./registry.ts";
-import type { RunResult } from "./run_experiment.ts";
+import { type RunResult, runWarnings } from "./run_experiment.ts";
 
 /** Mean, standard deviation (n − 1; 0 for one seed) and count. */
 export interface Stat {
@@ -54,7 +54,20 @@ export interface TableRow {
   cross?: { dataset: string; psnr: Stat; ssim: Stat; psnrInput: Stat };
   paperPsnr?: number;
   paperSsim?: number;
+  /**
+   * Seeds whose IP ended below its own input (test PSNR lower than the degraded input's, see
+   * `runWarnings`); absent when none did. The tables mark the row's PSNR with {@link BELOW_INPUT_MARK}.
+   */
+  belowInput?: number[];
 }
+
+/** The mark of a PSNR whose IP ended below its own input, and the table's footnote on it. */
+export const BELOW_INPUT_MARK = "†";
+
+/** The footnote under a table with a row marked {@link BELOW_INPUT_MARK}. */
+export const BELOW_INPUT_NOTE = `${BELOW_INPUT_MARK} IP ends below its own input: its test ` +
+  "PSNR is lower than the degraded input's (in every seed of the row, or in the seeds named " +
+  "beside the mark).";
 
 /** A claim checked on our numbers. */
 export interface ClaimCheck {
@@ -122,6 +135,8 @@ export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
         p.method === method && (p.group !== undefined ? p.group === group : p.sigma === sigma)
       );
       const cross = rs.every((r) => r.metrics.cross) ? rs.map((r) => r.metrics.cross!) : null;
+      const below = rs.filter((r) => runWarnings(r.metrics).length).map((r) => r.config.seed)
+        .sort((a, b) => a - b);
       rows.push({
         method,
         label: rowStyle(method).label,
@@ -149,6 +164,7 @@ export function summarize(spec: ExperimentSpec, runs: RunResult[]): TableRow[] {
           : {}),
         paperPsnr: paper?.psnr,
         paperSsim: paper?.ssim,
+        ...(below.length ? { belowInput: below } : {}),
       });
     }
   }
@@ -227,6 +243,17 @@ export function tableHeaders(rows: TableRow[]): string[] {
   ];
 }
 
+/**
+ * The mark after a PSNR whose IP ended below its own input: ` †`, or ` † (seed 1)` when only
+ * some of the row's seeds did; "" for every other row.
+ */
+function belowInputMark(r: TableRow): string {
+  if (!r.belowInput?.length) return "";
+  const some = r.belowInput.length < r.seeds.length;
+  return ` ${BELOW_INPUT_MARK}` +
+    (some ? ` (seed${r.belowInput.length > 1 ? "s" : ""} ${r.belowInput.join(",")})` : "");
+}
+
 /** The rows as display strings (mean ± std over seeds). */
 export function tableCells(rows: TableRow[]): string[][] {
   const pair = (clean?: Stat, degraded?: Stat) =>
@@ -236,7 +263,7 @@ export function tableCells(rows: TableRow[]): string[][] {
     return [
       r.group,
       r.label,
-      fmtStat(r.psnr, 2),
+      fmtStat(r.psnr, 2) + belowInputMark(r),
       fmtNum(r.paperPsnr, 3),
       fmtStat(r.ssim, 3),
       fmtNum(r.paperSsim, 3),
@@ -275,6 +302,7 @@ export function tableMarkdown(rows: TableRow[], claims: ClaimCheck[] = []): stri
       : "";
   }).filter(Boolean);
   if (inputs.length) lines.push("", `Degraded input, before enhancement: ${inputs.join("; ")}.`);
+  if (rows.some((r) => r.belowInput?.length)) lines.push("", BELOW_INPUT_NOTE);
   const notes = observationsMarkdown(rows);
   if (notes) lines.push("", notes);
   if (claims.length) lines.push("", claimsTableMarkdown(claims));
@@ -365,7 +393,8 @@ export function tableHtml(rows: TableRow[]): string {
   const head = tableHeaders(rows).map((h) => `<th>${e(h)}</th>`).join("");
   const body = tableCells(rows).map((c) => `<tr>${c.map((x) => `<td>${e(x)}</td>`).join("")}</tr>`)
     .join("\n");
-  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  const note = rows.some((r) => r.belowInput?.length) ? `<p>${e(BELOW_INPUT_NOTE)}</p>` : "";
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>${note}`;
 }
 
 /** `+0.123 ± 0.045` (± the standard error when there are several seeds). */

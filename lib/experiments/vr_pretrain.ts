@@ -17,11 +17,13 @@ import { trainLoop } from "../train/train_loop.ts";
 import type { Recognizer } from "../train/train_step.ts";
 import { writeFileAtomic } from "../util/write_file_atomic.ts";
 import { Rng } from "../util/rng.ts";
-import type { ExperimentConfig } from "./config.ts";
+import { type ExperimentConfig, resolveDataPaths } from "./config.ts";
 import { dataFingerprint, type DataSplits, subtasks } from "./_data.ts";
 import { atCleanSize, mean, predict, recognitionScores } from "./_evaluate.ts";
 import { classesOf, makeVr, type SubTask } from "./_networks.ts";
 import { hashKey, LIB_VERSION, type ResultsCache } from "./results_cache.ts";
+import { runBackend } from "./_backend.ts";
+import { FusedAdam } from "../train/fused_optimizer.ts";
 
 /** VR trained alone on clean images (Benchmark-ii), as cached. */
 export interface VrPretrainResult {
@@ -47,11 +49,14 @@ export interface VrPretraining {
 /**
  * The cache key of the VR pre-training a config uses for one recognition
  * task: the data (without the degradation, so one pre-training serves every
- * noise level), the task's network, the pre-training settings, the seed, the
- * library version and the data's fingerprint. Runs with equal keys share it.
+ * noise level; its folder made absolute), the task's network, the pre-training
+ * settings, the seed, the TF.js backend, the library version and the data's
+ * fingerprint. Runs with equal keys share it; a pre-training computed on
+ * another backend is not reused.
  *
  * @param config An experiment config.
  * @param task `diagnosis` or `segmentation` (one of the config's tasks).
+ * @param backend The backend (default: this process's, see `runKey`).
  * @returns The key (hex).
  * @example
  * ```ts
@@ -63,8 +68,12 @@ export interface VrPretraining {
  * assert.equal(await vrPretrainKey(a, "diagnosis"), await vrPretrainKey(b, "diagnosis"));
  * ```
  */
-export async function vrPretrainKey(config: ExperimentConfig, task: SubTask): Promise<string> {
-  const d = config.data;
+export async function vrPretrainKey(
+  config: ExperimentConfig,
+  task: SubTask,
+  backend?: string,
+): Promise<string> {
+  const d = resolveDataPaths(config).data;
   return hashKey({
     kind: "vr-pretrain",
     data: {
@@ -79,8 +88,9 @@ export async function vrPretrainKey(config: ExperimentConfig, task: SubTask): Pr
     vr: task === "segmentation" ? config.seg : config.vr,
     vrPretrain: config.vrPretrain,
     seed: config.seed,
+    backend: backend ?? (await runBackend()).name,
     version: LIB_VERSION,
-    fingerprint: await dataFingerprint(config.data),
+    fingerprint: await dataFingerprint(d),
   });
 }
 
@@ -208,7 +218,7 @@ async function trainVr(
   progress: boolean,
 ): Promise<void> {
   const p = config.vrPretrain;
-  const optimizer = tf.train.adam(p.lr);
+  const optimizer = new FusedAdam(p.lr);
   try {
     const sampler = batchSampler(data.train.images.shape[0], p.batchSize, rng.fork("batches"));
     await trainLoop({

@@ -8,7 +8,8 @@
  * ```
  *
  * It prints one JSON line to stdout: the run's key and metrics (with
- * `fromCache`, and `resumedFrom` when it resumed from a checkpoint), or with
+ * `fromCache`, `resumedFrom` when it resumed from a checkpoint, and `warnings`
+ * when IP ended below its own input), or with
  * `--pretrain-only` the VR pre-training's result; errors go to stderr as
  * `error: …` with exit code 1.
  *
@@ -16,9 +17,10 @@
  */
 import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_CONFIG, type ExperimentConfig, mergeConfig } from "./config.ts";
-import { ensureVrPretrain, runExperiment, type RunMetrics } from "./run_experiment.ts";
+import { DEFAULT_CONFIG, type ExperimentConfig, mergeConfig, resolveDataPaths } from "./config.ts";
+import { checkConfig, ensureVrPretrain, runExperiment, type RunMetrics } from "./run_experiment.ts";
 import type { VrPretrainResult } from "./vr_pretrain.ts";
 
 /** Path of this module, to start it as a process (`deno run -A WORKER_PATH --config …`). */
@@ -31,16 +33,20 @@ export interface RunSummary {
   fromCache: boolean;
   /** The step it resumed from (absent when it did not resume). */
   resumedFrom?: number;
+  /** What is wrong with the result (`RunResult.warnings`; absent when nothing is). */
+  warnings?: string[];
 }
 
 /**
  * Reads a config file: a JSON object of overrides of the default config
- * (a full config is one too).
+ * (a full config is one too), checked (`checkConfig`), with relative data
+ * folders (`data.root`, `data.evalRoot`) resolved against the file's own folder.
  *
- * @param path The file.
- * @returns The merged config.
+ * @param path The file (a relative path is relative to the working directory).
+ * @returns The merged config, its data folders absolute.
  * @throws {Error} Naming the file, when it cannot be read or parsed; `mergeConfig`'s
- *   errors for unknown keys or wrong types.
+ *   errors for unknown keys or wrong types and `checkConfig`'s for bad values, each
+ *   prefixed with `Config <path>: `.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -59,7 +65,14 @@ export async function readConfigFile(path: string): Promise<ExperimentConfig> {
   } catch (e) {
     throw new Error(`Cannot read config ${path}: ${(e as Error).message}`);
   }
-  return mergeConfig(DEFAULT_CONFIG, overrides);
+  try {
+    const config = resolveDataPaths(mergeConfig(DEFAULT_CONFIG, overrides), dirname(resolve(path)));
+    checkConfig(config);
+    return config;
+  } catch (e) {
+    if (e instanceof Error) e.message = `Config ${path}: ${e.message}`;
+    throw e;
+  }
 }
 
 /**
@@ -81,6 +94,7 @@ export async function runConfig(
     metrics: r.metrics,
     fromCache: !!r.fromCache,
     ...(r.resumedFrom ? { resumedFrom: r.resumedFrom } : {}),
+    ...(r.warnings?.length ? { warnings: r.warnings } : {}),
   };
 }
 

@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { readFile } from "node:fs/promises";
+import { _readTensorFile } from "../util/_tensor_file.ts";
 import { writeFileAtomic } from "../util/write_file_atomic.ts";
 import type { Module } from "./module.ts";
 
@@ -38,31 +39,34 @@ export function encodeWeights(m: Module): Uint8Array {
   return out;
 }
 
+/** What to do with a weights file that cannot be read. */
+const HINT = "delete it, or run again with --force, to compute it again";
+
 /**
  * Assigns weights encoded by {@link encodeWeights} to a module of the same
- * architecture. Throws naming the first variable that is missing, extra or of
- * another shape.
+ * architecture. The bytes are checked whole before any variable changes.
+ *
+ * @param m The module.
+ * @param bytes The encoded weights.
+ * @param source Where they came from (a path), for errors.
+ * @throws {Error} Naming `source` and what is wrong: a file that is empty, truncated, of the
+ *   wrong size for its header or with a garbled header (`<source>: not a valid weights file
+ *   (gradprom-weights-v1): the file is 3 bytes (expected at least 4); …`), or the first variable
+ *   that is missing, extra or of another shape.
  */
 export function decodeWeightsInto(m: Module, bytes: Uint8Array, source = "weights"): void {
-  if (bytes.length < 4) {
-    throw new Error(`${source}: expected a weights file but found ${bytes.length} bytes`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const hlen = view.getUint32(0, true);
-  let header: { format: string; variables: { path: string; shape: number[]; offset: number }[] };
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + hlen)));
-  } catch {
-    throw new Error(`${source}: corrupt header (not ${FORMAT})`);
-  }
-  if (header.format !== FORMAT) {
-    throw new Error(`${source}: expected format ${FORMAT} but found ${header.format}`);
-  }
-  const values = new Float32Array(bytes.slice(4 + hlen).buffer);
+  const { header, values } = _readTensorFile<
+    { format: string; variables: { path: string; shape: number[]; offset: number }[] }
+  >(bytes, source, {
+    format: FORMAT,
+    what: "weights file",
+    entries: "variables",
+    name: "path",
+    hint: HINT,
+  });
   const mine = new Map(
     [...m.params.entries(), ...m.state.entries()].map(([k, v]) => [k.slice(m.scope.length + 1), v]),
   );
-  const seen = new Set<string>();
   for (const e of header.variables) {
     const v = mine.get(e.path);
     if (!v) throw new Error(`${source}: variable '${e.path}' does not exist in ${m.scope}`);
@@ -71,15 +75,16 @@ export function decodeWeightsInto(m: Module, bytes: Uint8Array, source = "weight
         `${source}: expected shape [${v.shape}] for '${e.path}' but found [${e.shape}]`,
       );
     }
-    const size = v.size;
-    if (e.offset + size > values.length) throw new Error(`${source}: truncated at '${e.path}'`);
-    tf.tidy(() =>
-      v.assign(tf.tensor(values.subarray(e.offset, e.offset + size), v.shape, "float32"))
-    );
-    seen.add(e.path);
   }
-  const missing = [...mine.keys()].filter((k) => !seen.has(k));
+  const given = new Set(header.variables.map((e) => e.path));
+  const missing = [...mine.keys()].filter((k) => !given.has(k));
   if (missing.length) throw new Error(`${source}: no values for ${missing.join(", ")}`);
+  for (const e of header.variables) {
+    const v = mine.get(e.path)!;
+    tf.tidy(() =>
+      v.assign(tf.tensor(values.subarray(e.offset, e.offset + v.size), v.shape, "float32"))
+    );
+  }
 }
 
 /** Saves a module's variables to a file atomically. */
@@ -87,7 +92,11 @@ export async function saveWeights(m: Module, path: string): Promise<void> {
   await writeFileAtomic(path, encodeWeights(m));
 }
 
-/** Loads a module's variables from a file written by {@link saveWeights}. */
+/**
+ * Loads a module's variables from a file written by {@link saveWeights}.
+ *
+ * @throws {Error} Naming the file and what is wrong with it (see {@link decodeWeightsInto}).
+ */
 export async function loadWeights(m: Module, path: string): Promise<void> {
   decodeWeightsInto(m, new Uint8Array(await readFile(path)), path);
 }

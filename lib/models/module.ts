@@ -20,6 +20,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../util/rng.ts";
+import { batchNormTrain, batchNormTrainApplies } from "../backend/onednn/batch_norm_train.ts";
 
 /** How a forward pass runs. */
 export interface ForwardContext {
@@ -195,8 +196,15 @@ export const BN_EPSILON = 1e-5;
 
 /**
  * Batch normalisation over N, H, W. In training mode it normalises with the
- * batch statistics and (when `ctx.updates` is given) records updated running
- * statistics; in evaluation mode it uses the running statistics.
+ * batch statistics (biased variance) and (when `ctx.updates` is given) records
+ * updated running statistics (the variance made unbiased); in evaluation mode it
+ * uses the running statistics.
+ *
+ * In training mode on the onednn backend (float32 input) the normalisation and
+ * its batch statistics are one native kernel each way
+ * (`lib/backend/onednn/batch_norm_train.ts`; equal to the portable form up to
+ * float rounding); elsewhere, `tf.moments` then `tf.batchNorm4d` with autodiff.
+ * The running statistics follow the same formula either way.
  */
 export function batchNorm(
   m: Module,
@@ -209,7 +217,10 @@ export function batchNorm(
   const mm = m.p(`${path}/moving_mean`) as tf.Variable<tf.Rank.R1>;
   const mv = m.p(`${path}/moving_variance`) as tf.Variable<tf.Rank.R1>;
   if (!ctx.training) return tf.batchNorm4d(x, mm, mv, beta, gamma, BN_EPSILON);
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const native = batchNormTrainApplies(x, gamma, beta)
+    ? batchNormTrain(x, gamma, beta, BN_EPSILON)
+    : undefined;
+  const { mean, variance } = native ?? tf.moments(x, [0, 1, 2]);
   if (ctx.updates) {
     const n = x.shape[0] * x.shape[1] * x.shape[2];
     const unbiased = tf.mul(variance, n / Math.max(1, n - 1));
@@ -221,5 +232,6 @@ export function batchNorm(
     ctx.updates.set(mm.name, tf.keep(newMean));
     ctx.updates.set(mv.name, tf.keep(newVar));
   }
+  if (native) return native.y;
   return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, BN_EPSILON);
 }

@@ -66,8 +66,12 @@ export interface ExecuteNotebookResult {
  * @param options Per-cell timeout, extra environment, quiet window, stderr sink.
  * @returns The number of code cells executed and the seconds it took.
  * @throws {Error} If a cell raised, timed out or the kernel died (the message names the cell
- *   index and the error, and quotes the end of the executor's stderr), or if `/usr/bin/python3`
- *   lacks nbclient (the message says which Debian packages to install).
+ *   index and the error, and quotes the end of the executor's stderr); an error thrown in a
+ *   timer, callback or promise that nothing awaited fails the cell after which it was found
+ *   (the Deno kernel itself drops such errors; `tools/nbexec.py` records them). If the input is
+ *   not a valid notebook: `<input>: not a valid notebook: <reason>` (invalid JSON, an nbformat
+ *   error), nothing else. If `/usr/bin/python3` lacks nbclient (the message says which Debian
+ *   packages to install).
  * @example
  * ```ts ignore
  * import { executeNotebook } from "./execute_notebook.ts";
@@ -166,6 +170,8 @@ export async function executeNotebook(
     return { cells: Number(summary.cells ?? 0), seconds };
   }
   const quoted = tail.join("\n");
+  const invalid = tail.findLast((l) => l.startsWith(`${inputPath}: not a valid notebook: `));
+  if (status.code === 2 && invalid) throw new Error(invalid);
   if (status.code === 3) {
     throw new Error(
       `Expected ${_PYTHON} with nbclient, nbformat and jupyter_client but found some missing; ` +

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../util/write_file_atomic.ts";
 
 /** The kernel name the spec is written under (`<dir>/kernels/deno`). */
 export const DENO_KERNEL_NAME = "deno";
@@ -47,9 +48,6 @@ export async function writeDenoKernelspec(
     env: { NO_COLOR: "1" },
     metadata: { debugger: false },
   };
-  await Deno.mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(spec, null, 2) + "\n");
-  await Deno.rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(spec, null, 2) + "\n");
   return root;
 }

@@ -9,7 +9,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { basename, dirname } from "node:path";
 import type { Module } from "../models/module.ts";
+import { removeStaleTemporaries } from "../util/remove_stale_temporaries.ts";
 import { Progress } from "./progress.ts";
 import { loadTrainingState, saveTrainingState, type TrainingParts } from "./training_state.ts";
 import {
@@ -107,8 +109,10 @@ export interface TrainLoopOptions<S extends TrainStepSetup | VrTrainSetup> {
   /**
    * Save the state (models, optimizers, log) to `path` every `every` steps
    * (default: a tenth of the run, at least 10), and start from the state
-   * found there unless `resume` is false. The loop never deletes it: remove it
-   * (`removeTrainingState`) once the run's results are safe.
+   * found there unless `resume` is false (a checkpoint that cannot be read is
+   * an error naming it). Temporaries that a process killed while saving left
+   * beside it are removed at the start. The loop never deletes the checkpoint
+   * itself: remove it (`removeTrainingState`) once the run's results are safe.
    */
   checkpoint?: { path: string; every?: number; resume?: boolean };
   /** Stop (throw) after this step, as an interruption would: for tests of resuming. */
@@ -183,6 +187,10 @@ export async function trainLoop<S extends TrainStepSetup | VrTrainSetup>(
   const every = checkpoint?.every ?? Math.max(10, Math.ceil(total / 10));
   const layerEvery = options.layerEvery ?? Math.max(1, Math.floor(total / 50));
   let start = 0;
+  if (checkpoint) {
+    // A process killed while saving leaves its temporary beside the checkpoint.
+    await removeStaleTemporaries(dirname(checkpoint.path), { target: basename(checkpoint.path) });
+  }
   if (checkpoint && checkpoint.resume !== false) {
     const resumed = await loadTrainingState(checkpoint.path, parts);
     if (resumed) {

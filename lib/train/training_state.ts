@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { readFile, rm } from "node:fs/promises";
 import type { Module } from "../models/module.ts";
+import { _readTensorFile, _sizeOf } from "../util/_tensor_file.ts";
 import { writeFileAtomic } from "../util/write_file_atomic.ts";
 
 const FORMAT = "gradprom-training-state-v1";
@@ -89,10 +90,21 @@ export async function saveTrainingState(
   }
 }
 
+/** What to do with a checkpoint that cannot be read. */
+const HINT = "delete it, or run again with --force, to start over";
+
 /**
  * Restores a checkpoint into freshly built models and optimizers of the same
- * run. Returns undefined when there is no checkpoint; throws, naming the file
- * and the variable, when it does not fit the models.
+ * run. Returns undefined when there is no checkpoint. The file is checked
+ * whole before anything is restored.
+ *
+ * @param path The checkpoint.
+ * @param parts The models and optimizers to restore into.
+ * @returns The step and loop state, or undefined when there is no file.
+ * @throws {Error} Naming the file: one that cannot be read, is empty, truncated, of the wrong
+ *   size for its header or has a garbled header (`<path>: not a valid checkpoint
+ *   (gradprom-training-state-v1): the file is empty (0 bytes; expected at least 4); delete it,
+ *   or run again with --force, to start over`), or the variable that does not fit the models.
  */
 export async function loadTrainingState(
   path: string,
@@ -101,59 +113,67 @@ export async function loadTrainingState(
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
-  } catch {
-    return undefined;
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return undefined;
+    throw new Error(`${path}: cannot read the checkpoint: ${(e as Error).message}; ${HINT}`, {
+      cause: e,
+    });
   }
-  const hlen = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
-  let header: {
+  const { header, values } = _readTensorFile<{
     format: string;
     step: number;
     meta: unknown;
     tensors: { name: string; shape: number[]; offset: number }[];
-  };
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + hlen)));
-  } catch {
-    throw new Error(`${path}: corrupt checkpoint header (not ${FORMAT}); delete it to start over`);
+  }>(bytes, path, {
+    format: FORMAT,
+    what: "checkpoint",
+    entries: "tensors",
+    name: "name",
+    hint: HINT,
+  });
+  if (!Number.isInteger(header.step) || header.step < 0) {
+    throw new Error(
+      `${path}: not a valid checkpoint (${FORMAT}): expected a step count but found ` +
+        `${JSON.stringify(header.step)}; ${HINT}`,
+    );
   }
-  if (header.format !== FORMAT) {
-    throw new Error(`${path}: expected format ${FORMAT} but found ${header.format}`);
-  }
-  const values = new Float32Array(bytes.slice(4 + hlen).buffer);
-  const slice = (e: { shape: number[]; offset: number }) => {
-    const size = e.shape.reduce((a, b) => a * b, 1);
-    if (e.offset + size > values.length) throw new Error(`${path}: truncated checkpoint`);
-    return tf.tensor(values.subarray(e.offset, e.offset + size), e.shape, "float32");
-  };
+  const slice = (e: { shape: number[]; offset: number }) =>
+    tf.tensor(values.subarray(e.offset, e.offset + _sizeOf(e.shape)), e.shape, "float32");
   const optWeights: Record<string, { name: string; tensor: tf.Tensor }[]> = {};
   const adamPowers: [tf.Variable, { shape: number[]; offset: number }][] = [];
-  for (const e of header.tensors) {
-    const [kind, owner, ...rest] = e.name.split(":");
-    if (kind === "module") {
-      const mod = parts.modules[owner];
-      const v = mod?.params.get(mod.key(rest.join(":"))) ?? mod?.state.get(mod.key(rest.join(":")));
-      if (!v) {
-        throw new Error(`${path}: checkpoint variable '${e.name}' has no place in the models`);
+  try {
+    for (const e of header.tensors) {
+      const [kind, owner, ...rest] = e.name.split(":");
+      if (kind === "module") {
+        const mod = parts.modules[owner];
+        const v = mod?.params.get(mod.key(rest.join(":"))) ??
+          mod?.state.get(mod.key(rest.join(":")));
+        if (!v) {
+          throw new Error(`${path}: checkpoint variable '${e.name}' has no place in the models`);
+        }
+        if (v.shape.join() !== e.shape.join()) {
+          throw new Error(
+            `${path}: expected shape [${v.shape}] for '${e.name}' but found [${e.shape}]`,
+          );
+        }
+        tf.tidy(() => v.assign(slice(e)));
+      } else if (kind === "adampow") {
+        const v = _adamPowers(parts.optimizers[owner] ?? ({} as tf.Optimizer))[rest[0]];
+        if (!v) throw new Error(`${path}: optimizer '${owner}' is not an Adam optimizer`);
+        adamPowers.push([v, e]);
+      } else if (kind === "optimizer") {
+        if (!parts.optimizers[owner]) {
+          throw new Error(`${path}: no optimizer '${owner}' to restore`);
+        }
+        (optWeights[owner] ??= []).push({ name: rest.slice(1).join(":"), tensor: slice(e) });
       }
-      if (v.shape.join() !== e.shape.join()) {
-        throw new Error(
-          `${path}: expected shape [${v.shape}] for '${e.name}' but found [${e.shape}]`,
-        );
-      }
-      tf.tidy(() => v.assign(slice(e)));
-    } else if (kind === "adampow") {
-      const v = _adamPowers(parts.optimizers[owner] ?? ({} as tf.Optimizer))[rest[0]];
-      if (!v) throw new Error(`${path}: optimizer '${owner}' is not an Adam optimizer`);
-      adamPowers.push([v, e]);
-    } else if (kind === "optimizer") {
-      if (!parts.optimizers[owner]) throw new Error(`${path}: no optimizer '${owner}' to restore`);
-      (optWeights[owner] ??= []).push({ name: rest.slice(1).join(":"), tensor: slice(e) });
     }
-  }
-  for (const [o, weights] of Object.entries(optWeights)) {
-    await parts.optimizers[o].setWeights(weights);
+    for (const [o, weights] of Object.entries(optWeights)) {
+      await parts.optimizers[o].setWeights(weights);
+    }
+  } finally {
     // setWeights copies the slots into new variables; the loaded tensors can go.
-    tf.dispose(weights.map((w) => w.tensor));
+    for (const weights of Object.values(optWeights)) tf.dispose(weights.map((w) => w.tensor));
   }
   // After setWeights (which recomputes them with pow, not bit-equal to the running product).
   for (const [v, e] of adamPowers) tf.tidy(() => v.assign(slice(e)));

@@ -118,6 +118,10 @@ const _SYMBOLS = {
     parameters: ["buffer", "i32", "buffer", "f32", "u32"],
     result: "i32",
   },
+  dnnl_batch_normalization_backward_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "f32", "u32"],
+    result: "i32",
+  },
   dnnl_primitive_desc_create: {
     parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"],
     result: "i32",
@@ -150,6 +154,8 @@ const DNNL = {
   cpu: 1,
   forwardTraining: 64,
   forwardInference: 96,
+  /** Backward with respect to data and weights (batch norm: diff_src, diff_scale, diff_shift). */
+  backward: 128,
   backwardData: 160,
   backwardWeights: 192,
   convolutionDirect: 0x1,
@@ -169,6 +175,7 @@ const DNNL = {
   queryDstMd: 133,
   queryDiffDstMd: 134,
   queryScratchpadMd: 136,
+  queryNumOfInputs: 3,
   queryImplInfoStr: 8,
   argSrc: 1,
   argSrc1: 2,
@@ -183,6 +190,8 @@ const DNNL = {
   argDiffDst: 145,
   argDiffWeights: 161,
   argDiffBias: 169,
+  argDiffScale: 255,
+  argDiffShift: 256,
 } as const;
 
 /** Binary algorithms the kernels use. */
@@ -287,6 +296,7 @@ export function loadDnnl(): string {
     [_cstr(lib.dnnl_alg_kind2str(DNNL.binaryDiv)), "binary_div"],
     [_cstr(lib.dnnl_prop_kind2str(DNNL.forwardTraining)), "forward_training"],
     [_cstr(lib.dnnl_prop_kind2str(DNNL.forwardInference)), "forward_inference"],
+    [_cstr(lib.dnnl_prop_kind2str(DNNL.backward)), "backward"],
     [_cstr(lib.dnnl_prop_kind2str(DNNL.backwardData)), "backward_data"],
     [_cstr(lib.dnnl_prop_kind2str(DNNL.backwardWeights)), "backward_weights"],
   ];
@@ -399,6 +409,13 @@ function _queryMd(pd: Deno.PointerValue, what: number): Deno.PointerValue {
   return p;
 }
 
+/** An integer a primitive descriptor reports (`dnnl_query_*_s32`), or undefined. */
+function _queryS32(pd: Deno.PointerValue, what: number): number | undefined {
+  const out = new Int32Array(2);
+  if (_L().dnnl_primitive_desc_query(pd, what, 0, out) !== DNNL.success) return undefined;
+  return out[0];
+}
+
 function _implName(pd: Deno.PointerValue): string {
   const out = new BigUint64Array(1);
   if (_L().dnnl_primitive_desc_query(pd, DNNL.queryImplInfoStr, 0, out) !== DNNL.success) {
@@ -425,6 +442,8 @@ const _staging: F32[] = [];
 class _Exec {
   /** Threads for this primitive: 1 for small work (see `_threadsFor`), else all. */
   threads = 0;
+  /** Number of arguments (memories) `run` takes. */
+  readonly arity: number;
   readonly #prim: Deno.PointerValue;
   readonly #memories: Deno.PointerValue[];
   readonly #args: Uint8Array;
@@ -432,6 +451,7 @@ class _Exec {
   constructor(prim: Deno.PointerValue, args: [number, Deno.PointerValue][]) {
     this.#prim = prim;
     this.#memories = args.map((a) => a[1]);
+    this.arity = args.length;
     this.#args = new Uint8Array(16 * args.length);
     const view = new DataView(this.#args.buffer);
     args.forEach(([arg, mem], i) => {
@@ -927,6 +947,144 @@ export function batchNormForward(
   if (scale !== null) buffers.push(scale);
   if (offset !== null) buffers.push(offset);
   e.run(buffers);
+}
+
+/**
+ * The memory descriptors of a batch norm of row-major `[rows, channels]` data (`md`) and of
+ * its per-channel vectors (`cMd`), and the operation descriptor of its forward pass in
+ * training mode (`op`: batch statistics computed, scale and shift given).
+ */
+function _batchNormTrainOp(
+  rows: number,
+  channels: number,
+  epsilon: number,
+): { md: Uint8Array; cMd: Uint8Array; op: Uint8Array } {
+  // As in `batchNormForward`: (rows, channels) as an NHWC tensor with H = W = 1.
+  const md = _md([rows, channels, 1, 1], [channels, 1, channels, channels]);
+  const cMd = _md([channels], [1]);
+  const op = new Uint8Array(_OP_BYTES);
+  _check(
+    _L().dnnl_batch_normalization_forward_desc_init(
+      op,
+      DNNL.forwardTraining,
+      md,
+      epsilon,
+      DNNL.bnUseScale | DNNL.bnUseShift,
+    ),
+    "batch_normalization_forward_desc_init",
+  );
+  return { md, cMd, op };
+}
+
+/**
+ * Batch normalisation in training mode of row-major `[rows, channels]` data, one oneDNN
+ * primitive: the batch statistics over the rows, `mean` and the biased `variance` (divided by
+ * `rows`, as `tf.moments`), and `y = (x − mean)·scale/√(variance + ε) + offset` per channel.
+ *
+ * @param rows Rows of `x` (N·H·W of an NHWC tensor).
+ * @param channels Channels (last axis).
+ * @param epsilon ε.
+ * @param x Input.
+ * @param scale Per-channel scale (γ).
+ * @param offset Per-channel offset (β).
+ * @param y Output (written).
+ * @param mean Batch mean, `channels` floats (written).
+ * @param variance Biased batch variance, `channels` floats (written).
+ */
+export function batchNormTrainForward(
+  rows: number,
+  channels: number,
+  epsilon: number,
+  x: F32,
+  scale: F32,
+  offset: F32,
+  y: F32,
+  mean: F32,
+  variance: F32,
+): void {
+  const key = `bntrain|${rows},${channels},${epsilon}`;
+  const e = _eltExec(key, rows * channels, () => {
+    const { md, cMd, op } = _batchNormTrainOp(rows, channels, epsilon);
+    return new _Exec(_primitive(_pd(op)), [
+      [DNNL.argSrc, _memory(md)],
+      [DNNL.argScale, _memory(cMd)],
+      [DNNL.argShift, _memory(cMd)],
+      [DNNL.argDst, _memory(md)],
+      [DNNL.argMean, _memory(cMd)],
+      [DNNL.argVariance, _memory(cMd)],
+    ]);
+  });
+  e.run([x, scale, offset, y, mean, variance]);
+}
+
+/**
+ * Gradients of `batchNormTrainForward` (the statistics are functions of `x`), one oneDNN
+ * primitive: with `x̂ = (x − mean)/√(variance + ε)`, `dscale = Σ dy·x̂`, `doffset = Σ dy` over
+ * the rows and `dx = scale/√(variance + ε)·(dy − doffset/rows − x̂·dscale/rows)`.
+ *
+ * @param rows Rows of `x`.
+ * @param channels Channels (last axis).
+ * @param epsilon ε of the forward pass.
+ * @param x Input of the forward pass.
+ * @param mean Batch mean the forward pass computed.
+ * @param variance Batch variance the forward pass computed.
+ * @param scale Per-channel scale (γ).
+ * @param dy Gradient of the output.
+ * @param dx Gradient of the input (written).
+ * @param dscale Gradient of the scale (written).
+ * @param doffset Gradient of the offset (written).
+ */
+export function batchNormTrainBackward(
+  rows: number,
+  channels: number,
+  epsilon: number,
+  x: F32,
+  mean: F32,
+  variance: F32,
+  scale: F32,
+  dy: F32,
+  dx: F32,
+  dscale: F32,
+  doffset: F32,
+): void {
+  const key = `bntraingrad|${rows},${channels},${epsilon}`;
+  const e = _eltExec(key, rows * channels, () => {
+    const { md, cMd, op: fwd } = _batchNormTrainOp(rows, channels, epsilon);
+    const op = new Uint8Array(_OP_BYTES);
+    _check(
+      _L().dnnl_batch_normalization_backward_desc_init(
+        op,
+        DNNL.backward,
+        md,
+        md,
+        epsilon,
+        DNNL.bnUseScale | DNNL.bnUseShift,
+      ),
+      "batch_normalization_backward_desc_init",
+    );
+    const pd = _pd(op, _pd(fwd));
+    const args: [number, Deno.PointerValue][] = [
+      [DNNL.argSrc, _memory(md)],
+      [DNNL.argMean, _memory(cMd)],
+      [DNNL.argVariance, _memory(cMd)],
+      [DNNL.argScale, _memory(cMd)],
+      [DNNL.argDiffDst, _memory(md)],
+      [DNNL.argDiffSrc, _memory(md)],
+      [DNNL.argDiffScale, _memory(cMd)],
+      [DNNL.argDiffShift, _memory(cMd)],
+    ];
+    // oneDNN 2.x counts the shift among the backward pass's inputs (execution fails with
+    // invalid_arguments without it) although the gradients do not depend on it; it is bound
+    // to the scale's array, only read. Asked rather than assumed, in case a 2.x release
+    // stops counting it.
+    const inputs = 5; // src, mean, variance, scale, diff_dst
+    if (_queryS32(pd, DNNL.queryNumOfInputs) === inputs + 1) {
+      args.push([DNNL.argShift, _memory(cMd)]);
+    }
+    return new _Exec(_primitive(pd), args);
+  });
+  const buffers = [x, mean, variance, scale, dy, dx, dscale, doffset, scale];
+  e.run(buffers.slice(0, e.arity));
 }
 
 /**

@@ -31,6 +31,8 @@ import { maxPoolGradInfo, maxPoolGradInto } from "../_max_pool_grad.ts";
 import { _OnednnBackend } from "./_backend.ts";
 import {
   batchNormForward,
+  batchNormTrainBackward,
+  batchNormTrainForward,
   binary,
   type BinaryAlg,
   convBackwardData,
@@ -46,6 +48,7 @@ import {
   reluForward,
   sumMatrix,
 } from "./_dnnl.ts";
+import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from "./batch_norm_train.ts";
 
 /** Below this many elements, element-wise work stays in JS (an FFI call costs ~5 µs). */
 export const NATIVE_MIN_SIZE = 4096;
@@ -395,6 +398,105 @@ function _fusedBatchNorm(args: Parameters<KernelFunc>[0]): TensorInfo | undefine
   return _out(backend, [...x.shape], y);
 }
 
+/**
+ * `[rows, channels]` of a channels-last `x` (at least 2-D, non-empty) whose per-channel
+ * inputs `perChannel` are all float32 vectors of its channel count, else undefined.
+ */
+function _channelsLast(
+  backend: _Backend,
+  x: TensorInfo,
+  perChannel: TensorInfo[],
+): [number, number] | undefined {
+  const c = x.shape.at(-1);
+  const size = util.sizeFromShape(x.shape);
+  if (x.shape.length < 2 || c === undefined || c === 0 || size === 0) return undefined;
+  const ok = perChannel.every((t) =>
+    t.shape.length === 1 && t.shape[0] === c && _values(backend, t)
+  );
+  return ok ? [size / c, c] : undefined;
+}
+
+/**
+ * Batch norm in training mode (`batch_norm_train.ts`): `[y, mean, variance]` of a float32
+ * channels-last `x` from one oneDNN forward-training primitive, statistics over all axes but
+ * the last (the variance biased, as `tf.moments`). No cpu kernel to fall back to: the op
+ * checks its inputs first.
+ */
+const _batchNormTrain: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as _Backend;
+  const { x, scale, offset } = inputs as { x: TensorInfo; scale: TensorInfo; offset: TensorInfo };
+  const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
+  const xv = _values(b, x);
+  const rc = _channelsLast(b, x, [scale, offset]);
+  if (!xv || !rc) {
+    throw new TypeError(
+      `Expected a float32 channels-last x and float32 [C] scale and offset but found ` +
+        `${x.dtype} [${x.shape}], ${scale.dtype} [${scale.shape}], ${offset.dtype} [${offset.shape}]`,
+    );
+  }
+  const [rows, c] = rc;
+  const y = _alloc(backend, xv.length);
+  const mean = _alloc(backend, c), variance = _alloc(backend, c);
+  batchNormTrainForward(
+    rows,
+    c,
+    varianceEpsilon,
+    xv,
+    _values(b, scale)!,
+    _values(b, offset)!,
+    y,
+    mean,
+    variance,
+  );
+  _batchNormTrainCounts.native++;
+  return [_out(b, [...x.shape], y), _out(b, [c], mean), _out(b, [c], variance)];
+};
+const _batchNormTrainCounts = _counter(BATCH_NORM_TRAIN_KERNEL);
+
+/**
+ * The gradient of `_batchNormTrain`: `[dx, dscale, doffset]` from one oneDNN backward
+ * primitive (given `dy`, the forward's `x`, batch `mean` and `variance`, and `scale`).
+ */
+const _batchNormTrainGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as _Backend;
+  const { dy, x, mean, variance, scale } = inputs as {
+    dy: TensorInfo;
+    x: TensorInfo;
+    mean: TensorInfo;
+    variance: TensorInfo;
+    scale: TensorInfo;
+  };
+  const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
+  const dyv = _values(b, dy), xv = _values(b, x);
+  const rc = _channelsLast(b, x, [mean, variance, scale]);
+  if (!dyv || !xv || !rc || dyv.length !== xv.length) {
+    throw new TypeError(
+      `Expected float32 dy and x of one channels-last shape and float32 [C] mean, variance ` +
+        `and scale but found dy [${dy.shape}], x [${x.shape}], mean [${mean.shape}], ` +
+        `variance [${variance.shape}], scale [${scale.shape}]`,
+    );
+  }
+  const [rows, c] = rc;
+  const dx = _alloc(backend, xv.length);
+  const dscale = _alloc(backend, c), doffset = _alloc(backend, c);
+  batchNormTrainBackward(
+    rows,
+    c,
+    varianceEpsilon,
+    xv,
+    _values(b, mean)!,
+    _values(b, variance)!,
+    _values(b, scale)!,
+    dyv,
+    dx,
+    dscale,
+    doffset,
+  );
+  _batchNormTrainGradCounts.native++;
+  return [_out(b, [...x.shape], dx), _out(b, [c], dscale), _out(b, [c], doffset)];
+};
+const _batchNormTrainGradCounts = _counter(BATCH_NORM_TRAIN_GRAD_KERNEL);
+
 const _zeros = new Map<number, F32>();
 
 /**
@@ -638,6 +740,8 @@ export const NATIVE_KERNELS: readonly string[] = [
   RELU_GRAD_KERNEL,
   PRELU_GRAD_KERNEL,
   BROADCAST_KERNEL,
+  BATCH_NORM_TRAIN_KERNEL,
+  BATCH_NORM_TRAIN_GRAD_KERNEL,
 ];
 
 /** The kernel names replaced by plain-JS code (faster than the cpu kernels, no oneDNN). */
@@ -668,5 +772,11 @@ export function _onednnKernelConfigs(
   configs.push({ kernelName: RELU_GRAD_KERNEL, backendName, kernelFunc: _reluGrad });
   configs.push({ kernelName: PRELU_GRAD_KERNEL, backendName, kernelFunc: _preluGrad });
   configs.push({ kernelName: BROADCAST_KERNEL, backendName, kernelFunc: _broadcast });
+  configs.push({ kernelName: BATCH_NORM_TRAIN_KERNEL, backendName, kernelFunc: _batchNormTrain });
+  configs.push({
+    kernelName: BATCH_NORM_TRAIN_GRAD_KERNEL,
+    backendName,
+    kernelFunc: _batchNormTrainGrad,
+  });
   return configs;
 }

@@ -8,12 +8,15 @@
  * NHWC, weights reordered per call into the layout oneDNN picks), `Relu` and its gradient
  * (oneDNN eltwise; the gradient of `Relu` is re-registered to use one kernel on this backend
  * instead of Step, Cast and Multiply), `Prelu` and its gradient (oneDNN prelu), `Square`
- * (eltwise), `FusedBatchNorm` with given statistics (oneDNN batch normalization), the gradient
+ * (eltwise), `FusedBatchNorm` with given statistics (oneDNN batch normalization), batch
+ * norm in training mode as one kernel each way (`GradpromOnednnBatchNormTrain`: oneDNN forward
+ * training, batch statistics included; its gradient `GradpromOnednnBatchNormTrainGrad`: oneDNN
+ * backward; `batch_norm_train.ts`, used by `batchNorm` in lib/models/module.ts), the gradient
  * of `Mean` (one oneDNN broadcast instead of Fill, Multiply and RealDiv), `Add`, `Sub`,
  * `Multiply`, `RealDiv` (oneDNN binary; the second operand may broadcast, and for `Add` and
  * `Multiply` either one), `Sum` and `Mean` over a leading or a trailing block of axes (a oneDNN
  * matrix product with a vector of ones). They run on float32 tensors of at least 4096 elements
- * (`NATIVE_MIN_SIZE`; convolutions of any size); the cases they do not cover (NCHW, other
+ * (`NATIVE_MIN_SIZE`; convolutions and training-mode batch norm of any size); the cases they do not cover (NCHW, other
  * dtypes, smaller tensors, a broadcast first operand of `Sub`/`RealDiv`, reductions over all
  * axes or over middle ones) run the cpu kernels.
  *
@@ -45,6 +48,7 @@ import {
   RELU_GRAD_KERNEL,
 } from "./_kernels.ts";
 import { registerBatchNormGradient } from "./batch_norm_gradient.ts";
+import { registerBatchNormTrainGradient } from "./batch_norm_train.ts";
 
 export { type KernelCallCounts, nativeCallCounts, resetNativeCallCounts } from "./_kernels.ts";
 
@@ -172,6 +176,7 @@ export function registerOnednnBackend(): OnednnInfo {
   }
   _registerGradients();
   registerBatchNormGradient(ONEDNN_BACKEND);
+  registerBatchNormTrainGradient();
   _info = { version, nativeKernels: NATIVE_KERNELS, jsKernels: JS_KERNELS };
   return _info;
 }

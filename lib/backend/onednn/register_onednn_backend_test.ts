@@ -18,6 +18,11 @@ import {
   RELU_GRAD_KERNEL,
 } from "./_kernels.ts";
 import { convImplementations } from "./_dnnl.ts";
+import {
+  BATCH_NORM_TRAIN_GRAD_KERNEL,
+  BATCH_NORM_TRAIN_KERNEL,
+  batchNormTrain,
+} from "./batch_norm_train.ts";
 
 registerGradients();
 
@@ -205,6 +210,21 @@ const _NATIVE_CASES: Record<string, () => unknown> = {
     tf.engine().runKernel(BROADCAST_KERNEL, { x: _big(1, [4, 1, 8, 1]) }, {
       shape: [4, 8, 8, 16],
     } as unknown as tf.NamedAttrMap),
+  [BATCH_NORM_TRAIN_KERNEL]: () =>
+    batchNormTrain(
+      _big(1) as tf.Tensor4D,
+      _big(2, [16]) as tf.Tensor1D,
+      _big(3, [16]) as tf.Tensor1D,
+      1e-5,
+    ),
+  [BATCH_NORM_TRAIN_GRAD_KERNEL]: () => {
+    const variance = tf.add(tf.square(_big(3, [16])), 0.5);
+    return tf.engine().runKernel(
+      BATCH_NORM_TRAIN_GRAD_KERNEL,
+      { dy: _big(1), x: _big(2), mean: _big(4, [16]), variance, scale: _big(5, [16]) },
+      { varianceEpsilon: 1e-5 } as unknown as tf.NamedAttrMap,
+    );
+  },
 };
 
 /** A small call per plain-JS kernel that must take its JS path. */

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { _temporaryPath } from "../util/_temporary_path.ts";
+import { ResultsCache } from "./results_cache.ts";
+
+const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+
+Deno.test("ResultsCache.prepareForWrites() creates the folder and leaves no probe behind", async () => {
+  const dir = await Deno.makeTempDir();
+  const cache = new ResultsCache(join(dir, "cache"));
+  await cache.prepareForWrites();
+  assert.deepEqual(names(join(dir, "cache")), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("ResultsCache.prepareForWrites() names a cache path that is a file and says what to do", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "cache");
+  await Deno.writeTextFile(file, "");
+  await assert.rejects(new ResultsCache(file).prepareForWrites(), (e: Error) => {
+    assert.match(e.message, new RegExp(`^Cannot write to the results cache at ${file}: `));
+    assert.match(e.message, /is a file, not a folder/);
+    assert.match(e.message, /GRADPROM_CACHE/);
+    return true;
+  });
+  // A folder below a file: the same, naming the folder asked for.
+  await assert.rejects(
+    new ResultsCache(join(file, "sub")).prepareForWrites(),
+    /^Error: Cannot write to the results cache at .*\/cache\/sub: .*GRADPROM_CACHE/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test({
+  name: "ResultsCache.prepareForWrites() names a read-only cache folder and says what to do",
+  // root writes into read-only folders: the check cannot fail there.
+  ignore: Deno.uid() === 0,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    await Deno.mkdir(join(dir, "runs"));
+    await Deno.chmod(join(dir, "runs"), 0o555);
+    try {
+      await assert.rejects(new ResultsCache(dir).prepareForWrites(), (e: Error) => {
+        assert.match(e.message, new RegExp(`^Cannot write to the results cache at ${dir}: `));
+        assert.match(e.message, /runs/);
+        assert.match(e.message, /GRADPROM_CACHE/);
+        return true;
+      });
+    } finally {
+      await Deno.chmod(join(dir, "runs"), 0o755);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("ResultsCache.prepareForWrites() removes the temporaries killed writers left in the cache", async () => {
+  const dir = await Deno.makeTempDir();
+  const cache = new ResultsCache(dir);
+  const dead = 4_194_305; // no process has this pid (Linux's max is 2^22)
+  const stale = [
+    _temporaryPath(cache.path("runs", "k"), dead),
+    _temporaryPath(cache.sidePath("runs", "k", "ip.bin"), dead),
+    _temporaryPath(cache.sidePath("checkpoints", "k", "state.bin"), dead),
+    _temporaryPath(cache.sidePath("vr-pretrain", "p", "weights.bin"), dead),
+  ];
+  const live = _temporaryPath(cache.path("runs", "j"), Deno.pid);
+  for (const p of [...stale, live, cache.path("runs", "k")]) {
+    await Deno.mkdir(join(p, ".."), { recursive: true });
+    await Deno.writeTextFile(p, "{}");
+  }
+  await cache.prepareForWrites();
+  assert.deepEqual(
+    names(join(dir, "runs")),
+    [live.slice(live.lastIndexOf("/") + 1), "k.json"].sort(),
+  );
+  assert.deepEqual(names(join(dir, "checkpoints")), []);
+  assert.deepEqual(names(join(dir, "vr-pretrain")), []);
+  await Deno.remove(dir, { recursive: true });
+});
