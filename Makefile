@@ -6,15 +6,18 @@ DENO_VERSION := 2.9.6
 NOTEBOOK_DEBS := python3-nbclient python3-nbformat python3-jupyter-client
 FIGURE_DEBS := chromium fonts-dejavu-core
 NATIVE_DEBS := libdnnl2
+NOTEBOOK_UI_DEBS := jupyter-notebook
+NOTEBOOK_PORT ?= 8888
 # Independent references the tests compare against: scikit-image, scipy and nibabel fixtures and
 # readers, PIL for the layout fixtures, and ITK-written MetaImage files.
-TEST_DEBS := python3-numpy python3-scipy python3-skimage python3-nibabel python3-pil insighttoolkit5-examples
+TEST_DEBS := python3-numpy python3-scipy python3-skimage python3-nibabel python3-pil insighttoolkit5-examples \
+  jupyter-nbconvert
 LOCAL_DENO := $(CURDIR)/.tools/node_modules/.bin/deno
 DENO := $(shell command -v deno 2>/dev/null || echo $(LOCAL_DENO))
 export DENO_NO_UPDATE_CHECK := 1
 export NO_COLOR := 1
 
-.PHONY: help setup deno npm-deps notebook-deps figure-deps native-deps test-deps test check reproduce figures kernel clean
+.PHONY: help setup deno npm-deps notebook-deps figure-deps native-deps test-deps test check reproduce figures kernel notebook clean
 
 help:
 	@echo "make reproduce   run the paper experiments on the embedded data and execute the notebooks"
@@ -22,6 +25,7 @@ help:
 	@echo "make check       formatting, lint and type-check only"
 	@echo "make figures     every paper figure as PNG and SVG under results/figures/ (headless Chromium)"
 	@echo "make kernel      install the Deno Jupyter kernel for interactive use"
+	@echo "make notebook    start Jupyter Notebook on 127.0.0.1 with the Deno kernel and the notebooks"
 	@echo "make clean       remove results/ (executed notebooks, tables, the results cache)"
 
 setup: deno npm-deps
@@ -89,7 +93,7 @@ figure-deps:
 # Without them the tests that need them are skipped, each with its reason in its name.
 test-deps:
 	@if /usr/bin/python3 -c 'import numpy, scipy.io, skimage.metrics, nibabel, PIL' 2>/dev/null && \
-	    dpkg -s insighttoolkit5-examples >/dev/null 2>&1; then :; \
+	    dpkg -s insighttoolkit5-examples jupyter-nbconvert >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "tests: installing Debian packages $(TEST_DEBS)"; \
 	  (apt-get install -y --no-install-recommends $(TEST_DEBS) >/dev/null 2>&1 || \
@@ -119,6 +123,24 @@ figures: setup figure-deps
 # The Deno Jupyter kernel for JupyterLab / VS Code (writes the user's kernelspec).
 kernel: setup
 	$(DENO) run -A tools/kernel.ts
+
+# Jupyter Notebook (Debian's classic one) on loopback, with the kernel and the project's notebooks.
+notebook: kernel
+	@if command -v jupyter-notebook >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "notebook: installing Debian package $(NOTEBOOK_UI_DEBS)"; \
+	  (apt-get install -y --no-install-recommends $(NOTEBOOK_UI_DEBS) >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y --no-install-recommends $(NOTEBOOK_UI_DEBS) >/dev/null)) || { \
+	    echo "error: could not install $(NOTEBOOK_UI_DEBS) with apt-get"; exit 1; }; \
+	else \
+	  echo "error: Jupyter Notebook is not installed. As root run:"; \
+	  echo "  apt-get install -y --no-install-recommends $(NOTEBOOK_UI_DEBS)"; \
+	  echo "  (or pip install notebook), then make notebook again."; exit 1; \
+	fi
+	@echo "notebook: Jupyter Notebook on http://127.0.0.1:$(NOTEBOOK_PORT)/ (the URL with its token follows;"
+	@echo "          open a notebook, pick the kernel \"Deno (GradProm)\"; Ctrl-C stops the server)"
+	jupyter-notebook --ip=127.0.0.1 --port=$(NOTEBOOK_PORT) --no-browser --notebook-dir=notebooks \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean:
 	rm -rf results/

@@ -73,6 +73,7 @@ export type {
   RecognitionTask,
 } from "./data/dataset_descriptor.ts";
 export {
+  type DataLock,
   datasetChecksums,
   inspectDataset,
   readLock,
@@ -190,6 +191,7 @@ export {
   type VrMode,
 } from "./train/train_step.ts";
 export { Progress } from "./train/progress.ts";
+export { FusedAdam, FusedSgd } from "./train/fused_optimizer.ts";
 export {
   type BatchOf,
   type BatchSource,
@@ -204,12 +206,14 @@ export {
 
 // Experiments
 export {
+  checkConfigValues,
   type Dataset,
   DEFAULT_CONFIG,
   type ExperimentConfig,
   mergeConfig,
   type Method,
   METHODS,
+  resolveDataPaths,
   type Task,
 } from "./experiments/config.ts";
 export {
@@ -221,6 +225,7 @@ export {
   type MethodSpec,
   methodSpec,
   methodStrategy,
+  PAPER_ROLES,
   REFERENCE_ROWS,
   registerMethod,
   type RowMethod,
@@ -253,9 +258,12 @@ export {
   loadRunModels,
   type RunEvent,
   runExperiment,
+  runKey,
+  runKeyOnBackend,
   type RunModels,
   type RunOptions,
   type RunResult,
+  runWarnings,
 } from "./experiments/run_experiment.ts";
 export { runGrid } from "./experiments/run_grid.ts";
 export { ResultsCache } from "./experiments/results_cache.ts";

@@ -192,6 +192,30 @@ export class FigureExporter {
     }
   }
 
+  /**
+   * Lets this process exit while Chromium still runs: unrefs Chromium's child
+   * process and its pipes, so an idle exporter keeps no event loop alive (a
+   * kernel or a script that ends closes it from an exit handler instead).
+   */
+  unref(): void {
+    const proc = this.browser.process() as unknown as _Unrefable & { stdio?: unknown[] } | null;
+    proc?.unref?.();
+    for (const s of proc?.stdio ?? []) (s as _Unrefable | null)?.unref?.();
+  }
+
+  /**
+   * Ends Chromium at once, synchronously (SIGKILL), and removes its profile
+   * folder: for `unload` handlers, where nothing async runs.
+   */
+  killSync(): void {
+    try {
+      this.browser.process()?.kill("SIGKILL");
+    } catch { /* already gone */ }
+    try {
+      Deno.removeSync(this.userDataDir, { recursive: true });
+    } catch { /* already removed */ }
+  }
+
   /** Same as {@link close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
@@ -262,6 +286,11 @@ export class FigureExporter {
       );
     }
   }
+}
+
+/** A Node handle that can stop keeping the event loop alive. */
+interface _Unrefable {
+  unref?: () => void;
 }
 
 /** What the page defines. */

@@ -126,6 +126,14 @@ const _SYMBOLS = {
     parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"],
     result: "i32",
   },
+  dnnl_primitive_desc_iterator_create: {
+    parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"],
+    result: "i32",
+  },
+  dnnl_primitive_desc_iterator_next: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_desc_iterator_fetch: { parameters: ["pointer"], result: "pointer" },
+  dnnl_primitive_desc_iterator_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_desc_destroy: { parameters: ["pointer"], result: "i32" },
   dnnl_primitive_desc_query_md: { parameters: ["pointer", "i32", "i32"], result: "pointer" },
   dnnl_primitive_desc_query: {
     parameters: ["pointer", "i32", "i32", "buffer"],
@@ -147,6 +155,8 @@ type _Lib = Deno.DynamicLibrary<typeof _SYMBOLS>["symbols"];
 /** oneDNN constants (explicit in dnnl_types.h 2.x, or checked at load time). */
 const DNNL = {
   success: 0,
+  /** Checked with `dnnl_status2str`. */
+  iteratorEnds: 4,
   f32: 3,
   /** Checked with `dnnl_fmt_tag2str`. */
   formatAny: 1,
@@ -285,6 +295,7 @@ export function loadDnnl(): string {
   const [major, minor, patch] = [v.getInt32(0), v.getInt32(4), v.getInt32(8)];
   const version = `${major}.${minor}.${patch}`;
   const checks: [string, string][] = [
+    [_cstr(lib.dnnl_status2str(DNNL.iteratorEnds)), "iterator_ends"],
     [_cstr(lib.dnnl_fmt_tag2str(DNNL.formatAny)), "any"],
     [_cstr(lib.dnnl_engine_kind2str(DNNL.cpu)), "cpu"],
     [_cstr(lib.dnnl_alg_kind2str(DNNL.convolutionDirect)), "convolution_direct"],
@@ -395,6 +406,45 @@ function _pd(op: Uint8Array, hint: Deno.PointerValue = null): Deno.PointerValue 
   const out = new BigUint64Array(1);
   _check(_L().dnnl_primitive_desc_create(out, op, null, _engine, hint), "primitive_desc_create");
   return _outPointer(out);
+}
+
+/**
+ * Like `_pd`, but the first implementation (in oneDNN's order of preference) that `reject`
+ * does not refuse by name: oneDNN's primitive-descriptor iterator, the rejected candidates
+ * destroyed.
+ */
+function _pdExcept(
+  op: Uint8Array,
+  hint: Deno.PointerValue,
+  reject: (impl: string) => boolean,
+): Deno.PointerValue {
+  const lib = _L();
+  const out = new BigUint64Array(1);
+  _check(
+    lib.dnnl_primitive_desc_iterator_create(out, op, null, _engine, hint),
+    "primitive_desc_iterator_create",
+  );
+  const it = _outPointer(out);
+  const rejected: string[] = [];
+  try {
+    for (;;) {
+      const pd = lib.dnnl_primitive_desc_iterator_fetch(it);
+      if (pd === null) throw new Error("oneDNN primitive_desc_iterator_fetch failed");
+      const impl = _implName(pd);
+      if (!reject(impl)) return pd;
+      rejected.push(impl);
+      lib.dnnl_primitive_desc_destroy(pd);
+      const status = lib.dnnl_primitive_desc_iterator_next(it);
+      if (status === DNNL.iteratorEnds) {
+        throw new Error(
+          `Expected a oneDNN implementation besides ${rejected.join(", ")} but found none`,
+        );
+      }
+      _check(status, "primitive_desc_iterator_next");
+    }
+  } finally {
+    lib.dnnl_primitive_desc_iterator_destroy(it);
+  }
 }
 
 function _primitive(pd: Deno.PointerValue): Deno.PointerValue {
@@ -719,6 +769,30 @@ export function convBackwardData(g: ConvGeometry, dy: F32, w: F32, dx: F32): voi
 }
 
 /**
+ * True if `impl` is oneDNN's `jit_1x1` backward-weights convolution (`jit_1x1:avx2`,
+ * `jit_1x1:avx512_core`) and `g` a strided 1×1 convolution with fewer than 16 input channels,
+ * which that implementation gets wrong.
+ *
+ * For a strided 1×1 convolution it first copies the sampled input pixels into a unit-stride
+ * workspace in its scratchpad ("rtus"). For NHWC input it books `ic` floats a pixel per thread
+ * (`rtus_prepare_space_info`) but starts each spatial chunk at `pixel · ic_block` (8 on avx2,
+ * 16 on avx512), so with `ic < ic_block` each thread writes past its share: into the other
+ * thread's workspace (wrong filter gradients; with `ONEDNN_MAX_CPU_ISA=AVX2` a relative error of
+ * 0.4–2.7 for 1, 3 or 4 channels) and past the end of the scratchpad, a heap block (avx512: about
+ * 1.1 KB beyond the 2.4 KB scratchpad of 3×12×12×4 → 6×6×8), which later made an unrelated
+ * `malloc` or `free` abort or segfault. It needs two threads (the workspace is per thread); the
+ * statements involved are unchanged in oneDNN 3.x. Which chunks overflow depends on the thread
+ * split, so every `ic < 16` (both blocks) with a stride is avoided, and only this
+ * implementation: oneDNN's next choice runs instead (`jit:avx512_core`, `jit:avx2`). Its 1×1
+ * forward and backward-data primitives stayed inside their scratchpads (checked with guard
+ * zones around a user-managed scratchpad).
+ */
+function _rtusOverrun(g: ConvGeometry, impl: string): boolean {
+  const strided = g.strides[0] !== 1 || g.strides[1] !== 1;
+  return impl.startsWith("jit_1x1") && g.kh === 1 && g.kw === 1 && strided && g.inC < 16;
+}
+
+/**
  * Gradient of a convolution with respect to its filter.
  *
  * @param g Geometry of the forward convolution.
@@ -745,7 +819,8 @@ export function convBackwardWeights(g: ConvGeometry, x: F32, dy: F32, dw: F32): 
       ),
       "convolution_backward_weights_desc_init",
     );
-    return _convPlan(g, c, _pd(op, c.fwdPd), DNNL.queryDiffWeightsMd, false, (weights) => [
+    const pd = _pdExcept(op, c.fwdPd, (impl) => _rtusOverrun(g, impl));
+    return _convPlan(g, c, pd, DNNL.queryDiffWeightsMd, false, (weights) => [
       [DNNL.argSrc, _memory(c.src)],
       [DNNL.argDiffDst, _memory(c.dst)],
       [DNNL.argDiffWeights, weights],
@@ -1154,12 +1229,21 @@ export function binary(
   e.run([a, b, c]);
 }
 
-/** Implementation names oneDNN chose for the cached convolutions (for reports). */
-export function convImplementations(): string[] {
+/**
+ * Implementation names oneDNN chose for the cached convolutions (for reports), or for those of
+ * geometry `g` only.
+ */
+export function convImplementations(g?: ConvGeometry): string[] {
   const names = new Set<string>();
-  for (const p of _fwdCache.values()) names.add(`fwd:${p.impl}`);
-  for (const p of _bwdDataCache.values()) names.add(`bwd_data:${p.impl}`);
-  for (const p of _bwdWeightsCache.values()) names.add(`bwd_weights:${p.impl}`);
+  const key = g === undefined ? undefined : _geomKey(g);
+  const add = (cache: Map<string, _ConvPlan>, direction: string) => {
+    for (const [k, p] of cache) {
+      if (key === undefined || k.split("|")[0] === key) names.add(`${direction}:${p.impl}`);
+    }
+  };
+  add(_fwdCache, "fwd");
+  add(_bwdDataCache, "bwd_data");
+  add(_bwdWeightsCache, "bwd_weights");
   return [...names];
 }
 
