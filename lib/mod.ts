@@ -57,14 +57,17 @@ export {
 } from "./data/degradations/mod.ts";
 export {
   DATASET_IDS,
+  datasetFor,
   type DatasetId,
   DATASETS,
   datasetTasks,
   getDataset,
   registerDataset,
+  resolveDataset,
   resolveTask,
   TASK_ALIASES,
 } from "./data/registry.ts";
+export { FOLDER_DATASET, type FolderScan, scanFolder } from "./data/folder.ts";
 export type {
   DatasetDescriptor,
   DatasetTask,

@@ -4,18 +4,23 @@
  * ```
  * deno task experiment --list
  * deno task experiment table1-isic-denoise [--profile quick|paper|smoke] [--seeds 3] [--data DIR] [--workers 2] [--force]
+ * deno task experiment table1-isic-denoise --profile smoke --dataset folder --data DIR   (on your own images)
  * deno task experiment --config run.json [--data DIR] [--force]   (one run; the file overrides the defaults)
  * ```
  *
  * `deno task train` is the same tool. Relative paths on the command line (`--config`, `--data`)
  * are relative to the folder the command was run from (not the repository's, where `deno task`
  * runs it); relative data folders inside a config file are relative to the file's folder.
- * `--data` sets `data.root`, over the file's.
+ * `--data` sets `data.root`, over the file's. `--dataset ID` runs a grid on another dataset: it
+ * sets `data.dataset` of every run and fits the networks to it (`datasetOverrides`; for
+ * `folder`, the channels and classes read from `--data DIR`), keeping each run's task.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { EXPERIMENTS, getExperiment } from "../lib/experiments/registry.ts";
+import { type Dataset, type ExperimentConfig, mergeConfig } from "../lib/experiments/config.ts";
+import { datasetInfo, resolveConfigDataset } from "../lib/experiments/_data.ts";
+import { datasetOverrides, EXPERIMENTS, getExperiment } from "../lib/experiments/registry.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
 import { readConfigFile, runConfig } from "../lib/experiments/worker.ts";
 import { checkClaims, summarize, tableMarkdown } from "../lib/experiments/summarize.ts";
@@ -24,7 +29,7 @@ import { cliPath, runArgs } from "./_cli.ts";
 
 const USAGE = `usage:
   deno task experiment --list
-  deno task experiment <id> [--profile quick|paper|smoke] [--seeds N] [--data DIR] [--workers N]
+  deno task experiment <id> [--profile quick|paper|smoke] [--seeds N] [--data DIR] [--dataset ID] [--workers N]
   deno task experiment --config FILE.json [--data DIR] [--force] [--pretrain-only]
 slurm (with <id> or --config):
 ${SLURM_USAGE}`;
@@ -38,6 +43,7 @@ async function main(args: string[]): Promise<number> {
       profile: { type: "string", default: "quick" },
       seeds: { type: "string", default: "1" },
       data: { type: "string" },
+      dataset: { type: "string" },
       workers: { type: "string" },
       config: { type: "string" },
       force: { type: "boolean" },
@@ -80,7 +86,8 @@ async function main(args: string[]): Promise<number> {
   }
   const spec = getExperiment(positionals[0]);
   const { profile, seeds, dataRoot } = runArgs(values);
-  const configs = spec.grid(profile, { seeds, dataRoot });
+  let configs = spec.grid(profile, { seeds, dataRoot });
+  if (values.dataset !== undefined) configs = await onDataset(configs, values.dataset, dataRoot);
   const handled = await slurmBranch(
     configs.map((config) => ({ experiment: spec.id, config })),
     values,
@@ -94,6 +101,30 @@ async function main(args: string[]): Promise<number> {
   console.log(`\n${spec.title} (${profile} profile, ${seeds} seed${seeds > 1 ? "s" : ""})\n`);
   console.log(tableMarkdown(rows, checkClaims(spec, rows)));
   return 0;
+}
+
+/**
+ * The runs of a grid on dataset `id` (`--dataset`): its `data.dataset` and `data.root` (`--data`,
+ * or the embedded copy), with the networks fitted to it; each run keeps its task.
+ */
+async function onDataset(
+  configs: ExperimentConfig[],
+  id: string,
+  dataRoot: string | null,
+): Promise<ExperimentConfig[]> {
+  await resolveConfigDataset({ dataset: id as Dataset, root: dataRoot });
+  return configs.map((c) => {
+    const tasks = datasetInfo(id, dataRoot)!.tasks;
+    if (!tasks.includes(c.data.task)) {
+      throw new TypeError(
+        `Expected dataset ${id} to have task ${c.data.task} (of the grid) but it has ${
+          tasks.join(", ")
+        }`,
+      );
+    }
+    const fit = datasetOverrides(id as Dataset, c.data.task, dataRoot);
+    return mergeConfig(c, { ...fit, data: { ...fit.data, root: dataRoot } });
+  });
 }
 
 if (import.meta.main) {

@@ -213,4 +213,10 @@ export interface DatasetDescriptor<Id extends string = string> {
   >;
   /** Per-split summaries of a copy. */
   readonly inspect: DatasetInspection;
+  /**
+   * Only for a dataset whose channels and classes are read from its folder (`folder`): the
+   * descriptor of the copy at `root`, with them filled in. Call it through `resolveDataset`
+   * (`registry.ts`), which keeps the answer per folder for `datasetFor`.
+   */
+  forRoot?(root: string): Promise<DatasetDescriptor>;
 }

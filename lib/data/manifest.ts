@@ -25,7 +25,7 @@ import type {
   SplitSummary,
   VerifyCheck,
 } from "./dataset_descriptor.ts";
-import { getDataset, resolveTask } from "./registry.ts";
+import { getDataset, resolveDataset, resolveTask } from "./registry.ts";
 
 export type { DatasetManifest, DatasetToolOptions, SplitSummary, VerifyCheck };
 
@@ -416,9 +416,10 @@ export async function inspectDataset(
   folder: string,
   options: DatasetToolOptions = {},
 ): Promise<InspectReport> {
-  const dataset = getDataset(name);
   const root = resolve(folder);
   await _checkFolder(root);
+  // A dataset read from its folder (`folder`) has the tasks of that folder.
+  const dataset = getDataset(name).forRoot ? await resolveDataset(name, root) : getDataset(name);
   const task = resolveTask(dataset, options.task ?? dataset.inspect.defaultTask);
   const splits: Record<string, SplitSummary> = {};
   const unreadable: string[] = [];

@@ -11,8 +11,10 @@
  * @module
  */
 import { CAMUS_DATASET } from "./camus.ts";
+import { resolve } from "node:path";
 import { COVID_CT_DATASET } from "./covid_ct.ts";
 import { type DatasetDescriptor, type DatasetTask, TASK_ALIASES } from "./dataset_descriptor.ts";
+import { FOLDER_DATASET } from "./folder.ts";
 import { ISIC2018_DATASET } from "./isic2018.ts";
 import { LIZARD_DATASET } from "./lizard.ts";
 
@@ -34,11 +36,13 @@ export const DATASETS: {
   readonly covid_ct: DatasetDescriptor<"covid_ct">;
   readonly lizard: DatasetDescriptor<"lizard">;
   readonly camus: DatasetDescriptor<"camus">;
+  readonly folder: DatasetDescriptor<"folder">;
 } = {
   isic2018: ISIC2018_DATASET,
   covid_ct: COVID_CT_DATASET,
   lizard: LIZARD_DATASET,
   camus: CAMUS_DATASET,
+  folder: FOLDER_DATASET,
 };
 
 /** A dataset id. */
@@ -68,6 +72,64 @@ export function getDataset(id: string): DatasetDescriptor<DatasetId> {
   throw new TypeError(
     `Expected dataset ${datasetIds().join(", ")} but found ${JSON.stringify(id)}`,
   );
+}
+
+/** Descriptors of datasets read from their folder (`forRoot`), by id and absolute folder. */
+const _resolved = new Map<string, DatasetDescriptor<DatasetId>>();
+
+function _needsRoot(id: string): TypeError {
+  return new TypeError(
+    `dataset ${id} needs --data DIR (data.root): its classes and channels are read from the folder`,
+  );
+}
+
+/**
+ * The descriptor of a dataset for the copy at `root`: the registry's, or, for a dataset whose
+ * channels and classes are read from its folder (`folder`, see `forRoot`), the one read from
+ * `root` (read once per folder and process; {@linkcode datasetFor} returns it afterwards).
+ *
+ * @param id A dataset id.
+ * @param root The dataset folder (`data.root`); null for the embedded copy.
+ * @returns The descriptor.
+ * @throws {TypeError} For an unknown id, or a `forRoot` dataset without a folder
+ *   (`dataset folder needs --data DIR`); whatever `forRoot` throws for a malformed folder.
+ */
+export async function resolveDataset(
+  id: string,
+  root?: string | null,
+): Promise<DatasetDescriptor<DatasetId>> {
+  const d = getDataset(id);
+  if (!d.forRoot) return d;
+  if (!root) throw _needsRoot(id);
+  const key = `${id}\0${resolve(root)}`;
+  let r = _resolved.get(key);
+  if (!r) {
+    r = await d.forRoot(resolve(root)) as DatasetDescriptor<DatasetId>;
+    _resolved.set(key, r);
+  }
+  return r;
+}
+
+/**
+ * {@linkcode getDataset}, or for a dataset read from its folder, the descriptor
+ * {@linkcode resolveDataset} read from `root` (synchronous: resolve it first).
+ *
+ * @param id A dataset id.
+ * @param root The dataset folder (`data.root`).
+ * @returns The descriptor.
+ * @throws {TypeError} As {@linkcode resolveDataset}, or when that folder was not read yet.
+ */
+export function datasetFor(id: string, root?: string | null): DatasetDescriptor<DatasetId> {
+  const d = getDataset(id);
+  if (!d.forRoot) return d;
+  if (!root) throw _needsRoot(id);
+  const r = _resolved.get(`${id}\0${resolve(root)}`);
+  if (!r) {
+    throw new TypeError(
+      `dataset ${id} at ${root} is not read yet: await resolveDataset(id, root) first`,
+    );
+  }
+  return r;
 }
 
 /** Datasets added at run time by {@link registerDataset}, by id. */

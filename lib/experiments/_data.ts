@@ -33,7 +33,15 @@ import {
   verifyCommand,
   verifyDataset,
 } from "../data/manifest.ts";
-import { DATASET_IDS, datasetIds, DATASETS, datasetTasks, getDataset } from "../data/registry.ts";
+import {
+  DATASET_IDS,
+  datasetFor,
+  datasetIds,
+  DATASETS,
+  datasetTasks,
+  getDataset,
+  resolveDataset,
+} from "../data/registry.ts";
 import type { Dataset, ExperimentConfig, Task } from "./config.ts";
 import { defaultCacheDir } from "./results_cache.ts";
 
@@ -66,13 +74,17 @@ export interface DatasetShapes {
  * The tasks and shapes of a dataset id (a built-in or one added by
  * `registerDataset`), from its descriptor, or undefined for an unknown id.
  */
-export function datasetInfo(id: string): { tasks: Task[]; shapes: DatasetShapes } | undefined {
-  let d: DatasetDescriptor;
+export function datasetInfo(
+  id: string,
+  root?: string | null,
+): { tasks: Task[]; shapes: DatasetShapes } | undefined {
   try {
-    d = getDataset(id);
+    getDataset(id);
   } catch {
     return undefined;
   }
+  // A dataset read from its folder (`folder`): the folder's, once `resolveConfigDataset` read it.
+  const d: DatasetDescriptor = datasetFor(id, root);
   return {
     tasks: datasetTasks(d),
     shapes: {
@@ -81,6 +93,20 @@ export function datasetInfo(id: string): { tasks: Task[]; shapes: DatasetShapes 
       segmentationClasses: d.tasks.segmentation?.classes.length ?? 0,
     },
   };
+}
+
+/**
+ * Reads the folder of a config's dataset when its channels and classes come from the folder
+ * (`folder`, see `resolveDataset`), so that the synchronous checks (`checkConfig`) and
+ * `datasetOverrides` see them; nothing to do for the other datasets.
+ *
+ * @param data The dataset and its folder.
+ * @throws {TypeError} `dataset folder needs --data DIR` without a folder; the folder's errors.
+ */
+export async function resolveConfigDataset(
+  data: Pick<ExperimentConfig["data"], "dataset" | "root">,
+): Promise<void> {
+  if (getDataset(data.dataset).forRoot) await resolveDataset(data.dataset, data.root);
 }
 
 /**
@@ -126,10 +152,15 @@ export type DataSelection = Pick<
  * split is never seen in training; the val split is left for model selection).
  */
 export async function loadSplits(data: DataSelection): Promise<DataSplits> {
-  const dataset = getDataset(data.dataset);
+  // A dataset read from its folder (`folder`) has that folder's tasks.
+  const dataset = getDataset(data.dataset).forRoot
+    ? await resolveDataset(data.dataset, data.root)
+    : getDataset(data.dataset);
   const tasks = datasetTasks(dataset);
   if (!tasks.includes(data.task)) {
-    const paired = datasetIds().filter((id) => getDataset(id).pairedTasks);
+    const paired = datasetIds().filter((id) =>
+      !getDataset(id).forRoot && getDataset(id).pairedTasks
+    );
     throw new TypeError(
       `Expected task ${tasks.join(" or ")} for ${data.dataset} but found ${data.task}` +
         (data.task === "diagnosis+segmentation" && dataset.tasks.segmentation

@@ -13,7 +13,7 @@ import {
   type Method,
   type Task,
 } from "./config.ts";
-import { DATASETS, getDataset } from "../data/registry.ts";
+import { datasetFor, DATASETS, getDataset } from "../data/registry.ts";
 
 /** A run profile. */
 export type Profile = "smoke" | "quick" | "paper";
@@ -228,13 +228,15 @@ const table2: ExperimentSpec = {
 export function datasetOverrides(
   dataset: Dataset,
   task: Task,
+  root?: string | null,
 ): {
   data: { dataset: Dataset; task: Task };
   ip: { imageChannels: number };
   vr: { imageChannels: number; classes: number };
   seg: { imageChannels: number; classes: number };
 } {
-  const { channels, tasks } = getDataset(dataset);
+  // A dataset read from its folder (`folder`): that folder's, once `resolveDataset` read it.
+  const { channels, tasks } = datasetFor(dataset, root);
   return {
     data: { dataset, task },
     ip: { imageChannels: channels },

@@ -22,7 +22,14 @@ import { writeFileAtomic } from "../util/write_file_atomic.ts";
 import { datasetIds } from "../data/registry.ts";
 import { checkConfigValues, type ExperimentConfig, resolveDataPaths } from "./config.ts";
 import { checkStrategyOptions, methodSpec, methodStrategy } from "./methods.ts";
-import { dataFingerprint, datasetInfo, type DataSplits, loadSplits, subtasks } from "./_data.ts";
+import {
+  dataFingerprint,
+  datasetInfo,
+  type DataSplits,
+  loadSplits,
+  resolveConfigDataset,
+  subtasks,
+} from "./_data.ts";
 import { degradeImages, degradeTestImages, describeDegradation } from "./degradation.ts";
 import { evaluate, evaluateCrossDomain } from "./_evaluate.ts";
 import { buildNetworks, type RunNetworks, stepNetworks } from "./_networks.ts";
@@ -184,6 +191,7 @@ export async function runKey(config: ExperimentConfig): Promise<string> {
  */
 export async function runKeyOnBackend(config: ExperimentConfig, backend: string): Promise<string> {
   const { hashKey } = await import("./results_cache.ts");
+  await resolveConfigDataset(config.data);
   checkConfig(config);
   const c = resolveDataPaths(config);
   const { strategyOptions, ...train } = c.train;
@@ -219,6 +227,7 @@ export async function runExperiment(
   config: ExperimentConfig,
   options: RunOptions = {},
 ): Promise<RunResult> {
+  await resolveConfigDataset(config.data);
   checkConfig(config);
   config = resolveDataPaths(config);
   const cache = options.cache ?? new ResultsCache();
@@ -363,6 +372,7 @@ export async function ensureVrPretrain(
   config: ExperimentConfig,
   options: RunOptions = {},
 ): Promise<VrPretrainResult> {
+  await resolveConfigDataset(config.data);
   checkConfig(config);
   config = resolveDataPaths(config);
   await runBackend();
@@ -406,7 +416,7 @@ export function checkConfig(config: ExperimentConfig): void {
   checkStrategyOptions(config);
   checkConfigValues(config);
   const { dataset, task, evalDataset } = config.data;
-  const info = datasetInfo(dataset);
+  const info = datasetInfo(dataset, config.data.root);
   if (!info) {
     throw new TypeError(
       `Expected data.dataset ${datasetIds().join(", ")} but found ${dataset}`,

@@ -10,6 +10,7 @@ import { Progress } from "../train/progress.ts";
 import { writeFileAtomic } from "../util/write_file_atomic.ts";
 import { type ExperimentConfig, resolveDataPaths } from "./config.ts";
 import { describeDegradation } from "./degradation.ts";
+import { resolveConfigDataset } from "./_data.ts";
 import { ResultsCache } from "./results_cache.ts";
 import {
   checkConfig,
@@ -60,7 +61,10 @@ export async function runGrid(
   configs: ExperimentConfig[],
   options: RunGridOptions = {},
 ): Promise<RunResult[]> {
-  for (const c of configs) checkConfig(c);
+  for (const c of configs) {
+    await resolveConfigDataset(c.data);
+    checkConfig(c);
+  }
   configs = configs.map((c) => resolveDataPaths(c));
   const cache = options.cache ?? new ResultsCache();
   await cache.prepareForWrites(); // before any work: fails at once if results cannot be stored

@@ -20,6 +20,9 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_CONFIG, type ExperimentConfig, mergeConfig, resolveDataPaths } from "./config.ts";
+import { getDataset } from "../data/registry.ts";
+import { resolveConfigDataset } from "./_data.ts";
+import { datasetOverrides } from "./registry.ts";
 import { checkConfig, ensureVrPretrain, runExperiment, type RunMetrics } from "./run_experiment.ts";
 import type { VrPretrainResult } from "./vr_pretrain.ts";
 
@@ -66,7 +69,18 @@ export async function readConfigFile(path: string): Promise<ExperimentConfig> {
     throw new Error(`Cannot read config ${path}: ${(e as Error).message}`);
   }
   try {
-    const config = resolveDataPaths(mergeConfig(DEFAULT_CONFIG, overrides), dirname(resolve(path)));
+    let config = resolveDataPaths(mergeConfig(DEFAULT_CONFIG, overrides), dirname(resolve(path)));
+    if (getDataset(config.data.dataset).forRoot) {
+      // A dataset read from its folder (`folder`): the network sizes come from that folder,
+      // under what the file sets itself.
+      await resolveConfigDataset(config.data);
+      const sizes = datasetOverrides(config.data.dataset, config.data.task, config.data.root);
+      const { data: _, ...networks } = sizes;
+      config = resolveDataPaths(
+        mergeConfig(mergeConfig(DEFAULT_CONFIG, networks), overrides),
+        dirname(resolve(path)),
+      );
+    }
     checkConfig(config);
     return config;
   } catch (e) {
