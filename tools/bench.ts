@@ -450,16 +450,17 @@ function _whereTheTimeGoes(rows: _WorkerResult[]): string {
       "forward (FINDINGS).",
   );
   parts.push(
-    "**What would close the rest** (the target is the default backend within 1.5× of " +
-      "PyTorch on the SR-ResNet configs, and GradProm within 1.7× of Joint). (1) TF.js's " +
-      "own cost per kernel call: a step is ~1,400 (IP alone) to ~5,000 kernel calls, each " +
-      "through the engine (tape records, tidy scopes, data bookkeeping), plus many small " +
-      "pure-JS kernels (Adam's ~10 ops per variable, Sqrt, Softmax); fused kernels would " +
-      "cut both: batch norm in training mode as one oneDNN forward-training and one " +
-      "backward primitive behind a custom gradient (today moments, normalisation and their " +
-      "autodiff, ~20 kernels per layer), the convolution bias fused into the convolution " +
-      "(`tf.fused.conv2d` in lib/models/module.ts; the native FusedConv2D already takes a " +
-      "bias), and Adam's update as one native kernel per variable. (2) The second IP " +
+    "**What is fused, and what would close the rest** (the target is the default backend " +
+      "within 1.5× of PyTorch on the SR-ResNet configs, and GradProm within 1.7× of Joint; " +
+      "compare the table above). Fused so far: batch norm in training mode is one oneDNN " +
+      "forward-training and one backward primitive behind a custom gradient " +
+      "(lib/backend/onednn/batch_norm_train.ts; one layer's forward and backward went from " +
+      "59 kernel calls to 6), and the optimizers' update is one pass per variable instead " +
+      "of ~10 kernel calls (Adam) or 2 (SGD), bit-identical to TF.js's " +
+      "(lib/train/fused_optimizer.ts). Still open: (1) the convolution bias fused into the " +
+      "convolution (`tf.fused.conv2d` in lib/models/module.ts; the native FusedConv2D " +
+      "already takes a bias) and the remaining small element-wise kernels, each a trip " +
+      "through the engine (tape records, tidy scopes, data bookkeeping). (2) The second IP " +
       "forward pass of every Joint/GradProm step (one recorded pass per gradient call): one " +
       "forward with two backward passes needs tape internals TF.js does not export. (3) " +
       "oneDNN's convolutions at 16–32 channels run well below their 64-channel efficiency; " +
