@@ -195,6 +195,7 @@ export {
 } from "./train/train_step.ts";
 export { Progress } from "./train/progress.ts";
 export { FusedAdam, FusedSgd } from "./train/fused_optimizer.ts";
+export { recordTape, type TapeRecording } from "./train/tape.ts";
 export {
   type BatchOf,
   type BatchSource,

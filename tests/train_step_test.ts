@@ -167,3 +167,29 @@ Deno.test("trainStep() reports per-variable cosines on request, without leaking 
     dispose(s);
   }
 });
+
+// The step records one forward pass of IP and VR and runs both backward passes over it: a second
+// forward of IP (what two tf.variableGrads calls would cost) shows up as more forward convolutions.
+Deno.test("trainStep() runs one forward pass of IP and VR per step (Joint, GradProm, frozen, no VR)", async () => {
+  const isForwardConv = (name: string) => name === "Conv2D" || name === "FusedConv2D";
+  for (const mode of ["trained", "frozen", "none"] as VrMode[]) {
+    const s = setup(mode);
+    const rng = new Rng(2);
+    const b = toyBatch(rng);
+    trainStep(s, b); // creates the optimizers' slots outside the profile
+    // tf.profile returns the engine's one profile object: count before profiling again.
+    const forwardConvs = (await tf.profile(() =>
+      tf.tidy(() => {
+        const enhanced = s.ip.apply(b.input, { training: true });
+        if (mode !== "none") s.vr.apply(enhanced, { training: mode === "trained" });
+      })
+    )).kernels.filter((k) => isForwardConv(k.name)).length;
+    const stepConvs = (await tf.profile(() => {
+      trainStep(s, b);
+    })).kernels.filter((k) => isForwardConv(k.name)).length;
+    assert.ok(forwardConvs > 0, `${mode}: the forward pass ran no convolution`);
+    assert.equal(stepConvs, forwardConvs, `${mode}: forward convolutions in a step`);
+    tf.dispose([b.input, b.target, b.labels]);
+    dispose(s);
+  }
+});

@@ -444,15 +444,16 @@ function _whereTheTimeGoes(rows: _WorkerResult[]): string {
   }
   if (parts.length === 0) return "No GradProm step was profiled in this run.";
   parts.push(
-    "The library's step runs the IP forward twice (one recorded pass per gradient call, see " +
-      "lib/train/train_step.ts), where PyTorch's GradProm reuses one forward with " +
-      "`retain_graph`; TF.js has no public way to run two backward passes over one recorded " +
-      "forward (FINDINGS).",
+    "The library's step records one forward pass of IP and VR and runs one backward pass " +
+      "per loss over it (lib/train/tape.ts: TF.js's own tape kept for a second backward " +
+      "pass, PyTorch's `retain_graph`), so its GradProm step does the passes PyTorch's " +
+      "does; its Joint step takes G_IP and G_VR separately as well, one backward pass more " +
+      "through IP than PyTorch's Joint.",
   );
   parts.push(
     "**What is fused, and what would close the rest** (the target is the default backend " +
       "within 1.5× of PyTorch on the SR-ResNet configs, and GradProm within 1.7× of Joint; " +
-      "compare the table above). Fused so far: batch norm in training mode is one oneDNN " +
+      "compare the table above). Fused so far: one forward pass for both backward passes (above); batch norm in training mode is one oneDNN " +
       "forward-training and one backward primitive behind a custom gradient " +
       "(lib/backend/onednn/batch_norm_train.ts; one layer's forward and backward went from " +
       "59 kernel calls to 6), and the optimizers' update is one pass per variable instead " +
@@ -460,9 +461,9 @@ function _whereTheTimeGoes(rows: _WorkerResult[]): string {
       "(lib/train/fused_optimizer.ts). Still open: (1) the convolution bias fused into the " +
       "convolution (`tf.fused.conv2d` in lib/models/module.ts; the native FusedConv2D " +
       "already takes a bias) and the remaining small element-wise kernels, each a trip " +
-      "through the engine (tape records, tidy scopes, data bookkeeping). (2) The second IP " +
-      "forward pass of every Joint/GradProm step (one recorded pass per gradient call): one " +
-      "forward with two backward passes needs tape internals TF.js does not export. (3) " +
+      "through the engine (tape records, tidy scopes, data bookkeeping). (2) A Joint " +
+      "step backpropagating L_IP + λ·L_VR once, as PyTorch's does, when the strategy is a " +
+      "plain sum and no cosine is asked for. (3) " +
       "oneDNN's convolutions at 16–32 channels run well below their 64-channel efficiency; " +
       "PyTorch, on the same library, pays that too.",
   );
@@ -657,8 +658,9 @@ One call of the library's \`trainStep\` (lib/train/train_step.ts) on a fixed bat
     `\`torch.autograd.grad\` of L_IP (graph retained) and of L_VR over θ ∪ φ, the cosine of the ` +
     `flattened θ gradients, the gate, then both optimizer steps. The library's Joint and GradProm ` +
     `rows run the same passes (\`trainStep\` always takes G_IP and G_VR separately, so the ` +
-    `strategies can see them) and differ only in the strategy, so ours GradProm / Joint is ≈ 1; ` +
-    `PyTorch's Joint has one backward, its GradProm two. The cpu backend (pure JS, ~10× ` +
+    `strategies can see them: one recorded forward, one backward per loss) and differ only in ` +
+    `the strategy, so ours GradProm / Joint is ≈ 1; PyTorch's Joint has one backward, its ` +
+    `GradProm two. The cpu backend (pure JS, ~10× ` +
     `slower than wasm) runs only with \`--backends cpu\`, and only the small IP config. Peak RSS is \`Deno.memoryUsage().rss\` ` +
     `sampled after every step of that process; tf.memory is after the timed steps; step peak is ` +
     `\`tf.profile(...).peakBytes\` of one extra step (onednn, wasm). Backends: \`onednn\` is ` +

@@ -9,6 +9,7 @@ import type { SrResNet } from "../models/sr_resnet.ts";
 import type { Strategy } from "../strategies/types.ts";
 import { cosineOf, gradientStats } from "../strategies/grad_math.ts";
 import { mseLoss, recognitionLoss, softCrossEntropyLoss } from "./losses.ts";
+import { recordTape, type TapeRecording } from "./tape.ts";
 
 /**
  * A recognition (VR) network: a ResNet classifier (logits `[N, K]`) or a
@@ -97,17 +98,13 @@ export class NonFiniteLossError extends Error {
 /**
  * Runs one step: computes G_IP = ∇θ L_IP, G_VR = ∇θ λ·L_VR and ∇φ L_VR, lets
  * the strategy combine G_IP and G_VR into θ's update, and updates φ with
- * ∇φ L_VR (unless VR is frozen). Batch-norm running statistics are taken from
- * the first forward pass only.
+ * ∇φ L_VR (unless VR is frozen).
  *
- * Cost: the floor is one forward of IP and VR, one backward of VR and two of
- * IP (G_IP and G_VR are two different vector–Jacobian products through IP).
- * TF.js's public API records one forward pass per gradient call and frees it
- * after one backward (there is no `retain_graph`), so this step pays one
- * extra forward of IP: pass 1 is forward+backward of IP for L_IP, pass 2
- * forward+backward of IP and VR for L_VR over θ ∪ φ. ∇φ L_VR comes from pass
- * 2 for free. Sharing the forward needs TF.js's unexported tape internals and
- * saved only 9–13% of a step on wasm (see FINDINGS), so it is not done.
+ * Cost: one forward of IP and of each VR, recorded once ({@link recordTape},
+ * PyTorch's `retain_graph`), then one backward pass per loss through it: L_IP
+ * through IP, L_VR through VR and IP (which gives G_VR and ∇φ L_VR together).
+ * That is the floor for GradProm, whose G_IP and G_VR are two different
+ * vector–Jacobian products through IP; Joint pays the same.
  *
  * Nothing is updated when a loss is not finite: the step throws
  * {@link NonFiniteLossError} before touching any variable.
@@ -121,36 +118,16 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
   const ipUpdates = new Map<string, tf.Tensor>();
   const vrUpdateMaps: Map<string, tf.Tensor>[] = [];
   const owned: tf.Tensor[] = [];
+  let rec: TapeRecording<{ lossIp: tf.Tensor; lossVrs: tf.Tensor[] }> | undefined;
   try {
-    const pass1 = tf.variableGrads(
-      () => mseLoss(s.ip.apply(batch.input, { training: true, updates: ipUpdates }), batch.target),
-      ipVars,
-    );
-    owned.push(pass1.value, ...Object.values(pass1.grads));
-    const lossIp = pass1.value.dataSync()[0];
-    if (!Number.isFinite(lossIp)) throw new NonFiniteLossError("L_IP", lossIp);
-    checkAllGrads(pass1.grads, ipVars, "L_IP");
-
-    if (s.vrMode === "none") {
-      s.ipOptimizer.applyGradients(pass1.grads as Record<string, tf.Variable>);
-      s.ip.module.commitUpdates(ipUpdates);
-      return { lossIp, lossVr: NaN, cosine: NaN, auxWeight: NaN };
-    }
     const unsupervised = s.auxLoss === "unsupervised";
     const trainVr = s.vrMode === "trained";
-    const auxes = [
+    const auxes = s.vrMode === "none" ? [] : [
       { vr: s.vr, vrOptimizer: s.vrOptimizer, labels: batch.labels },
       ...(s.extra ?? []).map((a, k) => ({ ...a, labels: batch.extraLabels?.[k] })),
     ];
-    const gIp: tf.NamedTensorMap = {};
-    for (const v of ipVars) gIp[v.name] = pass1.grads[v.name];
-    const perAux: { lossVr: number; cosine: number; auxWeight: number }[] = [];
-    const phiUpdates: { opt: tf.Optimizer; grads: tf.NamedTensorMap }[] = [];
-    let combined: tf.NamedTensorMap | undefined;
-    let layerCosine: number[] | undefined;
     for (const [k, aux] of auxes.entries()) {
-      const vr = aux.vr;
-      if (!vr || (!unsupervised && !aux.labels)) {
+      if (!aux.vr || (!unsupervised && !aux.labels)) {
         throw new TypeError(
           `vrMode "${s.vrMode}" needs a VR model${unsupervised ? "" : " and labels in the batch"}${
             k ? ` for auxiliary ${k}` : ""
@@ -158,42 +135,68 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
         );
       }
       if (trainVr && !aux.vrOptimizer) throw new TypeError(`vrMode "trained" needs a vrOptimizer`);
-      const labels = aux.labels;
-      // Unsupervised targets: VR's own prediction on the clean image (no gradient flows into it).
-      const soft = unsupervised
-        ? tf.tidy(() => tf.softmax(vr.apply(batch.target, { training: false })))
-        : undefined;
-      if (soft) owned.push(soft);
-      const vrVars = trainVr ? vr.module.trainable() : [];
-      const vrUpdates = new Map<string, tf.Tensor>();
-      vrUpdateMaps.push(vrUpdates);
-      const pass2 = tf.variableGrads(() => {
-        const enhanced = s.ip.apply(batch.input, { training: true });
-        const logits = vr.apply(enhanced, {
+    }
+    // Unsupervised targets: VR's own prediction on the clean image (no gradient flows into it).
+    const softs = auxes.map((aux) => {
+      if (!unsupervised) return undefined;
+      const soft = tf.tidy(() => tf.softmax(aux.vr!.apply(batch.target, { training: false })));
+      owned.push(soft);
+      return soft;
+    });
+    for (let k = 0; k < auxes.length; k++) vrUpdateMaps.push(new Map());
+    rec = recordTape(() => {
+      const enhanced = s.ip.apply(batch.input, { training: true, updates: ipUpdates });
+      const lossIp = mseLoss(enhanced, batch.target);
+      const lossVrs = auxes.map((aux, k) => {
+        const logits = aux.vr!.apply(enhanced, {
           training: trainVr,
-          updates: trainVr ? vrUpdates : undefined,
+          updates: trainVr ? vrUpdateMaps[k] : undefined,
         });
-        return soft ? softCrossEntropyLoss(logits, soft) : recognitionLoss(logits, labels!);
-      }, [...ipVars, ...vrVars]);
-      owned.push(pass2.value, ...Object.values(pass2.grads));
-      const lossVr = pass2.value.dataSync()[0];
-      if (!Number.isFinite(lossVr)) {
-        throw new NonFiniteLossError(k ? `L_VR of auxiliary ${k}` : "L_VR", lossVr);
+        const soft = softs[k];
+        return soft ? softCrossEntropyLoss(logits, soft) : recognitionLoss(logits, aux.labels!);
+      });
+      return { lossIp, lossVrs };
+    });
+    owned.push(rec.value.lossIp, ...rec.value.lossVrs);
+    const lossIp = rec.value.lossIp.dataSync()[0];
+    if (!Number.isFinite(lossIp)) throw new NonFiniteLossError("L_IP", lossIp);
+    const lossVrs = rec.value.lossVrs.map((l) => l.dataSync()[0]);
+    lossVrs.forEach((l, k) => {
+      if (!Number.isFinite(l)) {
+        throw new NonFiniteLossError(k ? `L_VR of auxiliary ${k}` : "L_VR", l);
       }
-      checkAllGrads(pass2.grads, [...ipVars, ...vrVars], "L_VR");
+    });
+    const gIp = rec.variableGrads(rec.value.lossIp, ipVars);
+    owned.push(...Object.values(gIp));
+    checkAllGrads(gIp, ipVars, "L_IP");
+
+    if (s.vrMode === "none") {
+      s.ipOptimizer.applyGradients(gIp as Record<string, tf.Variable>);
+      s.ip.module.commitUpdates(ipUpdates);
+      return { lossIp, lossVr: NaN, cosine: NaN, auxWeight: NaN };
+    }
+    const perAux: { lossVr: number; cosine: number; auxWeight: number }[] = [];
+    const phiUpdates: { opt: tf.Optimizer; grads: tf.NamedTensorMap }[] = [];
+    let combined: tf.NamedTensorMap | undefined;
+    let layerCosine: number[] | undefined;
+    for (const [k, aux] of auxes.entries()) {
+      const vrVars = trainVr ? aux.vr!.module.trainable() : [];
+      const grads = rec.variableGrads(rec.value.lossVrs[k], [...ipVars, ...vrVars]);
+      owned.push(...Object.values(grads));
+      checkAllGrads(grads, [...ipVars, ...vrVars], "L_VR");
       const gVr: tf.NamedTensorMap = {}, gPhi: tf.NamedTensorMap = {};
       for (const v of ipVars) {
-        gVr[v.name] = tf.mul(pass2.grads[v.name], s.lambda);
+        gVr[v.name] = tf.mul(grads[v.name], s.lambda);
         owned.push(gVr[v.name]);
       }
-      for (const v of vrVars) gPhi[v.name] = pass2.grads[v.name];
+      for (const v of vrVars) gPhi[v.name] = grads[v.name];
       if (k === 0 && s.layerCosines) {
         const st = gradientStats(gIp, gVr);
         layerCosine = st.keys.map((_, i) => cosineOf(st.dot[i], st.mainSq[i], st.auxSq[i]));
       }
       const r = s.strategy(gIp, gVr);
       owned.push(...Object.values(r.grads));
-      perAux.push({ lossVr, cosine: r.cosine, auxWeight: r.auxWeight });
+      perAux.push({ lossVr: lossVrs[k], cosine: r.cosine, auxWeight: r.auxWeight });
       if (trainVr) phiUpdates.push({ opt: aux.vrOptimizer!, grads: gPhi });
       if (!combined) combined = r.grads;
       else {
@@ -208,6 +211,7 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
         combined = next;
       }
     }
+    rec.dispose();
     s.ipOptimizer.applyGradients(combined as Record<string, tf.Variable>);
     for (const u of phiUpdates) u.opt.applyGradients(u.grads as Record<string, tf.Variable>);
     s.ip.module.commitUpdates(ipUpdates);
@@ -222,6 +226,7 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
       ...(layerCosine ? { layerCosine } : {}),
     };
   } finally {
+    rec?.dispose();
     tf.dispose(owned);
     tf.dispose([...ipUpdates.values(), ...vrUpdateMaps.flatMap((m) => [...m.values()])]);
   }
