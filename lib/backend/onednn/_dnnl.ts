@@ -216,15 +216,6 @@ let _memoryAllocate: Deno.PointerValue = null;
 export let dnnlLoadError: string | undefined;
 
 let _lib: _Lib | undefined;
-/** libgomp (oneDNN's OpenMP runtime in Debian's build), to size each call's thread team. */
-let _omp:
-  | Deno.DynamicLibrary<{
-    omp_set_num_threads: { parameters: ["i32"]; result: "void" };
-    omp_get_max_threads: { parameters: []; result: "i32" };
-  }>["symbols"]
-  | undefined;
-let _maxThreads = 1;
-let _currentThreads = 0;
 let _engine: Deno.PointerValue = null;
 let _stream: Deno.PointerValue = null;
 let _versionString = "";
@@ -327,16 +318,6 @@ export function loadDnnl(): string {
   _stream = _outPointer(out);
   _versionString = version;
   dnnlLoadError = undefined;
-  try {
-    _omp = Deno.dlopen("libgomp.so.1", {
-      omp_set_num_threads: { parameters: ["i32"], result: "void" },
-      omp_get_max_threads: { parameters: [], result: "i32" },
-    }).symbols;
-    _maxThreads = _omp.omp_get_max_threads();
-    _currentThreads = _maxThreads;
-  } catch {
-    _omp = undefined; // another threading runtime: oneDNN picks its own team size
-  }
   return version;
 }
 
@@ -490,8 +471,6 @@ const _staging: F32[] = [];
  * arrays and executes; an argument marked as output is copied back if it had to be staged.
  */
 class _Exec {
-  /** Threads for this primitive: 1 for small work (see `_threadsFor`), else all. */
-  threads = 0;
   /** Number of arguments (memories) `run` takes. */
   readonly arity: number;
   readonly #prim: Deno.PointerValue;
@@ -529,19 +508,6 @@ class _Exec {
   }
 }
 
-/**
- * Work (multiply-adds or elements) below which a primitive runs on one thread. Waking a
- * second OpenMP thread costs more than it saves on small work, and on a loaded machine a
- * team of two waits for a descheduled thread at every barrier (measured: a 1M-element ReLU
- * took 0.9 ms on one thread and 17 ms on two with the load average at 10 on 2 cores).
- * PyTorch likewise runs element-wise work under 32768 elements on one thread.
- */
-export const SINGLE_THREAD_WORK = 1 << 18;
-
-function _threadsFor(work: number): number {
-  return work < SINGLE_THREAD_WORK ? 1 : 0;
-}
-
 /** A reorder between a user layout and a primitive's chosen layout (or none if equal). */
 class _Reorder {
   readonly exec: _Exec | undefined;
@@ -568,7 +534,6 @@ class _Reorder {
     this.exec = toInner
       ? new _Exec(prim, [[DNNL.argSrc, userMem], [DNNL.argDst, this.inner]])
       : new _Exec(prim, [[DNNL.argSrc, this.inner], [DNNL.argDst, userMem]]);
-    this.exec.threads = _threadsFor(Number(lib.dnnl_memory_desc_get_size(userPtr)) / 4);
   }
 }
 
@@ -617,11 +582,6 @@ interface _ConvCommon {
   padR: BigInt64Array;
   fwdOp: Uint8Array;
   fwdPd: Deno.PointerValue;
-}
-
-/** Multiply-adds of a convolution (each direction costs about the same). */
-function _convWork(g: ConvGeometry): number {
-  return g.n * g.outH * g.outW * g.outC * g.kh * g.kw * g.inC;
 }
 
 function _convCommon(g: ConvGeometry, bias: boolean): _ConvCommon {
@@ -687,12 +647,11 @@ function _common(g: ConvGeometry): _ConvCommon {
 }
 
 /**
- * A convolution primitive of geometry `g` from its primitive descriptor `pd`: the filter's
+ * A convolution primitive from its primitive descriptor `pd`: the filter's
  * reorder (to the weights layout `pd` reports for `weightsQuery`, as an input if `toInner`,
  * else as an output) and the primitive over `args(the filter-side memory)`.
  */
 function _convPlan(
-  g: ConvGeometry,
   c: _ConvCommon,
   pd: Deno.PointerValue,
   weightsQuery: number,
@@ -701,7 +660,6 @@ function _convPlan(
 ): _ConvPlan {
   const reorder = new _Reorder(c.wUser, _queryMd(pd, weightsQuery), toInner);
   const exec = new _Exec(_primitive(pd), args(reorder.inner));
-  exec.threads = _threadsFor(_convWork(g));
   return { reorder, exec, impl: _implName(pd) };
 }
 
@@ -717,7 +675,7 @@ function _convPlan(
 export function convForward(g: ConvGeometry, x: F32, w: F32, bias: F32 | null, y: F32): void {
   const p = _cached(_fwdCache, `${_geomKey(g)}|${bias !== null}`, () => {
     const c = bias === null ? _common(g) : _convCommon(g, true);
-    return _convPlan(g, c, c.fwdPd, DNNL.queryWeightsMd, true, (weights) => {
+    return _convPlan(c, c.fwdPd, DNNL.queryWeightsMd, true, (weights) => {
       const args: [number, Deno.PointerValue][] = [
         [DNNL.argSrc, _memory(c.src)],
         [DNNL.argWeights, weights],
@@ -758,7 +716,7 @@ export function convBackwardData(g: ConvGeometry, dy: F32, w: F32, dx: F32): voi
       ),
       "convolution_backward_data_desc_init",
     );
-    return _convPlan(g, c, _pd(op, c.fwdPd), DNNL.queryWeightsMd, true, (weights) => [
+    return _convPlan(c, _pd(op, c.fwdPd), DNNL.queryWeightsMd, true, (weights) => [
       [DNNL.argDiffDst, _memory(c.dst)],
       [DNNL.argWeights, weights],
       [DNNL.argDiffSrc, _memory(c.src)],
@@ -820,7 +778,7 @@ export function convBackwardWeights(g: ConvGeometry, x: F32, dy: F32, dw: F32): 
       "convolution_backward_weights_desc_init",
     );
     const pd = _pdExcept(op, c.fwdPd, (impl) => _rtusOverrun(g, impl));
-    return _convPlan(g, c, pd, DNNL.queryDiffWeightsMd, false, (weights) => [
+    return _convPlan(c, pd, DNNL.queryDiffWeightsMd, false, (weights) => [
       [DNNL.argSrc, _memory(c.src)],
       [DNNL.argDiffDst, _memory(c.dst)],
       [DNNL.argDiffWeights, weights],
@@ -834,14 +792,10 @@ const _eltCache = new Map<string, _Exec>();
 
 /**
  * The primitive cached under `key` (element-wise, PReLU, batch norm, binary, matmul): built
- * by `build` on first use, with its threads set for `work` (see `_threadsFor`).
+ * by `build` on first use.
  */
-function _eltExec(key: string, work: number, build: () => _Exec): _Exec {
-  return _cached(_eltCache, key, () => {
-    const e = build();
-    e.threads = _threadsFor(work);
-    return e;
-  });
+function _eltExec(key: string, build: () => _Exec): _Exec {
+  return _cached(_eltCache, key, build);
 }
 
 function _flatMd(size: number): Uint8Array {
@@ -870,7 +824,7 @@ export type EltwiseAlg = "relu" | "square";
  */
 export function eltwise(alg: EltwiseAlg, x: F32, y: F32): void {
   const key = `${alg}|${x.length}`;
-  const e = _eltExec(key, x.length, () => {
+  const e = _eltExec(key, () => {
     const md = _flatMd(x.length);
     const op = _eltwiseForwardOp(alg === "relu" ? DNNL.eltwiseRelu : DNNL.eltwiseSquare, md);
     return new _Exec(_primitive(_pd(op)), [[DNNL.argSrc, _memory(md)], [DNNL.argDst, _memory(md)]]);
@@ -917,7 +871,7 @@ function _preluForwardOp(
  */
 export function preluForward(rows: number, channels: number, x: F32, alpha: F32, y: F32): void {
   const key = `prelu|${rows},${channels}`;
-  const e = _eltExec(key, rows * channels, () => {
+  const e = _eltExec(key, () => {
     const { md, wMd, op } = _preluForwardOp(rows, channels);
     return new _Exec(_primitive(_pd(op)), [
       [DNNL.argSrc, _memory(md)],
@@ -949,7 +903,7 @@ export function preluBackward(
   dalpha: F32,
 ): void {
   const key = `prelugrad|${rows},${channels}`;
-  const e = _eltExec(key, rows * channels, () => {
+  const e = _eltExec(key, () => {
     const { md, wMd, op: fwd } = _preluForwardOp(rows, channels);
     const op = new Uint8Array(_OP_BYTES);
     _check(_L().dnnl_prelu_backward_desc_init(op, md, wMd, md, wMd), "prelu_backward_desc_init");
@@ -990,7 +944,7 @@ export function batchNormForward(
   y: F32,
 ): void {
   const key = `bn|${rows},${channels},${epsilon},${scale !== null},${offset !== null}`;
-  const e = _eltExec(key, rows * channels, () => {
+  const e = _eltExec(key, () => {
     // oneDNN's channel axis is dimension 1: (rows, channels) as an NHWC tensor with H = W = 1
     // (its channels-last kernels are jitted; a 2-D (N, C) layout runs a reference loop).
     const md = _md([rows, channels, 1, 1], [channels, 1, channels, channels]);
@@ -1078,7 +1032,7 @@ export function batchNormTrainForward(
   variance: F32,
 ): void {
   const key = `bntrain|${rows},${channels},${epsilon}`;
-  const e = _eltExec(key, rows * channels, () => {
+  const e = _eltExec(key, () => {
     const { md, cMd, op } = _batchNormTrainOp(rows, channels, epsilon);
     return new _Exec(_primitive(_pd(op)), [
       [DNNL.argSrc, _memory(md)],
@@ -1123,7 +1077,7 @@ export function batchNormTrainBackward(
   doffset: F32,
 ): void {
   const key = `bntraingrad|${rows},${channels},${epsilon}`;
-  const e = _eltExec(key, rows * channels, () => {
+  const e = _eltExec(key, () => {
     const { md, cMd, op: fwd } = _batchNormTrainOp(rows, channels, epsilon);
     const op = new Uint8Array(_OP_BYTES);
     _check(
@@ -1171,7 +1125,7 @@ export function batchNormTrainBackward(
  */
 export function reluBackward(dy: F32, x: F32, dx: F32): void {
   const key = `relugrad|${x.length}`;
-  const e = _eltExec(key, x.length, () => {
+  const e = _eltExec(key, () => {
     const md = _flatMd(x.length);
     const fwd = _eltwiseForwardOp(DNNL.eltwiseRelu, md);
     const op = new Uint8Array(_OP_BYTES);
@@ -1215,7 +1169,7 @@ export function binary(
   c: F32,
 ): void {
   const key = `bin|${alg}|${aShape}|${bShape}`;
-  const e = _eltExec(key, aShape.reduce((p, q) => p * q, 1), () => {
+  const e = _eltExec(key, () => {
     const aMd = _md(aShape, _dense(aShape));
     const bMd = _md(bShape, _dense(bShape));
     const op = new Uint8Array(_OP_BYTES);
@@ -1271,7 +1225,7 @@ function _onesOf(n: number, value: number): F32 {
  */
 export function matmul(m: number, k: number, n: number, a: F32, b: F32, c: F32): void {
   const key = `mm|${m},${k},${n}`;
-  const e = _eltExec(key, m * k * n, () => {
+  const e = _eltExec(key, () => {
     const aMd = _md([m, k], [k, 1]);
     const bMd = _md([k, n], [n, 1]);
     const cMd = _md([m, n], [n, 1]);

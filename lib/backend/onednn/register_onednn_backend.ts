@@ -27,8 +27,8 @@
  * fell back to the cpu kernel.
  *
  * Kernel outputs are recycled through a pool (`_backend.ts`), since allocating a fresh array
- * cost more than the native kernel that fills it. oneDNN runs on OpenMP: all cores for large
- * work, one thread under 2^18 multiply-adds or elements, and `OMP_WAIT_POLICY=passive` unless
+ * cost more than the native kernel that fills it. oneDNN runs on OpenMP with its default team
+ * (`OMP_NUM_THREADS`, else every core) for every primitive, and `OMP_WAIT_POLICY=passive` unless
  * the environment sets it (spinning threads cost a step 10× on a loaded machine; `_dnnl.ts`).
  *
  * Needs Debian's `libdnnl2` (oneDNN 2.x) and the FFI permission (`--allow-ffi`, or `-A`).
