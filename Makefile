@@ -7,6 +7,7 @@ NOTEBOOK_DEBS := python3-nbclient python3-nbformat python3-jupyter-client
 FIGURE_DEBS := chromium fonts-dejavu-core
 NATIVE_DEBS := libdnnl2
 NOTEBOOK_UI_DEBS := jupyter-notebook
+NBCONVERT_DEBS := jupyter-nbconvert
 NOTEBOOK_PORT ?= 8888
 # Independent references the tests compare against: scikit-image, scipy and nibabel fixtures and
 # readers, PIL for the layout fixtures, and ITK-written MetaImage files.
@@ -17,7 +18,7 @@ DENO := $(shell command -v deno 2>/dev/null || echo $(LOCAL_DENO))
 export DENO_NO_UPDATE_CHECK := 1
 export NO_COLOR := 1
 
-.PHONY: help setup deno npm-deps notebook-deps figure-deps native-deps test-deps test check reproduce figures kernel notebook clean
+.PHONY: help setup deno npm-deps notebook-deps nbconvert-deps figure-deps native-deps test-deps test check reproduce figures kernel notebook clean
 
 help:
 	@echo "make reproduce   run the paper experiments on the embedded data and execute the notebooks"
@@ -64,6 +65,17 @@ notebook-deps:
 	  echo "error: notebook execution needs /usr/bin/python3 with nbclient. As root run:"; \
 	  echo "  apt-get install -y --no-install-recommends $(NOTEBOOK_DEBS)"; exit 1; \
 	fi
+
+# nbconvert for the HTML copies of the executed notebooks (optional: without it reproduce says so
+# in the report and goes on).
+nbconvert-deps:
+	@if [ -x /usr/bin/jupyter-nbconvert ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "notebooks: installing Debian package $(NBCONVERT_DEBS) (HTML copies of the notebooks)"; \
+	  (apt-get install -y --no-install-recommends $(NBCONVERT_DEBS) >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y --no-install-recommends $(NBCONVERT_DEBS) >/dev/null)) || \
+	  echo "warning: could not install $(NBCONVERT_DEBS); the notebooks get no HTML copies"; \
+	else echo "note: as root, 'apt-get install -y $(NBCONVERT_DEBS)' adds HTML copies of the executed notebooks"; fi
 
 # oneDNN for the native onednn backend (optional: without it the slower wasm backend runs).
 native-deps:
@@ -114,7 +126,7 @@ test: setup native-deps
 	$(DENO) task check
 	$(DENO) task test
 
-reproduce: setup native-deps notebook-deps
+reproduce: setup native-deps notebook-deps nbconvert-deps
 	$(DENO) task reproduce
 
 figures: setup figure-deps

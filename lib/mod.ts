@@ -270,6 +270,12 @@ export {
   runWarnings,
 } from "./experiments/run_experiment.ts";
 export { runGrid } from "./experiments/run_grid.ts";
+export {
+  checkDatasetId,
+  CLI_DATASET_SOURCE,
+  type DatasetSource,
+  gridOnDataset,
+} from "./experiments/grid_on_dataset.ts";
 export { ResultsCache } from "./experiments/results_cache.ts";
 export {
   checkClaims,
@@ -351,6 +357,17 @@ export {
   toyTableMarkdown,
 } from "./plots/toy_figures.ts";
 export { checkNotebookTooling, executeNotebook } from "./notebook/execute_notebook.ts";
+export {
+  type NotebookHtmlCopies,
+  notebookHtmlCopies,
+  notebookToHtml,
+} from "./notebook/notebook_html.ts";
+export {
+  type ReportMeta,
+  type ReportNotebook,
+  type ReportSection,
+  writeReport,
+} from "./experiments/report_page.ts";
 
 // Paper figures as PNG/SVG through headless Chromium
 export { ChromiumNotFoundError, findChromium } from "./figures/find_chromium.ts";

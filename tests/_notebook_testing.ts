@@ -34,18 +34,19 @@ export async function readCells(path: string): Promise<Cell[]> {
 
 /**
  * Executes `notebooks/<name>.ipynb` headlessly on the smoke profile (one
- * seed) into `dir`, with the results cache `cache`, and returns the executed
- * cells.
+ * seed) into `dir`, with the results cache `cache` and the variables `env` on top,
+ * and returns the executed cells.
  */
 export async function executeSmoke(
   name: string,
   dir: string,
   cache: string,
   timeoutSeconds = 600,
+  env: Record<string, string> = {},
 ): Promise<Cell[]> {
   const out = join(dir, `${name}.ipynb`);
   await executeNotebook(notebookPath(name), out, {
-    env: { GRADPROM_PROFILE: "smoke", GRADPROM_CACHE: cache, GRADPROM_SEEDS: "1" },
+    env: { GRADPROM_PROFILE: "smoke", GRADPROM_CACHE: cache, GRADPROM_SEEDS: "1", ...env },
     timeoutSeconds,
     onStderrLine: () => {},
   });

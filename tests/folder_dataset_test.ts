@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+import sharp from "sharp";
 import { PYTHON_FOR_TESTS, pythonTestOptions } from "../lib/_testing_python.ts";
 import { FOLDER_DATASET, scanFolder } from "../lib/data/folder.ts";
 import { defaultLockPath, inspectDataset, verifyDataset } from "../lib/data/manifest.ts";
@@ -244,6 +245,158 @@ Deno.test({
       assert.deepEqual(await checksumListing(root), before, "something was written into DIR");
     } finally {
       for (const lock of locks) await Deno.remove(lock).catch(() => {});
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+/**
+ * Writes a folder with JPEG masks (0 / 255 rectangles, quality 75) and CSVs in RFC 4180 quoting:
+ * `labels.csv` with quoted names holding a comma and doubled quotes, `split.csv` all quoted.
+ */
+const WRITE_QUOTED_JPEG = `
+import os, sys
+import numpy as np
+from PIL import Image
+root = sys.argv[1]
+rng = np.random.default_rng(5)
+os.makedirs(os.path.join(root, "images"))
+os.makedirs(os.path.join(root, "masks"))
+labels = ['"image","label"']
+split = ['"image" , "split"']
+for k in range(10):
+    name = "q%02d" % k
+    Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8), "RGB").save(
+        os.path.join(root, "images", name + ".png"))
+    mask = np.zeros((30, 40), np.uint8)
+    mask[4 + k % 5: 22, 6: 31 - k % 3] = 255
+    Image.fromarray(mask, "L").save(os.path.join(root, "masks", name + ".jpg"), "JPEG", quality=75)
+    np.save(os.path.join(root, "..", name + ".npy"), mask)
+    labels.append(name + ".png," + ('"benign, flat"' if k % 2 == 0 else '"the ""odd"" one"'))
+    split.append('"%s","%s"' % (name, "train" if k < 7 else "test"))
+for path, rows in (("labels.csv", labels), ("split.csv", split)):
+    with open(os.path.join(root, path), "w", newline="") as f:
+        f.write("\\r\\n".join(rows) + "\\r\\n")
+`;
+
+Deno.test({
+  ...(await pythonTestOptions(
+    "folder dataset: quoted CSV fields (RFC 4180) and JPEG masks (nearest of 0 / 255), with clear errors",
+    ["PIL", "numpy"],
+  )),
+  fn: async (t) => {
+    const tmp = await Deno.makeTempDir({ prefix: "folder_dataset_quoted_" });
+    const root = join(tmp, "mine");
+    try {
+      const py = await new Deno.Command(PYTHON_FOR_TESTS, {
+        args: ["-c", WRITE_QUOTED_JPEG, root],
+      }).output();
+      assert.ok(py.success, new TextDecoder().decode(py.stderr));
+      const before = await checksumListing(root);
+
+      await t.step("quoted labels and split are read as written", async () => {
+        const d = await resolveDataset("folder", root);
+        assert.deepEqual(d.tasks.diagnosis?.classes, ["benign, flat", 'the "odd" one']);
+        const scan = await scanFolder(root);
+        assert.deepEqual(scan.labels, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
+        assert.deepEqual(scan.splitOf, [...Array(7).fill("train"), ...Array(3).fill("test")]);
+        const test = await load(root, "test");
+        assert.deepEqual(test.ids, ["q07", "q08", "q09"]);
+        tf.dispose(test);
+      });
+
+      await t.step("JPEG masks: each pixel to the nearer of 0 and 255, then 0 / 1", async () => {
+        // The JPEG really is lossy here: its stored values are not only 0 and 255.
+        const raw = await sharp(join(root, "masks", "q00.jpg")).raw().toBuffer();
+        assert.ok(new Set(raw).size > 2, `${new Set(raw).size} values`);
+        const scan = await scanFolder(root);
+        assert.equal(scan.maskMode, "binary");
+        assert.deepEqual(scan.maskClasses, ["background", "foreground"]);
+        const train = await FOLDER_DATASET.loadSplit({
+          root,
+          tasks: ["segmentation"],
+          size: [30, 40],
+          split: "train",
+          seed: 0,
+          limit: null,
+        });
+        const masks = await train.masks!.data();
+        for (const [i, id] of train.ids.entries()) {
+          const py = await new Deno.Command(PYTHON_FOR_TESTS, {
+            args: [
+              "-c",
+              "import sys, numpy as np; sys.stdout.write(''.join(str(v // 255) for v in np.load(sys.argv[1]).ravel()))",
+              join(tmp, `${id}.npy`),
+            ],
+          }).output();
+          const truth = new TextDecoder().decode(py.stdout);
+          const got = Array.from(masks.subarray(i * 1200, (i + 1) * 1200)).join("");
+          assert.equal(got, truth, id);
+        }
+        tf.dispose(train);
+        const report = await verifyDataset("folder", root, { lockPath: join(tmp, "lock.json") });
+        assert.ok(report.ok, JSON.stringify(report.checks));
+        assert.match(
+          report.checks.find((c) => c.name === "masks: values")!.detail,
+          /JPEG masks: each pixel to the nearer of 0 and 255/,
+        );
+      });
+
+      await t.step(
+        "a quote never closed, or text after one, is an error naming the line",
+        async () => {
+          const bad = join(tmp, "bad");
+          await copyDir(root, bad);
+          const labels = join(bad, "labels.csv");
+          const rows = (await Deno.readTextFile(labels)).split("\r\n");
+          const write = (row: number, ...text: string[]) =>
+            Deno.writeTextFile(
+              labels,
+              [...rows.slice(0, row - 1), ...text, ...rows.slice(row)].join("\r\n"),
+            );
+          await write(11, 'q09.png,"benign');
+          await assert.rejects(
+            scanFolder(bad),
+            new RegExp(`^Error: Line 11 of ${labels}: field 2 opens a quote that is never closed`),
+          );
+          // Unclosed before other quoted rows: the quote closes on a later line, which is named
+          // with the line where it opened.
+          await write(4, 'q02.png,"benign');
+          await assert.rejects(
+            scanFolder(bad),
+            /Line 5 of .*labels\.csv: expected a comma or the line's end after the closing quote of field 2 \(its opening quote is on line 4: one missing there\?\)/,
+          );
+          await write(4, 'q02.png,"benign"x');
+          await assert.rejects(
+            scanFolder(bad),
+            /Line 4 of .*labels\.csv: expected a comma or the line's end after the closing quote of field 2 but found "x"/,
+          );
+          // A quoted field over two lines: the line numbers of later rows stay right.
+          await write(4, 'q02.png,"two\nlines"', "q03.png,x,y");
+          await assert.rejects(scanFolder(bad), /Line 6 of .*labels\.csv has 3 fields, expected 2/);
+        },
+      );
+
+      await t.step("a JPEG mask of class indices is refused, naming it", async () => {
+        const bad = join(tmp, "indices");
+        await copyDir(root, bad);
+        const mask = new Uint8Array(30 * 40);
+        for (let y = 5; y < 20; y++) for (let x = 5; x < 30; x++) mask[y * 40 + x] = 1;
+        const path = join(bad, "masks", "q03.jpg");
+        await sharp(mask, { raw: { width: 40, height: 30, channels: 1 } }).jpeg({ quality: 75 })
+          .toFile(path);
+        await assert.rejects(
+          scanFolder(bad),
+          new RegExp(`found values 0 … \\d+ only in ${path}: class indices do not survive JPEG`),
+        );
+      });
+
+      assert.deepEqual(
+        await checksumListing(root),
+        before,
+        "something was written into the folder",
+      );
+    } finally {
       await Deno.remove(tmp, { recursive: true });
     }
   },

@@ -18,9 +18,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Dataset, type ExperimentConfig, mergeConfig } from "../lib/experiments/config.ts";
-import { datasetInfo, resolveConfigDataset } from "../lib/experiments/_data.ts";
-import { datasetOverrides, EXPERIMENTS, getExperiment } from "../lib/experiments/registry.ts";
+import { gridOnDataset } from "../lib/experiments/grid_on_dataset.ts";
+import { EXPERIMENTS, getExperiment } from "../lib/experiments/registry.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
 import { readConfigFile, runConfig } from "../lib/experiments/worker.ts";
 import { checkClaims, summarize, tableMarkdown } from "../lib/experiments/summarize.ts";
@@ -87,7 +86,9 @@ async function main(args: string[]): Promise<number> {
   const spec = getExperiment(positionals[0]);
   const { profile, seeds, dataRoot } = runArgs(values);
   let configs = spec.grid(profile, { seeds, dataRoot });
-  if (values.dataset !== undefined) configs = await onDataset(configs, values.dataset, dataRoot);
+  if (values.dataset !== undefined) {
+    configs = await gridOnDataset(configs, values.dataset, dataRoot);
+  }
   const handled = await slurmBranch(
     configs.map((config) => ({ experiment: spec.id, config })),
     values,
@@ -101,30 +102,6 @@ async function main(args: string[]): Promise<number> {
   console.log(`\n${spec.title} (${profile} profile, ${seeds} seed${seeds > 1 ? "s" : ""})\n`);
   console.log(tableMarkdown(rows, checkClaims(spec, rows)));
   return 0;
-}
-
-/**
- * The runs of a grid on dataset `id` (`--dataset`): its `data.dataset` and `data.root` (`--data`,
- * or the embedded copy), with the networks fitted to it; each run keeps its task.
- */
-async function onDataset(
-  configs: ExperimentConfig[],
-  id: string,
-  dataRoot: string | null,
-): Promise<ExperimentConfig[]> {
-  await resolveConfigDataset({ dataset: id as Dataset, root: dataRoot });
-  return configs.map((c) => {
-    const tasks = datasetInfo(id, dataRoot)!.tasks;
-    if (!tasks.includes(c.data.task)) {
-      throw new TypeError(
-        `Expected dataset ${id} to have task ${c.data.task} (of the grid) but it has ${
-          tasks.join(", ")
-        }`,
-      );
-    }
-    const fit = datasetOverrides(id as Dataset, c.data.task, dataRoot);
-    return mergeConfig(c, { ...fit, data: { ...fit.data, root: dataRoot } });
-  });
 }
 
 if (import.meta.main) {

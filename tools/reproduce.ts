@@ -1,8 +1,9 @@
 /**
  * `deno task reproduce` (what `make reproduce` runs): runs the experiment grid
  * of every paper notebook on all cores, writes the tables (Markdown and CSV),
- * executes every notebook headlessly and writes a one-page HTML report, all
- * under the git-ignored `results/`.
+ * executes every notebook headlessly (with an HTML copy of each when Debian's
+ * `jupyter-nbconvert` is installed) and writes a self-contained one-page HTML
+ * report, all under the git-ignored `results/`.
  *
  * ```
  * deno task reproduce [--profile quick|paper|smoke] [--seeds N] [--data DIR] [--workers N] [--only NAME] [--all]
@@ -13,16 +14,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { copyFile, mkdir, readdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { getExperiment } from "../lib/experiments/registry.ts";
 import { NOTEBOOKS } from "../lib/experiments/notebook_index.ts";
 import { REPO_ROOT, ResultsCache, writeFileAtomic } from "../lib/experiments/results_cache.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
 import { experimentReport, gateDynamicsFigure, tableFigures } from "../lib/experiments/report.ts";
+import { type ReportSection, writeReport } from "../lib/experiments/report_page.ts";
 import {
-  type ClaimCheck,
-  claimsHtml,
   describeVerdict,
   formatDelta,
   tableCsv,
@@ -30,7 +30,7 @@ import {
   tableMarkdown,
 } from "../lib/experiments/summarize.ts";
 import { checkNotebookTooling, executeNotebook } from "../lib/notebook/execute_notebook.ts";
-import type { PlotlyFigure } from "../lib/plots/plotly.ts";
+import { notebookHtmlCopies } from "../lib/notebook/notebook_html.ts";
 import { formatDuration } from "../lib/train/progress.ts";
 import { setupBackend } from "../lib/backend/setup_backend.ts";
 import {
@@ -40,17 +40,6 @@ import {
   slurmBranch,
 } from "../lib/slurm/slurm_cli.ts";
 import { runArgs, runOptions } from "./_cli.ts";
-
-interface Section {
-  name: string;
-  title: string;
-  markdownPath: string;
-  csvPath: string;
-  notebookPath: string;
-  tableHtml: string;
-  claims: ClaimCheck[];
-  figures: PlotlyFigure[];
-}
 
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -105,7 +94,8 @@ async function main(args: string[]): Promise<void> {
   const all = ids.flatMap((id) => getExperiment(id).grid(profile, { seeds, dataRoot }));
   console.error(`\n== ${ids.length} experiments: ${ids.join(", ")}`);
   await runGrid(all, { workers, cache });
-  const sections: Section[] = [];
+  const sections: ReportSection[] = [];
+  let library: string | undefined;
   for (const nb of notebooks) {
     for (const id of nb.experiments) {
       const report = await experimentReport(id, {
@@ -123,16 +113,16 @@ async function main(args: string[]): Promise<void> {
         `data ${dataRoot ?? "embedded synthetic data"}, backend ${results[0]?.backend}, library ${
           results[0]?.version
         }.\n\n`;
-      const markdownPath = join(out, "tables", `${spec.id}.md`);
-      const csvPath = join(out, "tables", `${spec.id}.csv`);
-      await writeFileAtomic(markdownPath, header + tableMarkdown(rows, claims));
-      await writeFileAtomic(csvPath, tableCsv(rows));
+      const markdown = join(out, "tables", `${spec.id}.md`);
+      const csv = join(out, "tables", `${spec.id}.csv`);
+      await writeFileAtomic(markdown, header + tableMarkdown(rows, claims));
+      await writeFileAtomic(csv, tableCsv(rows));
+      library ??= results[0]?.version;
       sections.push({
-        name: nb.name,
         title: spec.title,
-        markdownPath,
-        csvPath,
-        notebookPath: join(out, "notebooks", `${nb.name}.ipynb`),
+        markdown,
+        csv,
+        notebook: join(out, "notebooks", `${nb.name}.ipynb`),
         tableHtml: tableHtml(rows),
         claims,
         figures: [...Object.values(tableFigures(report)), gateDynamicsFigure(report)],
@@ -162,86 +152,46 @@ async function main(args: string[]): Promise<void> {
     executed.push(notebookPath);
   }
 
-  // 3. The report.
+  // 3. An HTML copy of each executed notebook (never fatal: without nbconvert, say so once).
+  const copies = await notebookHtmlCopies(executed);
+  if (copies.note) console.error(`\nreproduce: ${copies.note}`);
+
+  // 4. The report.
   const report = join(out, "index.html");
-  await writeReport(report, sections, executed, {
-    profile,
-    seeds,
-    dataRoot,
-    backend: backend.name,
-  });
+  const written = await writeReport(
+    report,
+    sections,
+    executed.map((ipynb, i) => ({ ipynb, html: copies.html[i] })),
+    {
+      profile,
+      seeds,
+      dataRoot,
+      backend: backend.name,
+      library,
+      notes: copies.note ? [copies.note] : [],
+    },
+  );
+  if (!written.plotly) {
+    console.error("reproduce: plotly.js-dist-min is not installed: the report has no figures");
+  }
   console.log(`\nreproduce: done in ${formatDuration((performance.now() - t0) / 1000)}`);
   for (const s of sections) {
-    console.log(`  table:    ${relative(Deno.cwd(), s.markdownPath)} (and .csv)`);
+    console.log(`  table:    ${relative(Deno.cwd(), s.markdown)} (and .csv)`);
   }
-  for (const p of executed) console.log(`  notebook: ${relative(Deno.cwd(), p)}`);
-  console.log(`  report:   ${relative(Deno.cwd(), report)}`);
+  for (const [i, p] of executed.entries()) {
+    const html = copies.html[i];
+    console.log(
+      `  notebook: ${relative(Deno.cwd(), p)}${html ? ` (and ${relative(Deno.cwd(), html)})` : ""}`,
+    );
+  }
+  console.log(
+    `  report:   ${relative(Deno.cwd(), report)} (${(written.bytes / 1e6).toFixed(1)} MB)`,
+  );
   for (const s of sections) {
     for (const c of s.claims) {
       console.log(`  claim: ${c.text}: ${describeVerdict(c)} (ours Δ ${formatDelta(c)})`);
     }
   }
-}
-
-async function writeReport(
-  path: string,
-  sections: Section[],
-  notebooks: string[],
-  meta: { profile: string; seeds: number; dataRoot: string | null; backend: string },
-): Promise<void> {
-  // Plotly.js from the pinned npm package, copied beside the report (no network at view time).
-  const plotlyDir = join(REPO_ROOT, "node_modules", "plotly.js-dist-min");
-  const plotlyOk = await readdir(plotlyDir).then(() => true, () => false);
-  if (plotlyOk) {
-    await copyFile(join(plotlyDir, "plotly.min.js"), join(REPO_ROOT, "results", "plotly.min.js"));
-  }
-  const e = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
-  let fig = 0;
-  const body = sections.map((s) => {
-    const rel = (p: string) => relative(join(REPO_ROOT, "results"), p);
-    const figs = s.figures.map((f) => {
-      const id = `fig${fig++}`;
-      return `<div id="${id}" class="fig"></div><script>Plotly.newPlot(${JSON.stringify(id)}, ${
-        JSON.stringify(f.data)
-      }, ${JSON.stringify(f.layout)}, {responsive: true});</script>`;
-    }).join("\n");
-    return `<section><h2>${e(s.title)}</h2>
-<p><a href="${rel(s.notebookPath)}">executed notebook</a> · <a href="${
-      rel(s.markdownPath)
-    }">table (Markdown)</a> ·
-<a href="${rel(s.csvPath)}">table (CSV)</a></p>
-${s.tableHtml}
-<h3>The paper's claims on our data</h3>
-${claimsHtml(s.claims)}
-${plotlyOk ? figs : "<p>(plotly.js not installed: figures are in the notebook)</p>"}
-</section>`;
-  }).join("\n");
-  const html =
-    `<!doctype html><html><head><meta charset="utf-8"><title>GradProm reproduction</title>
-${plotlyOk ? '<script src="plotly.min.js"></script>' : ""}
-<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
-.holds{color:#080}.does-not-hold{color:#b00}.inconclusive{color:#a60}.fig{height:420px}</style></head><body>
-<h1>GradProm reproduction</h1>
-<p>Profile <b>${e(meta.profile)}</b>, ${meta.seeds} seed(s), data ${
-      e(meta.dataRoot ?? "embedded synthetic data")
-    },
-TF.js backend ${e(meta.backend)}, generated ${
-      new Date().toISOString()
-    }. The quick profile uses CPU-sized networks on
-synthetic data: compare methods with each other, not absolute numbers with the paper's.</p>
-<h2>Executed notebooks</h2>
-<ul>${
-      notebooks.map((p) =>
-        `<li><a href="${relative(join(REPO_ROOT, "results"), p)}">${
-          e(relative(join(REPO_ROOT, "results"), p))
-        }</a></li>`
-      )
-        .join("")
-    }</ul>
-${body}
-</body></html>`;
-  await writeFileAtomic(path, html);
 }
 
 if (import.meta.main) {

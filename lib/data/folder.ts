@@ -7,13 +7,17 @@
  *   The item id is the file name without its extension; two files with one id are refused.
  * - `labels.csv` (diagnosis): a header naming an `image` column (the file name or its id) and
  *   either a `label` column (class names or integers) or one one-hot column per class (every
- *   other column). CRLF line endings and a BOM are fine. Every image needs one row and every
- *   row an image.
+ *   other column). CRLF line endings and a BOM are fine, and so are fields in double quotes
+ *   (RFC 4180: `"benign, nevus"`, a quote inside written twice: `"the ""big"" one"`). Every
+ *   image needs one row and every row an image.
  * - `masks/` (segmentation): one mask per image with the image's id (any of the formats
- *   above), of the image's size: class indices, or 0 / 255 (read as 0 / 1).
- * - `split.csv` (optional): `image,split` with `train`, `val` or `test` for every image;
- *   without it the images are split with {@linkcode splitDataset} (seeded by the run's
- *   `data.splitSeed`, stratified by label for diagnosis, 0.7 / 0.1 / 0.2).
+ *   above), of the image's size: class indices, or 0 / 255 (read as 0 / 1). JPEG is lossy, so
+ *   a JPEG mask is taken as a 0 / 255 mask with each pixel set to the nearer of the two
+ *   (≥ 128: foreground); one whose values are all small (0 … 63, class indices) is refused:
+ *   store class-index masks losslessly (PNG, TIFF, NIfTI, MetaImage).
+ * - `split.csv` (optional): `image,split` with `train`, `val` or `test` for every image (the
+ *   same CSV rules); without it the images are split with {@linkcode splitDataset} (seeded by
+ *   the run's `data.splitSeed`, stratified by label for diagnosis, 0.7 / 0.1 / 0.2).
  *
  * The tasks are those the folder has: `diagnosis` with `labels.csv`, `segmentation` with
  * `masks/`, and `diagnosis+segmentation` with both. The classes come from the data, sorted:
@@ -51,6 +55,7 @@ import { splitDataset } from "./split_dataset.ts";
 /** Image files read from `images/` and `masks/`; the id is the name before the extension. */
 const _FILE = /^(.+)\.(png|jpe?g|tiff?|nii\.gz|nii|mhd|mha)$/i;
 const _VOLUME = /\.(nii\.gz|nii|mhd|mha)$/i;
+const _JPEG = /\.jpe?g$/i;
 
 /** A folder as read: ids (sorted), files, labels, masks' value mode, split, classes, channels. */
 export interface FolderScan {
@@ -84,16 +89,85 @@ function _byId(names: string[], dir: string): Map<string, string> {
   return out;
 }
 
-/** Rows of a small CSV (no quoted fields): header and fields, trimmed; BOM and CRLF tolerated. */
-function _csv(text: string): { header: string[]; rows: { line: number; fields: string[] }[] } {
-  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
-  const header = (lines[0] ?? "").split(",").map((s) => s.trim());
-  const rows = [];
-  for (let i = 1; i < lines.length; i++) {
-    if (lines[i].trim() === "") continue;
-    rows.push({ line: i + 1, fields: lines[i].split(",").map((s) => s.trim()) });
+/**
+ * Rows of a small CSV file (RFC 4180): fields separated by commas; a field in double quotes may
+ * hold commas, line breaks and quotes written twice (`"a ""b"", c"` is `a "b", c`). Unquoted
+ * fields are trimmed; quoted ones are kept as written (spaces around the quotes are ignored).
+ * A BOM, CRLF or LF line ends and blank lines are fine.
+ *
+ * @param text The file's text.
+ * @param path The file, for errors.
+ * @returns The header's fields, and each row's fields with the line it starts on (1-based).
+ * @throws {Error} `Line <n> of <path>: …` for a quote that is never closed, or text after a
+ *   closing quote.
+ */
+function _csv(
+  text: string,
+  path: string,
+): { header: string[]; rows: { line: number; fields: string[] }[] } {
+  const s = text.replace(/^\uFEFF/, "");
+  const records: { line: number; fields: string[] }[] = [];
+  const blank = (c: string | undefined) => c === " " || c === "\t";
+  let i = 0, line = 1;
+  while (i < s.length) {
+    const eol = s.indexOf("\n", i);
+    const end = eol < 0 ? s.length : eol;
+    if (s.slice(i, end).trim() === "") { // a blank line
+      i = end + 1;
+      line++;
+      continue;
+    }
+    const start = line, fields: string[] = [];
+    for (;;) {
+      let j = i;
+      while (blank(s[j])) j++;
+      if (s[j] === '"') {
+        const opened = line;
+        let value = "";
+        for (j++;; j++) {
+          if (j >= s.length) {
+            throw new Error(
+              `Line ${opened} of ${path}: field ${fields.length + 1} opens a quote that is ` +
+                `never closed (a quote inside a quoted field is written twice: "")`,
+            );
+          }
+          if (s[j] === '"') {
+            if (s[j + 1] !== '"') break;
+            j++;
+          } else if (s[j] === "\n") line++;
+          value += s[j];
+        }
+        j++;
+        while (blank(s[j])) j++;
+        if (j < s.length && s[j] !== "," && s[j] !== "\n" && s.slice(j, j + 2) !== "\r\n") {
+          throw new Error(
+            `Line ${line} of ${path}: expected a comma or the line's end after the closing ` +
+              `quote of field ${fields.length + 1}${
+                opened < line ? ` (its opening quote is on line ${opened}: one missing there?)` : ""
+              } but found ${
+                JSON.stringify(s.slice(j).split(/\r?\n/)[0])
+              } (a quote inside a quoted field is written twice: "")`,
+          );
+        }
+        fields.push(value);
+      } else {
+        let k = j;
+        while (k < s.length && s[k] !== "," && s[k] !== "\n") k++;
+        fields.push(s.slice(j, k).trim());
+        j = k;
+      }
+      if (s[j] === ",") {
+        i = j + 1;
+        continue;
+      }
+      if (s[j] === "\r") j++;
+      if (s[j] === "\n") line++;
+      i = j + 1;
+      break;
+    }
+    records.push({ line: start, fields });
   }
-  return { header, rows };
+  return { header: records[0]?.fields ?? [""], rows: records.slice(1) };
 }
 
 /** The id an `image` field names: the file name without its extension, or the id itself. */
@@ -107,7 +181,7 @@ async function _perImageCsv(
   images: Map<string, string>,
   want: string,
 ): Promise<{ header: string[]; byId: Map<string, string[]> }> {
-  const { header, rows } = _csv(await Deno.readTextFile(path));
+  const { header, rows } = _csv(await Deno.readTextFile(path), path);
   if (!header.includes("image")) {
     throw new Error(`Expected a column "image" in ${path} but found "${header.join(",")}"`);
   }
@@ -248,14 +322,37 @@ async function _readImage(
   return { data: Float32Array.from(data, (x) => x / 255), h: info.height, w: info.width };
 }
 
-/** Reads a mask's stored values (class indices, or 0 / 255), resized (nearest) when `size` is given. */
+/**
+ * A JPEG mask's values, each set to the nearer of 0 and 255 (JPEG is lossy: a 0 / 255 mask
+ * comes back with other greys along its edges). Class indices do not survive JPEG (1 comes back
+ * as 0 … 3), so a mask read whole (`checkIndices`) whose values are all small but not all 0 is
+ * refused rather than read as empty.
+ */
+function _snapJpegMask(data: Uint8Array, path: string, checkIndices: boolean): Uint8Array {
+  let max = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] > max) max = data[i];
+  if (checkIndices && max > 0 && max < 64) {
+    throw new Error(
+      `Expected a JPEG mask to hold 0 / 255 (read as background / foreground) but found values ` +
+        `0 … ${max} only in ${path}: class indices do not survive JPEG's lossy compression; ` +
+        `save class-index masks as PNG (or TIFF, NIfTI, MetaImage)`,
+    );
+  }
+  return data.map((v) => (v >= 128 ? 255 : 0));
+}
+
+/**
+ * Reads a mask's stored values (class indices, or 0 / 255), resized (nearest) when `size` is
+ * given; a JPEG mask's values are set to the nearer of 0 and 255 ({@linkcode _snapJpegMask}).
+ */
 async function _readMaskValues(
   path: string,
   size?: readonly [number, number],
   fit: "fill" | "cover" = "fill",
 ): Promise<{ data: Uint8Array; h: number; w: number }> {
   if (!_VOLUME.test(path)) {
-    const data = await readMask(path, { binary: false, ...(size ? { size, fit } : {}) });
+    let data = await readMask(path, { binary: false, ...(size ? { size, fit } : {}) });
+    if (_JPEG.test(path)) data = _snapJpegMask(data, path, !size);
     if (size) return { data, h: size[0], w: size[1] };
     const m = await sharp(path).metadata();
     return { data, h: m.height ?? 0, w: m.width ?? 0 };
@@ -571,9 +668,14 @@ const _verify: DatasetDescriptor["verify"] = async (root, _manifest, options) =>
       {
         name: "masks: values",
         status: "pass",
-        detail: scan.maskMode === "binary"
+        detail: (scan.maskMode === "binary"
           ? "0 / 255 (read as 0 / 1)"
-          : `class indices 0 … ${scan.maskClasses!.length - 1}`,
+          : `class indices 0 … ${scan.maskClasses!.length - 1}`) +
+          (scan.maskPaths.some((p) =>
+              _JPEG.test(p)
+            )
+            ? "; JPEG masks: each pixel to the nearer of 0 and 255 (JPEG is lossy)"
+            : ""),
       },
     );
   }

@@ -43,15 +43,23 @@ export interface RunNetworks {
   vrOptimizers: tf.Optimizer[];
 }
 
+/** A VR pre-training's weights, and the file they were read from (named in errors). */
+export interface PretrainedWeights {
+  weights: Uint8Array;
+  weightsPath: string;
+}
+
 /**
  * Builds a run's networks, each VR starting from its pre-training's
- * `weights` (unless a trained VR starts from scratch), and their optimizers;
+ * weights (unless a trained VR starts from scratch), and their optimizers;
  * `owned` gets each to dispose of.
+ *
+ * @throws {Error} Naming the pre-training's weights file when its weights do not fit the VR.
  */
 export function buildNetworks(
   config: ExperimentConfig,
   rng: Rng,
-  weights: Uint8Array[],
+  pretrained: PretrainedWeights[],
   vrMode: VrMode,
   owned: { dispose(): void }[],
 ): RunNetworks {
@@ -60,7 +68,7 @@ export function buildNetworks(
     const vr = makeVr(config, rng.fork(k ? `vr-init:${task}` : "vr-init").seed(), task);
     owned.push(vr.module);
     if (vrMode !== "trained" || config.train.vrInit === "pretrained") {
-      decodeWeightsInto(vr.module, weights[k]);
+      decodeWeightsInto(vr.module, pretrained[k].weights, pretrained[k].weightsPath);
     }
     return vr;
   });

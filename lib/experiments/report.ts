@@ -30,6 +30,7 @@ import {
   type Profile,
   PROFILES,
 } from "./registry.ts";
+import { checkDatasetId, type DatasetSource, gridOnDataset } from "./grid_on_dataset.ts";
 import { ResultsCache } from "./results_cache.ts";
 import { describeDegradation, runKey, type RunResult } from "./run_experiment.ts";
 import { runGrid } from "./run_grid.ts";
@@ -55,16 +56,26 @@ export interface NotebookParams {
   seeds: number;
   /** Real dataset folder, or null for the embedded synthetic data. */
   dataRoot: string | null;
+  /**
+   * Another dataset to run the notebook's experiments on (absent: the dataset of each run of
+   * the grid), e.g. `folder` with `dataRoot` your images' folder (see `gridOnDataset`).
+   */
+  dataset?: string;
 }
+
+/** The names of a notebook's dataset parameters, for errors. */
+const _NOTEBOOK_DATASET: DatasetSource = { dataset: "GRADPROM_DATASET", data: "GRADPROM_DATA" };
 
 /**
  * A notebook's parameters: `$GRADPROM_PROFILE` (default `quick`), `$GRADPROM_SEEDS` (default 1)
  * and `$GRADPROM_DATA` (default: the embedded synthetic data), as `deno task reproduce` sets
- * them, with `overrides` on top.
+ * them, and `$GRADPROM_DATASET` (default: none, each run's own dataset; e.g. `folder` to run the
+ * notebook's experiments on the images in `$GRADPROM_DATA`), with `overrides` on top.
  *
  * @param overrides Parameters to set here (to explore in a notebook).
- * @returns The parameters.
- * @throws {RangeError} On an unknown profile or a seed count that is not an integer ≥ 1.
+ * @returns The parameters (`dataset` only when one is set).
+ * @throws {RangeError} On an unknown profile, a seed count that is not an integer ≥ 1 or an
+ *   unknown dataset (listing the known ones). {TypeError} On `folder` without `$GRADPROM_DATA`.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -75,6 +86,10 @@ export interface NotebookParams {
  *   dataRoot: null,
  * });
  * assert.throws(() => notebookParams({ seeds: 0 }), RangeError);
+ * assert.throws(
+ *   () => notebookParams({ dataset: "mnist" }),
+ *   /Expected GRADPROM_DATASET to be one of isic2018, .* but found "mnist"/,
+ * );
  * ```
  */
 export function notebookParams(overrides: Partial<NotebookParams> = {}): NotebookParams {
@@ -91,7 +106,10 @@ export function notebookParams(overrides: Partial<NotebookParams> = {}): Noteboo
   const dataRoot = overrides.dataRoot !== undefined
     ? overrides.dataRoot
     : Deno.env.get("GRADPROM_DATA") ?? null;
-  return { profile: profile as Profile, seeds, dataRoot };
+  const dataset = overrides.dataset ?? (Deno.env.get("GRADPROM_DATASET") || undefined);
+  if (dataset === undefined) return { profile: profile as Profile, seeds, dataRoot };
+  checkDatasetId(dataset, dataRoot, _NOTEBOOK_DATASET);
+  return { profile: profile as Profile, seeds, dataRoot, dataset };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -104,6 +122,11 @@ export interface LoadOptions {
   seeds?: number;
   /** Real dataset folder, or null (default) for the embedded synthetic data. */
   dataRoot?: string | null;
+  /**
+   * Run every config on this dataset instead (`gridOnDataset`, with `dataRoot` its folder);
+   * absent or null (default): each config's own.
+   */
+  dataset?: string | null;
   /** Results cache (default: `$GRADPROM_CACHE` or `results/cache`). */
   cache?: ResultsCache;
   /**
@@ -119,14 +142,15 @@ export interface LoadOptions {
 
 /**
  * The runs of `configs` from the cache, training those it lacks unless `options.runMissing` is
- * false.
+ * false; with `options.dataset`, the runs of `configs` on that dataset (`gridOnDataset`).
  *
  * @param configs The runs, in the order they are returned.
- * @param options Profile, seeds, cache, whether to train missing runs.
+ * @param options Profile, seeds, dataset, cache, whether to train missing runs.
  * @param experiments Ids of the experiments the runs belong to (named in the error).
  * @returns The results in the order of `configs`.
  * @throws {Error} When `runMissing` is false and runs are missing: the message lists them and
- * says which `deno task experiment` command trains them.
+ * says which `deno task experiment` command trains them. The errors of `gridOnDataset` (an
+ * unknown dataset, one without the runs' task), naming `GRADPROM_DATASET`.
  */
 export async function loadRuns(
   configs: ExperimentConfig[],
@@ -134,6 +158,11 @@ export async function loadRuns(
   experiments: string[],
 ): Promise<RunResult[]> {
   const cache = options.cache ?? new ResultsCache();
+  const dataset = options.dataset ?? null;
+  const dataRoot = options.dataRoot ?? null;
+  if (dataset !== null) {
+    configs = await gridOnDataset(configs, dataset, dataRoot, _NOTEBOOK_DATASET);
+  }
   if (options.runMissing === false) {
     const missing: string[] = [];
     for (const c of configs) {
@@ -150,7 +179,11 @@ export async function loadRuns(
           `${configs.length} runs in ${cache.dir}: ${missing.slice(0, 4).join(", ")}` +
           `${missing.length > 4 ? ", …" : ""}; run ${
             experiments.map((id) =>
-              `\`deno task experiment ${id} --profile ${options.profile} --seeds ${seeds}\``
+              `\`deno task experiment ${id} --profile ${options.profile} --seeds ${seeds}${
+                dataset !== null
+                  ? ` --dataset ${dataset}${dataRoot ? ` --data ${dataRoot}` : ""}`
+                  : ""
+              }\``
             ).join(" and ")
           } first`,
       );
@@ -221,9 +254,10 @@ export function buildReport(
  * cache (cached runs return at once; the rest run in worker processes, one per core).
  *
  * @param id An experiment id of `registry.ts`.
- * @param options Profile, seeds, data, cache.
+ * @param options Profile, seeds, data (and another dataset to run the grid on), cache.
  * @returns The report.
  * @throws {RangeError} On an unknown id. {Error} When `runMissing` is false and runs are missing.
+ *   The errors of `gridOnDataset` with `options.dataset` (an unknown one, one without the task).
  * @example
  * ```ts ignore
  * const t1 = await experimentReport("table1-isic-denoise", { profile: "quick" });
@@ -239,7 +273,9 @@ export async function experimentReport(
   const dataRoot = options.dataRoot ?? null;
   const configs = spec.grid(options.profile, { seeds, dataRoot });
   const results = await loadRuns(configs, { ...options, seeds }, [id]);
-  return { ...buildReport(spec, results, { profile: options.profile, seeds, dataRoot }), configs };
+  const report = buildReport(spec, results, { profile: options.profile, seeds, dataRoot });
+  // On another dataset, the configs are the grid's on it: those of the results.
+  return options.dataset ? report : { ...report, configs };
 }
 
 /** The recognition network(s) of a config, in words. */
@@ -660,6 +696,16 @@ export function crossDomainBestMarkdown(report: ExperimentReport): string {
 // ---------------------------------------------------------------------------------------------
 // Qualitative results (Table 1's networks on test images)
 
+/** Refuses a dataset other than ISIC 2018 for figures drawn with its class names and lesions. */
+function _isicOnly(options: LoadOptions, what: string): void {
+  if (options.dataset && options.dataset !== "isic2018") {
+    throw new RangeError(
+      `${what} drawn for ISIC 2018 only (its class names and lesion masks) but found ` +
+        `GRADPROM_DATASET=${options.dataset}: unset GRADPROM_DATASET for this notebook`,
+    );
+  }
+}
+
 const _mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
@@ -668,12 +714,14 @@ const _mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
  *
  * @param options Profile, data, cache (`seeds` is always 1).
  * @returns The runs, in grid order.
- * @throws {Error} When `runMissing` is false and the cache lacks a run.
+ * @throws {Error} When `runMissing` is false and the cache lacks a run. {RangeError} For a
+ *   `dataset` other than `isic2018`.
  */
 export async function qualitativeRuns(options: LoadOptions): Promise<RunResult[]> {
+  _isicOnly(options, "The qualitative figures are");
   return await loadRuns(
     qualitativeConfigs(options.profile, options.dataRoot ?? null),
-    { ...options, seeds: 1 },
+    { ...options, seeds: 1, dataset: null },
     ["table1-isic-denoise"],
   );
 }
@@ -840,15 +888,17 @@ export function qualitativeClaimsMarkdown(q: QualitativeFigures, profile: string
  *
  * @param options Profile, data, cache (`seeds` is always 1).
  * @returns Both runs.
- * @throws {Error} When `runMissing` is false and the cache lacks a run.
+ * @throws {Error} When `runMissing` is false and the cache lacks a run. {RangeError} For a
+ *   `dataset` other than `isic2018`.
  */
 export async function taskAttentionRuns(
   options: LoadOptions,
 ): Promise<{ diagnosis: RunResult; segmentation: RunResult }> {
+  _isicOnly(options, "Fig. 2 is");
   const c = taskAttentionConfigs(options.profile, options.dataRoot ?? null);
   const [diagnosis, segmentation] = await loadRuns(
     [c.diagnosis, c.segmentation],
-    { ...options, seeds: 1 },
+    { ...options, seeds: 1, dataset: null },
     ["table1-isic-denoise", "table2-isic-seg-denoise"],
   );
   return { diagnosis, segmentation };

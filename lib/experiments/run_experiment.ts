@@ -257,7 +257,7 @@ export async function runExperiment(
   try {
     const pres = await vrPretrainings(config, data, testInput, cache, options);
     const { vrMode, gate } = methodSpec(config.method);
-    const nets = buildNetworks(config, rng, pres.map((p) => p.weights), vrMode, owned);
+    const nets = buildNetworks(config, rng, pres, vrMode, owned);
     const setup: TrainStepSetup = {
       ...stepNetworks(nets),
       vrMode,

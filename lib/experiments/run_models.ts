@@ -31,6 +31,8 @@ export interface RunModels {
  * @param result A run's result (from `runExperiment` or `runGrid`): its `key` and `config`.
  * @param cache The cache it came from.
  * @returns Both networks, ready for `apply(x, { training: false })`; call `dispose()` after use.
+ * @throws {Error} When a weights file is missing, or naming the file and what is wrong with it
+ *   when it is empty, truncated or not a weights file (nothing is left allocated).
  * @example
  * ```ts ignore
  * const [r] = await runGrid(getExperiment("table1-isic-denoise").grid("quick").slice(0, 1));
@@ -47,7 +49,7 @@ export async function loadRunModels(
   const read = async (name: string) => {
     const path = cache.sidePath("runs", result.key, name);
     try {
-      return new Uint8Array(await readFile(path));
+      return { bytes: new Uint8Array(await readFile(path)), path };
     } catch {
       throw new Error(
         `Expected the trained weights of run ${result.key} at ${path} but found none ` +
@@ -55,21 +57,22 @@ export async function loadRunModels(
       );
     }
   };
-  const [ipBytes, vrBytes] = [await read("ip.bin"), await read("vr.bin")];
+  const [ipFile, vrFile] = [await read("ip.bin"), await read("vr.bin")];
+  const extraFile = subtasks(result.config.data.task).length > 1 ? await read("vr1.bin") : null;
   const ip = srResNet(result.config.ip, 0);
   const [task, extraTask] = subtasks(result.config.data.task);
   const vr = makeVr(result.config, 0, task);
-  decodeWeightsInto(ip.module, ipBytes);
-  decodeWeightsInto(vr.module, vrBytes);
-  let segmenter: Recognizer | undefined;
-  if (extraTask) {
-    segmenter = makeVr(result.config, 0, extraTask);
-    decodeWeightsInto(segmenter.module, await read("vr1.bin"));
+  const segmenter = extraTask ? makeVr(result.config, 0, extraTask) : undefined;
+  const dispose = () => (ip.module.dispose(), vr.module.dispose(), segmenter?.module.dispose());
+  try {
+    decodeWeightsInto(ip.module, ipFile.bytes, ipFile.path);
+    decodeWeightsInto(vr.module, vrFile.bytes, vrFile.path);
+    if (segmenter && extraFile) {
+      decodeWeightsInto(segmenter.module, extraFile.bytes, extraFile.path);
+    }
+  } catch (e) {
+    dispose();
+    throw e;
   }
-  return {
-    ip,
-    vr,
-    ...(segmenter ? { segmenter } : {}),
-    dispose: () => (ip.module.dispose(), vr.module.dispose(), segmenter?.module.dispose()),
-  };
+  return { ip, vr, ...(segmenter ? { segmenter } : {}), dispose };
 }

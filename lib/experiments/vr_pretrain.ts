@@ -41,6 +41,8 @@ export interface VrPretrainResult {
 export interface VrPretraining {
   result: VrPretrainResult;
   weights: Uint8Array;
+  /** The cache file the weights are kept in (named in errors). */
+  weightsPath: string;
   /** PSNR / SSIM of the degraded test images themselves. */
   psnrInput: number;
   ssimInput: number;
@@ -139,12 +141,19 @@ export async function sharedPretrainingKey(config: ExperimentConfig): Promise<st
  * (whatever optimizer the run itself uses). The scores on the degraded test
  * images are computed for the config at hand (inference only).
  *
+ * A cached entry whose weights file is gone is trained again (with a note). One whose weights
+ * file is empty, truncated or not a weights file is an error naming the file: it is never
+ * retrained silently nor removed; `force` trains it again and replaces the file.
+ *
  * @param config An experiment config (checked).
  * @param data Its splits.
  * @param testInput Its degraded test images.
  * @param cache The results cache.
  * @param options `force`: train again even if cached; `progress`: print it (default true).
  * @param task The recognition task.
+ * @throws {Error} `<weights file>: not a valid weights file (gradprom-weights-v1): <what is
+ *   wrong>; delete it, or run again with --force, to compute it again`, for a cached
+ *   pre-training whose weights file does not read.
  */
 export async function vrPretraining(
   config: ExperimentConfig,
@@ -174,10 +183,17 @@ export async function vrPretraining(
     } | undefined;
     const hit = options.force ? undefined : await cache.get<VrPretrainResult>("vr-pretrain", key);
     if (hit) {
-      try {
-        clean = { result: hit, weights: new Uint8Array(await readFile(weightsPath)) };
-        decodeWeightsInto(vr.module, clean.weights);
-      } catch { /* weights missing: train again */ }
+      const weights = await _readIfPresent(weightsPath);
+      if (weights) {
+        // A weights file that does not read is the user's to look at: refused, never replaced.
+        decodeWeightsInto(vr.module, weights, weightsPath);
+        clean = { result: hit, weights };
+      } else if (options.progress !== false) {
+        console.error(
+          `note: the cached VR pre-training ${key.slice(0, 12)} (${task}) has no weights at ` +
+            `${weightsPath}: training it again`,
+        );
+      }
     }
     if (!clean) {
       const t0 = performance.now();
@@ -201,10 +217,24 @@ export async function vrPretraining(
       accuracyDegraded: degraded.accuracy,
       ...(degraded.miou !== undefined ? { miouDegraded: degraded.miou } : {}),
     };
-    return { result, weights: clean.weights, psnrInput, ssimInput };
+    return { result, weights: clean.weights, weightsPath, psnrInput, ssimInput };
   } finally {
     vr.module.dispose();
     if (view !== testInput) view.dispose();
+  }
+}
+
+/** A file's bytes, or undefined when there is no such file (other errors are thrown). */
+async function _readIfPresent(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return undefined;
+    throw new Error(
+      `${path}: cannot read this weights file (${(e as Error).message}); make it readable, ` +
+        `delete it, or run again with --force, to compute it again`,
+      { cause: e },
+    );
   }
 }
 
