@@ -12,7 +12,7 @@ NOTEBOOK_PORT ?= 8888
 # Independent references the tests compare against: scikit-image, scipy and nibabel fixtures and
 # readers, PIL for the layout fixtures, and ITK-written MetaImage files.
 TEST_DEBS := python3-numpy python3-scipy python3-skimage python3-nibabel python3-pil insighttoolkit5-examples \
-  jupyter-nbconvert
+  jupyter-nbconvert jupyter-notebook
 LOCAL_DENO := $(CURDIR)/.tools/node_modules/.bin/deno
 DENO := $(shell command -v deno 2>/dev/null || echo $(LOCAL_DENO))
 export DENO_NO_UPDATE_CHECK := 1
@@ -105,7 +105,7 @@ figure-deps:
 # Without them the tests that need them are skipped, each with its reason in its name.
 test-deps:
 	@if /usr/bin/python3 -c 'import numpy, scipy.io, skimage.metrics, nibabel, PIL' 2>/dev/null && \
-	    dpkg -s insighttoolkit5-examples jupyter-nbconvert >/dev/null 2>&1; then :; \
+	    dpkg -s insighttoolkit5-examples jupyter-nbconvert jupyter-notebook >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "tests: installing Debian packages $(TEST_DEBS)"; \
 	  (apt-get install -y --no-install-recommends $(TEST_DEBS) >/dev/null 2>&1 || \

@@ -343,7 +343,7 @@ export {
 
 // Plots and notebooks
 export { plotly, type PlotlyFigure } from "./plots/plotly.ts";
-export { markdown } from "./plots/display.ts";
+export { markdown, show } from "./plots/display.ts";
 export {
   dynamicsFigure,
   layerCosineFigure,

@@ -261,7 +261,7 @@ export function buildReport(
  * @example
  * ```ts ignore
  * const t1 = await experimentReport("table1-isic-denoise", { profile: "quick" });
- * markdown(claimsMarkdown(t1));
+ * await show(markdown(claimsMarkdown(t1)));
  * ```
  */
 export async function experimentReport(

@@ -29,3 +29,60 @@ export function markdown(md: string, html?: string): Displayable & { toString():
     toString: () => md,
   };
 }
+
+/** `Deno.jupyter.display` inside the Deno kernel; undefined elsewhere (reading it throws there). */
+function _kernelDisplay(): ((v: unknown) => Promise<void>) | undefined {
+  try {
+    const j = (Deno as unknown as { jupyter?: { display?: (v: unknown) => Promise<void> } })
+      .jupyter;
+    return typeof j?.display === "function" ? (v) => j.display!(v) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Shows each value in the notebook, in order, and returns once the kernel has sent it: the way
+ * a cell displays its results (`await show(plotly(fig))`, `await show(params)`).
+ *
+ * Why not leave the value as the cell's result: Deno 2.9's kernel may send a cell's result
+ * after it has reported the cell done, and then, when the front end has already queued the
+ * next cell ("Run All"), under that next cell (tests/live_notebook_test.ts shows it in classic
+ * Notebook). An awaited display is sent before the cell ends, to the cell that made it.
+ *
+ * Values with a rich display ({@link markdown}, `plotly`, tables) show as such; any other value
+ * as its `Deno.inspect` text. Outside the Deno kernel (a script, a test) each value is printed
+ * as text on stdout.
+ *
+ * @param values What to show.
+ * @example
+ * ```ts
+ * import { markdown, show } from "./display.ts";
+ * // In a notebook cell, each appears as an output of that cell; in a script, on stdout.
+ * await show(markdown("**Table 1**"), { seeds: [0, 1, 2] });
+ * ```
+ */
+export async function show(...values: unknown[]): Promise<void> {
+  const display = _kernelDisplay();
+  for (const v of values) {
+    const rich = typeof v === "object" && v !== null && JUPYTER_DISPLAY in v;
+    if (display) {
+      await display(rich ? v : { [JUPYTER_DISPLAY]: () => ({ "text/plain": _inspect(v) }) });
+      continue;
+    }
+    if (!rich) {
+      console.log(_inspect(v));
+      continue;
+    }
+    const bundle = await (v as { [JUPYTER_DISPLAY](): unknown })[JUPYTER_DISPLAY]() as Record<
+      string,
+      unknown
+    >;
+    const text = bundle["text/markdown"] ?? bundle["text/plain"];
+    console.log(typeof text === "string" ? text : _inspect(bundle));
+  }
+}
+
+function _inspect(v: unknown): string {
+  return typeof v === "string" ? v : Deno.inspect(v, { colors: false, depth: 6 });
+}
