@@ -30,6 +30,9 @@ export function markdown(md: string, html?: string): Displayable & { toString():
   };
 }
 
+/** How long {@link show} lets the kernel send what it queued (see there), in milliseconds. */
+export const SHOW_SETTLE_MS = 50;
+
 /** `Deno.jupyter.display` inside the Deno kernel; undefined elsewhere (reading it throws there). */
 function _kernelDisplay(): ((v: unknown) => Promise<void>) | undefined {
   try {
@@ -48,7 +51,9 @@ function _kernelDisplay(): ((v: unknown) => Promise<void>) | undefined {
  * Why not leave the value as the cell's result: Deno 2.9's kernel may send a cell's result
  * after it has reported the cell done, and then, when the front end has already queued the
  * next cell ("Run All"), under that next cell (tests/live_notebook_test.ts shows it in classic
- * Notebook). An awaited display is sent before the cell ends, to the cell that made it.
+ * Notebook). `show` awaits the display, then waits {@link SHOW_SETTLE_MS} so that the kernel
+ * sends what it queued (console output included, which it stamps with the cell current when it
+ * sends it) before the cell ends.
  *
  * Values with a rich display ({@link markdown}, `plotly`, tables) show as such; any other value
  * as its `Deno.inspect` text. Outside the Deno kernel (a script, a test) each value is printed
@@ -68,6 +73,10 @@ export async function show(...values: unknown[]): Promise<void> {
     const rich = typeof v === "object" && v !== null && JUPYTER_DISPLAY in v;
     if (display) {
       await display(rich ? v : { [JUPYTER_DISPLAY]: () => ({ "text/plain": _inspect(v) }) });
+      // The kernel queues the message (and any console output before it) and stamps it with
+      // the cell it belongs to only when it sends it: give its sender time to drain the queue
+      // before the cell ends.
+      await new Promise((r) => setTimeout(r, SHOW_SETTLE_MS));
       continue;
     }
     if (!rich) {
