@@ -74,17 +74,43 @@ export class ResultsCache {
     return join(this.dir, kind, `${key}.${name}`);
   }
 
-  /** The cached value, or undefined. A torn or unreadable entry counts as absent. */
+  /**
+   * The cached value, or undefined when there is none. An entry that is not valid JSON (damaged
+   * after it was written: writes are atomic) is moved aside to `<entry>.corrupt-<time>`, with a
+   * warning naming both paths, and counts as absent, so it is computed again and nothing is lost.
+   *
+   * @throws {Error} When the entry exists but cannot be read (naming it and the reason).
+   */
   async get<T>(kind: string, key: string): Promise<T | undefined> {
+    const path = this.path(kind, key);
     let text: string;
     try {
-      text = await readFile(this.path(kind, key), "utf8");
-    } catch {
-      return undefined;
+      text = await readFile(path, "utf8");
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return undefined;
+      throw new Error(
+        `${path}: cannot read this cached result (${(e as Error).message}); make it readable ` +
+          `or delete it`,
+        { cause: e },
+      );
     }
     try {
       return JSON.parse(text) as T;
-    } catch {
+    } catch (e) {
+      const aside = `${path}.corrupt-${new Date().toISOString().replaceAll(":", "")}`;
+      try {
+        await Deno.rename(path, aside);
+      } catch (r) {
+        throw new Error(
+          `${path}: not a valid cached result (${(e as Error).message}), and it cannot be moved ` +
+            `aside (${(r as Error).message}); delete it to compute it again`,
+          { cause: e },
+        );
+      }
+      console.error(
+        `warning: ${path}: not a valid cached result (${(e as Error).message}); moved to ` +
+          `${aside}, computing it again`,
+      );
       return undefined;
     }
   }

@@ -78,3 +78,34 @@ Deno.test("ResultsCache.prepareForWrites() removes the temporaries killed writer
   assert.deepEqual(names(join(dir, "vr-pretrain")), []);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("ResultsCache.get() moves a damaged entry aside with a warning and reports it absent", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cache = new ResultsCache(dir);
+    await cache.put("runs", "k1", { psnr: 30 });
+    assert.deepEqual(await cache.get("runs", "k1"), { psnr: 30 });
+    await Deno.writeTextFile(cache.path("runs", "k1"), '{"psnr": 3'); // torn by something else
+    const warnings: string[] = [];
+    const error = console.error;
+    console.error = (...a: unknown[]) => void warnings.push(a.join(" "));
+    try {
+      assert.equal(await cache.get("runs", "k1"), undefined);
+    } finally {
+      console.error = error;
+    }
+    const left = [...Deno.readDirSync(join(dir, "runs"))].map((e) => e.name);
+    assert.equal(left.length, 1);
+    assert.match(left[0], /^k1\.json\.corrupt-/);
+    assert.equal(Deno.readTextFileSync(join(dir, "runs", left[0])), '{"psnr": 3');
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0],
+      /k1\.json: not a valid cached result .*moved to .*corrupt-.*computing it again/,
+    );
+    assert.equal(await cache.get("runs", "k2"), undefined); // absent: no warning
+    assert.equal(warnings.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
