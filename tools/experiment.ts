@@ -53,6 +53,13 @@ async function main(args: string[]): Promise<number> {
     },
   });
   applySlurmArgs(values);
+  if (values.force && values.slurm) {
+    console.error(
+      "error: --force is not passed on to Slurm jobs; run the grid here with --force, or remove " +
+        "its entries from the results cache before submitting",
+    );
+    return 2;
+  }
   const slurm = { tool: "experiment", command: `deno task experiment ${args.join(" ")}` };
   if (values.help) {
     console.log(USAGE);
@@ -97,6 +104,7 @@ async function main(args: string[]): Promise<number> {
   if (handled !== null) return handled;
   const results = await runGrid(configs, {
     workers: values.workers ? Number(values.workers) : undefined,
+    force: values.force,
   });
   const rows = summarize(spec, results);
   console.log(`\n${spec.title} (${profile} profile, ${seeds} seed${seeds > 1 ? "s" : ""})\n`);

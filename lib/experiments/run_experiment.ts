@@ -140,6 +140,11 @@ export interface RunOptions {
   cache?: ResultsCache;
   /** Ignore a cached result and run again (the new result replaces it). */
   force?: boolean;
+  /**
+   * Also train the VR pre-training again (default: `force`). A grid forced again trains each
+   * shared pre-training once, first, then its runs with this false.
+   */
+  forcePretraining?: boolean;
   /** Print progress to stderr (default true). */
   progress?: boolean;
   /**
@@ -397,7 +402,8 @@ async function vrPretrainings(
 ): Promise<VrPretraining[]> {
   const pres: VrPretraining[] = [];
   for (const task of subtasks(config.data.task)) {
-    pres.push(await vrPretraining(config, data, testInput, cache, options, task));
+    const force = options.forcePretraining ?? options.force;
+    pres.push(await vrPretraining(config, data, testInput, cache, { ...options, force }, task));
   }
   return pres;
 }

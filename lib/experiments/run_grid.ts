@@ -34,6 +34,11 @@ export interface RunGridOptions {
   cache?: ResultsCache;
   /** Print progress (default true). */
   progress?: boolean;
+  /**
+   * Run every run again, cached or not (the new results replace the cached ones): each shared
+   * VR pre-training is trained again once, first, then the runs reuse it.
+   */
+  force?: boolean;
 }
 
 /** Default number of workers: `$GRADPROM_WORKERS` or the core count. */
@@ -72,17 +77,32 @@ export async function runGrid(
   // Each distinct run once: grids that share runs (Table 5 and Table 1, the sweeps) list them twice.
   const missing: number[] = [];
   const seen = new Set<string>();
+  let cached = 0;
   for (let i = 0; i < configs.length; i++) {
     if (seen.has(keys[i])) continue;
     seen.add(keys[i]);
-    if (!(await cache.get("runs", keys[i]))) missing.push(i);
+    const hit = await cache.get("runs", keys[i]);
+    if (hit) cached++;
+    if (options.force || !hit) missing.push(i);
   }
   const log = (s: string) => options.progress !== false && console.error(s);
-  log(`grid: ${seen.size} runs, ${seen.size - missing.length} cached, ${missing.length} to run`);
+  log(
+    `grid: ${seen.size} runs, ${cached} cached, ${missing.length} to run` +
+      (options.force ? " (--force: every run again)" : ""),
+  );
+  const force = !!options.force;
   if (missing.length && options.workers === 0) {
-    // In-process: each run trains (or finds in the cache) its VR pre-training itself.
+    // In-process: each run trains (or finds in the cache) its VR pre-training itself; forced, the
+    // first run of each shared pre-training trains it again and the others reuse it.
+    const groups = force ? await groupBySharedPretraining(missing.map((i) => configs[i])) : [];
+    const leaders = new Set(groups.map((group) => missing[group[0]]));
     for (const i of missing) {
-      await runExperiment(configs[i], { cache, progress: options.progress });
+      await runExperiment(configs[i], {
+        cache,
+        progress: options.progress,
+        force,
+        forcePretraining: leaders.has(i),
+      });
     }
   } else if (missing.length) {
     const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), missing.length));
@@ -90,7 +110,7 @@ export async function runGrid(
     const groups = await groupBySharedPretraining(missing.map((i) => configs[i]));
     const leaders = groups.map((group) => missing[group[0]]);
     const threads = Math.max(1, Math.floor((navigator.hardwareConcurrency || 1) / workers));
-    await inParallel(leaders, workers, (i) => runInWorker(configs[i], cache, true, threads));
+    await inParallel(leaders, workers, (i) => runInWorker(configs[i], cache, true, threads, force));
     // Phase 2: the runs.
     const progress = new Progress("grid", missing.length, {
       enabled: options.progress !== false,
@@ -99,7 +119,7 @@ export async function runGrid(
     });
     let done = 0;
     await inParallel(missing, workers, async (i) => {
-      await runInWorker(configs[i], cache, false, threads);
+      await runInWorker(configs[i], cache, false, threads, force);
       progress.update(++done, {
         last: `${configs[i].data.dataset} ${configs[i].method} ${
           describeDegradation(configs[i].degradation)
@@ -157,6 +177,7 @@ async function runInWorker(
   cache: ResultsCache,
   pretrainOnly: boolean,
   threads: number,
+  force: boolean,
 ): Promise<void> {
   const key = await runKey(config);
   const configPath = join(cache.dir, "configs", `${key}.json`);
@@ -170,6 +191,8 @@ async function runInWorker(
       "--config",
       configPath,
       ...(pretrainOnly ? ["--pretrain-only"] : []),
+      // Forced: the pre-training phase trains it again, the runs then reuse it.
+      ...(force ? ["--force", ...(pretrainOnly ? [] : ["--keep-pretraining"])] : []),
     ],
     env: {
       GRADPROM_CACHE: cache.dir,

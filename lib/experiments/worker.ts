@@ -4,7 +4,7 @@
  * and the Slurm array tasks run.
  *
  * ```
- * deno run -A lib/experiments/worker.ts --config FILE.json [--pretrain-only] [--force]
+ * deno run -A lib/experiments/worker.ts --config FILE.json [--pretrain-only] [--force] [--keep-pretraining]
  * ```
  *
  * It prints one JSON line to stdout: the run's key and metrics (with
@@ -94,15 +94,19 @@ export async function readConfigFile(path: string): Promise<ExperimentConfig> {
  * its VR pre-training.
  *
  * @param config The config.
- * @param options `pretrainOnly`: train (or find) its VR pre-training only; `force`: ignore the cache.
+ * @param options `pretrainOnly`: train (or find) its VR pre-training only; `force`: ignore the
+ *   cache; `keepPretraining`: with `force`, run again but reuse the cached VR pre-training.
  * @returns The run's summary, or the pre-training's result.
  */
 export async function runConfig(
   config: ExperimentConfig,
-  options: { pretrainOnly?: boolean; force?: boolean } = {},
+  options: { pretrainOnly?: boolean; force?: boolean; keepPretraining?: boolean } = {},
 ): Promise<RunSummary | VrPretrainResult> {
   if (options.pretrainOnly) return await ensureVrPretrain(config, { force: options.force });
-  const r = await runExperiment(config, { force: options.force });
+  const r = await runExperiment(config, {
+    force: options.force,
+    forcePretraining: options.force && !options.keepPretraining,
+  });
   return {
     key: r.key,
     metrics: r.metrics,
@@ -120,6 +124,7 @@ if (import.meta.main) {
         config: { type: "string" },
         "pretrain-only": { type: "boolean" },
         force: { type: "boolean" },
+        "keep-pretraining": { type: "boolean" },
       },
     });
     if (!values.config) throw new TypeError("Expected --config FILE.json but found none");
@@ -127,6 +132,7 @@ if (import.meta.main) {
     const out = await runConfig(config, {
       pretrainOnly: values["pretrain-only"],
       force: values.force,
+      keepPretraining: values["keep-pretraining"],
     });
     console.log(JSON.stringify(out));
     Deno.exit(0);
