@@ -90,10 +90,29 @@ export async function vrPretrainKey(
     vr: task === "segmentation" ? config.seg : config.vr,
     vrPretrain: config.vrPretrain,
     seed: config.seed,
+    // The random stream it draws from: a multi-task run's segmentation VR has its own, so its
+    // pre-training is not the single-task one (before, both shared a key and the cache held
+    // whichever a grid trained first).
+    stream: pretrainStream(config, task),
     backend: backend ?? (await runBackend()).name,
     version: LIB_VERSION,
     fingerprint: await dataFingerprint(d),
   });
+}
+
+/**
+ * The name of the random stream a VR pre-training draws from (its initial weights and batches):
+ * `vr-pretrain`, except for the segmentation VR of a diagnosis + segmentation run, which has
+ * its own (`vr-pretrain:segmentation`). Part of {@link vrPretrainKey}.
+ *
+ * @param config The run's config.
+ * @param task The recognition task pre-trained.
+ * @returns The stream's name.
+ */
+export function pretrainStream(config: ExperimentConfig, task: SubTask): string {
+  return task === "diagnosis" || config.data.task !== "diagnosis+segmentation"
+    ? "vr-pretrain"
+    : `vr-pretrain:${task}`;
 }
 
 /**
@@ -169,11 +188,7 @@ export async function vrPretraining(
   const ssimInput = mean(ssimPerImage(view, data.test.images, { dataRange: 1 }));
   const labels = data.test.targets[task]!;
   const classes = classesOf(config, task);
-  const rng = new Rng(config.seed).fork(
-    task === "diagnosis" || config.data.task !== "diagnosis+segmentation"
-      ? "vr-pretrain"
-      : `vr-pretrain:${task}`,
-  );
+  const rng = new Rng(config.seed).fork(pretrainStream(config, task));
   const vr = makeVr(config, rng.fork("init").seed(), task);
   try {
     const weightsPath = cache.sidePath("vr-pretrain", key, "weights.bin");

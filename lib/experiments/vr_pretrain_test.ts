@@ -3,7 +3,7 @@ import { DEFAULT_CONFIG, mergeConfig } from "./config.ts";
 import { SMOKE_OVERRIDES } from "./registry.ts";
 import { ResultsCache } from "./results_cache.ts";
 import { ensureVrPretrain, runExperiment } from "./run_experiment.ts";
-import { vrPretrainKey } from "./vr_pretrain.ts";
+import { pretrainStream, vrPretrainKey } from "./vr_pretrain.ts";
 
 const smoke = () => mergeConfig(mergeConfig(DEFAULT_CONFIG, SMOKE_OVERRIDES), { method: "joint" });
 
@@ -50,4 +50,23 @@ Deno.test("vrPretraining() refuses a corrupt cached weights file, naming it; --f
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("vrPretrainKey() tells a multi-task run's segmentation pre-training from the single-task one", async () => {
+  const single = mergeConfig(DEFAULT_CONFIG, { data: { task: "segmentation" } });
+  const multi = mergeConfig(DEFAULT_CONFIG, { data: { task: "diagnosis+segmentation" } });
+  const diagnosis = mergeConfig(DEFAULT_CONFIG, { data: { task: "diagnosis" } });
+  // They draw from different random streams, so they are different pre-trainings: one key would
+  // let the cache serve whichever a grid happened to train first.
+  assert.notEqual(pretrainStream(single, "segmentation"), pretrainStream(multi, "segmentation"));
+  assert.notEqual(
+    await vrPretrainKey(single, "segmentation", "cpu"),
+    await vrPretrainKey(multi, "segmentation", "cpu"),
+  );
+  // The diagnosis pre-training is the same in both.
+  assert.equal(pretrainStream(multi, "diagnosis"), pretrainStream(diagnosis, "diagnosis"));
+  assert.equal(
+    await vrPretrainKey(multi, "diagnosis", "cpu"),
+    await vrPretrainKey(diagnosis, "diagnosis", "cpu"),
+  );
 });
