@@ -10,22 +10,11 @@ import { getExperiment, SMOKE_OVERRIDES } from "../lib/experiments/registry.ts";
 import { ResultsCache } from "../lib/experiments/results_cache.ts";
 import { runExperiment, type RunResult } from "../lib/experiments/run_experiment.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
+import { stderrOf } from "./_stderr.ts";
 import { checkClaims, summarize, tableHtml, tableMarkdown } from "../lib/experiments/summarize.ts";
 
 const smoke = (over: Record<string, unknown> = {}) =>
   mergeConfig(mergeConfig(DEFAULT_CONFIG, SMOKE_OVERRIDES), { method: "gradprom", ...over });
-
-/** Runs `f` with console.error collected instead of printed. */
-async function stderrOf<T>(f: () => Promise<T>): Promise<[T, string[]]> {
-  const lines: string[] = [];
-  const original = console.error;
-  console.error = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
-  try {
-    return [await f(), lines];
-  } finally {
-    console.error = original;
-  }
-}
 
 Deno.test("runExperiment() flags a run whose IP ends below its own input, and prints it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "gradprom-below-" });

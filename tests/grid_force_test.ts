@@ -10,21 +10,10 @@ import { DEFAULT_CONFIG, mergeConfig } from "../lib/experiments/config.ts";
 import { SMOKE_OVERRIDES } from "../lib/experiments/registry.ts";
 import { ResultsCache } from "../lib/experiments/results_cache.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
+import { stderrOf } from "./_stderr.ts";
 
 const smoke = (method: string) =>
   mergeConfig(mergeConfig(DEFAULT_CONFIG, SMOKE_OVERRIDES), { method });
-
-/** Runs `f` with console.error collected instead of printed. */
-async function stderrOf<T>(f: () => Promise<T>): Promise<[T, string[]]> {
-  const lines: string[] = [];
-  const original = console.error;
-  console.error = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
-  try {
-    return [await f(), lines];
-  } finally {
-    console.error = original;
-  }
-}
 
 /** Modification times of the files of `dir/<kind>/`, by name. */
 function mtimes(dir: string, kind: string): Map<string, number> {

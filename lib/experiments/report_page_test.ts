@@ -8,12 +8,7 @@ import { join } from "node:path";
 import puppeteer from "puppeteer-core";
 import { CHROMIUM_FLAGS } from "../figures/figure_exporter.ts";
 import { findChromium } from "../figures/find_chromium.ts";
-import {
-  type ConfigOverrides,
-  DEFAULT_CONFIG,
-  type ExperimentConfig,
-  mergeConfig,
-} from "./config.ts";
+import type { ConfigOverrides, ExperimentConfig } from "./config.ts";
 import { getExperiment } from "./registry.ts";
 import { buildReport, gateDynamicsFigure, tableFigures } from "./report.ts";
 import {
@@ -26,21 +21,11 @@ import {
 import { REPO_ROOT } from "./results_cache.ts";
 import type { RunResult } from "./run_experiment.ts";
 import { tableHtml } from "./summarize.ts";
+import { _fakeRun } from "./_testing.ts";
 
 /** A finished run of `overrides` with PSNR `psnr` and a short training log. */
-function fakeRun(overrides: ConfigOverrides<ExperimentConfig>, psnr: number): RunResult {
-  return {
-    key: JSON.stringify(overrides),
-    config: mergeConfig(DEFAULT_CONFIG, overrides),
-    metrics: { psnr, ssim: psnr / 40, psnrInput: 20, ssimInput: 0.4, accuracy: 0.5 },
-    log: { lossIp: [], lossVr: [], cosine: [1, -0.5, 0.2, -1], auxWeight: [1, 0, 1, 0] },
-    vrPretrain: { key: "p", accuracyClean: 0.9, accuracyDegraded: 0.5, seconds: 1 },
-    seconds: 1,
-    backend: "cpu",
-    version: "test",
-    createdAt: "",
-  };
-}
+const fakeRun = (overrides: ConfigOverrides<ExperimentConfig>, psnr: number): RunResult =>
+  _fakeRun(overrides, psnr, { cosine: [1, -0.5, 0.2, -1], auxWeight: [1, 0, 1, 0] });
 
 /** Two sections (Table 1 and the λ sweep) of a report under `dir`, from fake runs. */
 function sections(dir: string): { sections: ReportSection[]; notebooks: ReportNotebook[] } {

@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
 import { JUPYTER_DISPLAY } from "../plots/plotly.ts";
-import {
-  type ConfigOverrides,
-  DEFAULT_CONFIG,
-  type ExperimentConfig,
-  mergeConfig,
-} from "./config.ts";
 import { getExperiment } from "./registry.ts";
 import {
   buildReport,
@@ -19,22 +13,9 @@ import {
   taskAttentionRuns,
 } from "./report.ts";
 import { ResultsCache } from "./results_cache.ts";
-import type { RunResult } from "./run_experiment.ts";
+import { _fakeRun } from "./_testing.ts";
 
-/** A finished run of `overrides` with PSNR `psnr`. */
-function fakeRun(overrides: ConfigOverrides<ExperimentConfig>, psnr: number): RunResult {
-  return {
-    key: JSON.stringify(overrides),
-    config: mergeConfig(DEFAULT_CONFIG, overrides),
-    metrics: { psnr, ssim: psnr / 40, psnrInput: 20, ssimInput: 0.4, accuracy: 0.5 },
-    log: { lossIp: [], lossVr: [], cosine: [1, -1], auxWeight: [1, 0] },
-    vrPretrain: { key: "p", accuracyClean: 0.9, accuracyDegraded: 0.5, seconds: 1 },
-    seconds: 1,
-    backend: "cpu",
-    version: "test",
-    createdAt: "",
-  };
-}
+const fakeRun = _fakeRun;
 
 const table1 = getExperiment("table1-isic-denoise");
 const sweep = getExperiment("lambda-sweep");

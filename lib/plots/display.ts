@@ -73,10 +73,6 @@ export async function show(...values: unknown[]): Promise<void> {
     const rich = typeof v === "object" && v !== null && JUPYTER_DISPLAY in v;
     if (display) {
       await display(rich ? v : { [JUPYTER_DISPLAY]: () => ({ "text/plain": _inspect(v) }) });
-      // The kernel queues the message (and any console output before it) and stamps it with
-      // the cell it belongs to only when it sends it: give its sender time to drain the queue
-      // before the cell ends.
-      await new Promise((r) => setTimeout(r, SHOW_SETTLE_MS));
       continue;
     }
     if (!rich) {
@@ -90,6 +86,10 @@ export async function show(...values: unknown[]): Promise<void> {
     const text = bundle["text/markdown"] ?? bundle["text/plain"];
     console.log(typeof text === "string" ? text : _inspect(bundle));
   }
+  // The kernel queues the messages (and any console output before them) and stamps each with the
+  // cell it belongs to only when it sends it: give its sender time to drain the queue before the
+  // cell ends.
+  if (display) await new Promise((r) => setTimeout(r, SHOW_SETTLE_MS));
 }
 
 function _inspect(v: unknown): string {
