@@ -130,27 +130,40 @@ async function main(args: string[]): Promise<void> {
     }
   }
 
-  // 2. The notebooks, headlessly, against the filled cache.
+  // 2. The notebooks, headlessly, against the filled cache: two at a time on two cores or more
+  //    (each is a kernel process that mostly starts up and type-checks).
   const executed: string[] = [];
-  for (const nb of notebooks) {
-    const notebookPath = join(out, "notebooks", `${nb.name}.ipynb`);
-    console.error(`\n== executing notebooks/${nb.name}.ipynb`);
-    await mkdir(join(out, "notebooks"), { recursive: true });
-    const r = await executeNotebook(
-      join(REPO_ROOT, "notebooks", `${nb.name}.ipynb`),
-      notebookPath,
-      {
-        env: {
-          GRADPROM_PROFILE: profile,
-          GRADPROM_SEEDS: String(seeds),
-          GRADPROM_CACHE: cache.dir,
-          ...(dataRoot ? { GRADPROM_DATA: dataRoot } : {}),
-        },
-      },
-    );
-    console.error(`   ${r.cells} cells in ${r.seconds.toFixed(1)} s`);
-    executed.push(notebookPath);
-  }
+  await mkdir(join(out, "notebooks"), { recursive: true });
+  const queue = notebooks.map((nb, i) => ({ nb, i }));
+  const lanes = Math.max(1, Math.min(2, navigator.hardwareConcurrency || 1));
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (let item = queue.shift(); item; item = queue.shift()) {
+        const { nb, i } = item;
+        const notebookPath = join(out, "notebooks", `${nb.name}.ipynb`);
+        console.error(`== executing notebooks/${nb.name}.ipynb`);
+        const r = await executeNotebook(
+          join(REPO_ROOT, "notebooks", `${nb.name}.ipynb`),
+          notebookPath,
+          {
+            env: {
+              GRADPROM_PROFILE: profile,
+              GRADPROM_SEEDS: String(seeds),
+              GRADPROM_CACHE: cache.dir,
+              ...(dataRoot ? { GRADPROM_DATA: dataRoot } : {}),
+            },
+          },
+        ).catch((e) => {
+          queue.length = 0; // the other lane starts no new notebook
+          throw e;
+        });
+        console.error(
+          `   notebooks/${nb.name}.ipynb: ${r.cells} cells in ${r.seconds.toFixed(1)} s`,
+        );
+        executed[i] = notebookPath;
+      }
+    }),
+  );
 
   // 3. An HTML copy of each executed notebook (never fatal: without nbconvert, say so once).
   const copies = await notebookHtmlCopies(executed);

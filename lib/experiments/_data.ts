@@ -172,6 +172,9 @@ export async function loadSplits(data: DataSelection): Promise<DataSplits> {
   }
   await ensureDataLock(data);
   const root = await dataRoot(data);
+  const memoKey = _memo && JSON.stringify([await dataFingerprint(data), root, data]);
+  const memoHit = memoKey ? _memo?.get(memoKey) : undefined;
+  if (memoHit) return _fromRaw(memoHit);
   const train = await loadSplit(dataset, data, root, "train", data.trainLimit);
   let test: Split;
   try {
@@ -180,7 +183,83 @@ export async function loadSplits(data: DataSelection): Promise<DataSplits> {
     disposeSplit(train);
     throw e;
   }
-  return { train, test, root, dispose: () => (disposeSplit(train), disposeSplit(test)) };
+  const splits = { train, test, root, dispose: () => (disposeSplit(train), disposeSplit(test)) };
+  if (memoKey && _memo) _remember(memoKey, splits);
+  return splits;
+}
+
+/** A split's tensors as arrays (what {@link memoizeSplits} keeps). */
+interface _RawTensor {
+  values: tf.TypedArray;
+  shape: number[];
+  dtype: tf.DataType;
+}
+interface _RawSplits {
+  train: { images: _RawTensor; targets: Record<string, _RawTensor>; ids: string[] };
+  test: _RawSplits["train"];
+  root: string;
+  bytes: number;
+}
+
+/** Decoded splits by data fingerprint, folder and selection; `null`: not memoized. */
+let _memo: Map<string, _RawSplits> | null = null;
+/** The most bytes of decoded splits {@link memoizeSplits} keeps (the oldest go first). */
+const _MEMO_BYTES = 512 * 2 ** 20;
+
+/**
+ * Keeps the splits {@link loadSplits} decodes in this process, so that the next load of the same
+ * data (same fingerprint, folder and selection) skips reading and decoding the files; a user's
+ * folder is still checked against its lock first, each time. The grid's serving workers turn it
+ * on (a quick-profile run spends about a second decoding its dataset); at most 512 MB is kept,
+ * the oldest entry going first. Each load returns fresh tensors, equal to a fresh decode.
+ *
+ * @param on Keep them (true) or drop what is kept and stop (false).
+ */
+export function memoizeSplits(on: boolean): void {
+  _memo = on ? (_memo ?? new Map()) : null;
+}
+
+function _remember(key: string, s: DataSplits): void {
+  const raw = (t: tf.Tensor): _RawTensor => ({
+    values: t.dataSync().slice(),
+    shape: [...t.shape],
+    dtype: t.dtype,
+  });
+  const part = (p: Split) => ({
+    images: raw(p.images),
+    targets: Object.fromEntries(
+      Object.entries(p.targets).filter(([, t]) => t).map(([k, t]) => [k, raw(t!)]),
+    ),
+    ids: [...p.ids],
+  });
+  const train = part(s.train), test = part(s.test);
+  const bytes = [train, test].reduce(
+    (n, p) =>
+      n + p.images.values.byteLength +
+      Object.values(p.targets).reduce((m, t) => m + t.values.byteLength, 0),
+    0,
+  );
+  if (bytes > _MEMO_BYTES) return;
+  _memo!.set(key, { train, test, root: s.root, bytes });
+  let total = [..._memo!.values()].reduce((n, r) => n + r.bytes, 0);
+  for (const [k, r] of _memo!) {
+    if (total <= _MEMO_BYTES) break;
+    _memo!.delete(k);
+    total -= r.bytes;
+  }
+}
+
+function _fromRaw(r: _RawSplits): DataSplits {
+  const make = (t: _RawTensor) => tf.tensor(t.values.slice(), t.shape, t.dtype);
+  const part = (p: _RawSplits["train"]): Split => ({
+    images: make(p.images) as tf.Tensor4D,
+    targets: Object.fromEntries(
+      Object.entries(p.targets).map(([k, t]) => [k, make(t)]),
+    ) as Split["targets"],
+    ids: [...p.ids],
+  });
+  const train = part(r.train), test = part(r.test);
+  return { train, test, root: r.root, dispose: () => (disposeSplit(train), disposeSplit(test)) };
 }
 
 function disposeSplit(s: Split): void {

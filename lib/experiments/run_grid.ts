@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { Progress } from "../train/progress.ts";
+import { lines } from "../util/lines.ts";
 import { writeFileAtomic } from "../util/write_file_atomic.ts";
 import { type ExperimentConfig, resolveDataPaths } from "./config.ts";
 import { describeDegradation } from "./degradation.ts";
@@ -20,7 +21,7 @@ import {
   runWarnings,
 } from "./run_experiment.ts";
 import { groupBySharedPretraining } from "./vr_pretrain.ts";
-import { WORKER_PATH } from "./worker.ts";
+import { JOB_DONE_MARKER, WORKER_PATH, type WorkerJob } from "./worker.ts";
 
 /** Options of {@link runGrid}. */
 export interface RunGridOptions {
@@ -106,26 +107,16 @@ export async function runGrid(
     }
   } else if (missing.length) {
     const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), missing.length));
-    // Phase 1: each distinct VR pre-training once (runs sharing one would otherwise all train it).
+    // Each distinct VR pre-training once first (runs sharing one would otherwise all train it).
     const groups = await groupBySharedPretraining(missing.map((i) => configs[i]));
     const leaders = groups.map((group) => missing[group[0]]);
     const threads = Math.max(1, Math.floor((navigator.hardwareConcurrency || 1) / workers));
-    await inParallel(leaders, workers, (i) => runInWorker(configs[i], cache, true, threads, force));
-    // Phase 2: the runs.
-    const progress = new Progress("grid", missing.length, {
-      enabled: options.progress !== false,
-      intervalSeconds: 0,
-      unit: "runs",
-    });
-    let done = 0;
-    await inParallel(missing, workers, async (i) => {
-      await runInWorker(configs[i], cache, false, threads, force);
-      progress.update(++done, {
-        last: `${configs[i].data.dataset} ${configs[i].method} ${
-          describeDegradation(configs[i].degradation)
-        }`,
-      });
-    });
+    const pool = new _WorkerPool(cache, threads);
+    try {
+      await _runPhases(configs, missing, leaders, workers, pool, force, options.progress !== false);
+    } finally {
+      await pool.close();
+    }
   }
   const results: RunResult[] = [];
   for (let i = 0; i < configs.length; i++) {
@@ -154,87 +145,189 @@ export async function runGrid(
   return results;
 }
 
-/** Runs `job` on every item, at most `workers` at a time. */
+/**
+ * The two phases of a grid on worker processes: each distinct VR pre-training once (`leaders`,
+ * the first run of each group sharing one), then the runs.
+ */
+async function _runPhases(
+  configs: ExperimentConfig[],
+  missing: number[],
+  leaders: number[],
+  workers: number,
+  pool: _WorkerPool,
+  force: boolean,
+  showProgress: boolean,
+): Promise<void> {
+  await inParallel(leaders, workers, (i) => pool.run(configs[i], true, force));
+  const progress = new Progress("grid", missing.length, {
+    enabled: showProgress,
+    intervalSeconds: 0,
+    unit: "runs",
+  });
+  let done = 0;
+  await inParallel(missing, workers, async (i) => {
+    await pool.run(configs[i], false, force);
+    progress.update(++done, {
+      last: `${configs[i].data.dataset} ${configs[i].method} ${
+        describeDegradation(configs[i].degradation)
+      }`,
+    });
+  });
+}
+
+/**
+ * Runs `job` on every item, at most `workers` at a time. After a job fails no new job starts;
+ * the ones under way finish, then the first failure is thrown.
+ */
 async function inParallel<T>(
   items: T[],
   workers: number,
   job: (item: T) => Promise<void>,
 ): Promise<void> {
   const queue = [...items];
+  let failure: { error: unknown } | undefined;
   await Promise.all(
     Array.from({ length: Math.min(workers, queue.length) }, async () => {
-      while (queue.length) await job(queue.shift()!);
+      while (queue.length && !failure) {
+        try {
+          await job(queue.shift()!);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
     }),
   );
+  if (failure) throw failure.error;
 }
 
 /**
- * Runs one config (or only its VR pre-training) in a fresh `deno` process
- * (`worker.ts`); its log goes to `<cache>/logs/`.
+ * Worker processes that serve jobs one after another (`worker.ts --serve`), started when first
+ * needed: a process starts once per worker rather than once per run, and keeps its compiled
+ * code, oneDNN primitives and decoded datasets from run to run. A job's output goes to its own
+ * log under `<cache>/logs/`, its progress lines to stderr. A worker whose job fails exits (the
+ * job's error names the run and quotes its log's end); the next job starts a fresh one.
  */
-async function runInWorker(
-  config: ExperimentConfig,
-  cache: ResultsCache,
-  pretrainOnly: boolean,
-  threads: number,
-  force: boolean,
-): Promise<void> {
-  const key = await runKey(config);
-  const configPath = join(cache.dir, "configs", `${key}.json`);
-  const logPath = join(cache.dir, "logs", `${key}${pretrainOnly ? ".pretrain" : ""}.log`);
-  await writeFileAtomic(configPath, JSON.stringify(config, null, 1));
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      WORKER_PATH,
-      "--config",
-      configPath,
-      ...(pretrainOnly ? ["--pretrain-only"] : []),
-      // Forced: the pre-training phase trains it again, the runs then reuse it.
-      ...(force ? ["--force", ...(pretrainOnly ? [] : ["--keep-pretraining"])] : []),
-    ],
-    env: {
-      GRADPROM_CACHE: cache.dir,
-      NO_COLOR: "1",
-      // The workers share the cores: each native (OpenMP) backend gets its share, unless set.
-      OMP_NUM_THREADS: Deno.env.get("OMP_NUM_THREADS") ?? String(threads),
-    },
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const child = cmd.spawn();
-  await Deno.mkdir(join(cache.dir, "logs"), { recursive: true });
-  const file = await Deno.open(logPath, { create: true, write: true, truncate: true });
-  const tail: string[] = [];
-  const pump = async (stream: ReadableStream<Uint8Array>, echo: boolean) => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of stream) {
-      await file.write(chunk);
-      buf += decoder.decode(chunk, { stream: true });
-      const lines = buf.split("\n");
-      buf = lines.pop()!;
-      for (const l of lines) {
-        tail.push(l);
-        if (tail.length > 20) tail.shift();
-        if (echo && l.startsWith("[")) console.error(l);
-      }
+class _WorkerPool {
+  readonly #idle: _Worker[] = [];
+  readonly #all = new Set<_Worker>();
+
+  constructor(readonly cache: ResultsCache, readonly threads: number) {}
+
+  /** Runs one config (or only its VR pre-training) on an idle worker. */
+  async run(config: ExperimentConfig, pretrainOnly: boolean, force: boolean): Promise<void> {
+    const key = await runKey(config);
+    const configPath = join(this.cache.dir, "configs", `${key}.json`);
+    const logPath = join(this.cache.dir, "logs", `${key}${pretrainOnly ? ".pretrain" : ""}.log`);
+    await writeFileAtomic(configPath, JSON.stringify(config, null, 1));
+    await Deno.mkdir(join(this.cache.dir, "logs"), { recursive: true });
+    const worker = this.#idle.pop() ?? this.#start();
+    const file = await Deno.open(logPath, { create: true, write: true, truncate: true });
+    let outcome: { ok: boolean; error?: string; tail: string[]; code?: number };
+    try {
+      outcome = await worker.run(
+        // Forced: the pre-training phase trains it again, the runs then reuse it.
+        { config: configPath, pretrainOnly, force, keepPretraining: force && !pretrainOnly },
+        file,
+      );
+    } finally {
+      file.close();
     }
-  };
-  const [status] = await Promise.all([
-    child.status,
-    pump(child.stdout, false),
-    pump(child.stderr, true),
-  ]);
-  file.close();
-  if (!status.success) {
+    if (outcome.ok) {
+      this.#idle.push(worker);
+      return;
+    }
+    this.#all.delete(worker);
+    await worker.close();
     throw new Error(
       `${pretrainOnly ? "VR pre-training for " : ""}Run ${config.data.dataset} ${config.method} ${
         describeDegradation(config.degradation)
       } ` +
-        `seed ${config.seed} failed (exit ${status.code}); ` +
-        `log: ${logPath}\n${tail.join("\n")}`,
+        `seed ${config.seed} failed${
+          outcome.code !== undefined ? ` (exit ${outcome.code})` : ""
+        }; ` +
+        `log: ${logPath}\n${outcome.tail.join("\n")}`,
     );
+  }
+
+  /** Ends every worker (their input closes, they exit). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#all].map((w) => w.close()));
+    this.#all.clear();
+    this.#idle.length = 0;
+  }
+
+  #start(): _Worker {
+    const w = new _Worker(this.cache.dir, this.threads);
+    this.#all.add(w);
+    return w;
+  }
+}
+
+/** One `worker.ts --serve` process. */
+class _Worker {
+  readonly #child: Deno.ChildProcess;
+  readonly #input: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #lines: AsyncIterator<string>;
+  #closed = false;
+
+  constructor(cacheDir: string, threads: number) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", WORKER_PATH, "--serve"],
+      env: {
+        GRADPROM_CACHE: cacheDir,
+        NO_COLOR: "1",
+        // The workers share the cores: each native (OpenMP) backend gets its share, unless set.
+        OMP_NUM_THREADS: Deno.env.get("OMP_NUM_THREADS") ?? String(threads),
+      },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#input = this.#child.stdin.getWriter();
+    // stdout carries nothing a grid needs (results go to the cache): drained so it never blocks.
+    this.#child.stdout.pipeTo(new WritableStream()).catch(() => {});
+    this.#lines = lines(this.#child.stderr)[Symbol.asyncIterator]();
+  }
+
+  /**
+   * Sends a job, copies what the worker prints to `log` (and progress lines to stderr) until the
+   * job's done marker, and returns its outcome with the log's last lines.
+   */
+  async run(
+    job: WorkerJob,
+    log: Deno.FsFile,
+  ): Promise<{ ok: boolean; error?: string; tail: string[]; code?: number }> {
+    const tail: string[] = [];
+    const enc = new TextEncoder();
+    try {
+      await this.#input.write(enc.encode(JSON.stringify(job) + "\n"));
+    } catch {
+      // The process is gone: its exit code and last words are read below.
+    }
+    while (true) {
+      const next = await this.#lines.next();
+      if (next.done) {
+        const { code } = await this.#child.status;
+        return { ok: false, tail, code };
+      }
+      const line = next.value;
+      if (line.startsWith(JOB_DONE_MARKER)) {
+        const r = JSON.parse(line.slice(JOB_DONE_MARKER.length)) as { ok: boolean; error?: string };
+        return { ...r, tail };
+      }
+      await log.write(enc.encode(line + "\n"));
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      if (line.startsWith("[")) console.error(line);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#input.close().catch(() => {});
+    // Whatever it prints while it exits is not part of any job.
+    while (!(await this.#lines.next()).done);
+    await this.#child.status;
   }
 }

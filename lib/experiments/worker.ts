@@ -5,6 +5,7 @@
  *
  * ```
  * deno run -A lib/experiments/worker.ts --config FILE.json [--pretrain-only] [--force] [--keep-pretraining]
+ * deno run -A lib/experiments/worker.ts --serve
  * ```
  *
  * It prints one JSON line to stdout: the run's key and metrics (with
@@ -12,6 +13,11 @@
  * when IP ended below its own input), or with
  * `--pretrain-only` the VR pre-training's result; errors go to stderr as
  * `error: …` with exit code 1.
+ *
+ * `--serve` runs one job after another in the same process, as the grid's workers do (see
+ * {@link serveJobs}): the process starts once, its compiled code, oneDNN primitives and the
+ * decoded datasets (`memoizeSplits`) serve every run, and each run's numbers are those of a
+ * run in a fresh process (checked by tests/grid_workers_test.ts).
  *
  * @module
  */
@@ -21,10 +27,11 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_CONFIG, type ExperimentConfig, mergeConfig, resolveDataPaths } from "./config.ts";
 import { getDataset } from "../data/registry.ts";
-import { resolveConfigDataset } from "./_data.ts";
+import { memoizeSplits, resolveConfigDataset } from "./_data.ts";
 import { datasetOverrides } from "./registry.ts";
 import { checkConfig, ensureVrPretrain, runExperiment, type RunMetrics } from "./run_experiment.ts";
 import type { VrPretrainResult } from "./vr_pretrain.ts";
+import { lines } from "../util/lines.ts";
 
 /** Path of this module, to start it as a process (`deno run -A WORKER_PATH --config …`). */
 export const WORKER_PATH: string = fileURLToPath(import.meta.url);
@@ -116,7 +123,57 @@ export async function runConfig(
   };
 }
 
-if (import.meta.main) {
+/** A job of a serving worker (one line of JSON on its stdin). */
+export interface WorkerJob {
+  /** The config file. */
+  config: string;
+  pretrainOnly?: boolean;
+  force?: boolean;
+  keepPretraining?: boolean;
+}
+
+/**
+ * Starts the line a serving worker writes to stderr after each job, followed by
+ * `{"ok": true}` or `{"ok": false, "error": "…"}`. It goes to stderr, the stream that carries
+ * the job's progress, so that everything the job printed comes before it.
+ */
+export const JOB_DONE_MARKER = "\u001egradprom-worker job done ";
+
+/**
+ * Serves jobs, one JSON line each ({@link WorkerJob}), until the input ends: each job runs as
+ * `--config` would, then {@link JOB_DONE_MARKER} and the outcome go to stderr. A job that fails
+ * ends the process (exit code 1) after reporting, so that nothing it left half-done (tensors,
+ * variables, native state) reaches the next job: the grid starts a fresh worker instead.
+ *
+ * @param jobs The job lines (stdin's, in the worker process).
+ * @returns When the input ends.
+ */
+export async function serveJobs(jobs: AsyncIterable<string>): Promise<void> {
+  memoizeSplits(true);
+  let served = 0;
+  for await (const line of jobs) {
+    if (!line.trim()) continue;
+    // Which process ran a job, in the job's log (a grid's logs show the workers' reuse).
+    console.error(`worker: pid ${Deno.pid}, job ${++served} of this process`);
+    try {
+      const job = JSON.parse(line) as WorkerJob;
+      const config = await readConfigFile(job.config);
+      await runConfig(config, job);
+      console.error(`${JOB_DONE_MARKER}${JSON.stringify({ ok: true })}`);
+    } catch (e) {
+      console.error(`error: ${(e as Error).message}`);
+      console.error(
+        `${JOB_DONE_MARKER}${JSON.stringify({ ok: false, error: (e as Error).message })}`,
+      );
+      Deno.exit(1);
+    }
+  }
+}
+
+if (import.meta.main && Deno.args.includes("--serve")) {
+  await serveJobs(lines(Deno.stdin.readable));
+  Deno.exit(0);
+} else if (import.meta.main) {
   try {
     const { values } = parseArgs({
       args: Deno.args,

@@ -174,11 +174,16 @@ export function convParams(
   if (bias) m.addParam(`${path}/bias`, [cout], { kind: "constant", value: 0 });
 }
 
-/** Applies a convolution registered by {@link convParams} ('same' padding). */
+/**
+ * Applies a convolution registered by {@link convParams} ('same' padding). With a bias it is one
+ * `FusedConv2D` kernel (the bias added inside the convolution; its gradient is the sum of `dy`
+ * over N, H, W, as an added bias's), rather than a convolution and an `Add`.
+ */
 export function conv(m: Module, path: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
-  const y = tf.conv2d(x, m.p(`${path}/kernel`) as tf.Tensor4D, stride, "same");
-  const b = m.params.get(m.key(`${path}/bias`));
-  return b ? tf.add(y, b) : y;
+  const filter = m.p(`${path}/kernel`) as tf.Tensor4D;
+  const bias = m.params.get(m.key(`${path}/bias`));
+  if (!bias) return tf.conv2d(x, filter, stride, "same");
+  return tf.fused.conv2d({ x, filter, strides: stride, pad: "same", bias });
 }
 
 /** Registers batch-norm scale, shift and running statistics for `c` channels. */
