@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedGradientStats, fusedLinearCombine } from "./_fused_kernels.ts";
 
 /** Dot products and squared norms of two gradient maps, per key and summed. */
 export interface GradientStats {
@@ -23,6 +24,14 @@ export interface GradientStats {
  * Checks that two maps have the same keys and shapes, computes their per-key
  * inner products and squared norms in one device read, and throws a
  * `RangeError` naming the map and variable when a gradient holds NaN or ±Inf.
+ *
+ * On the cpu and onednn backends, with float32 gradients, all the sums come
+ * from one fused kernel call (`GradpromGradientStats`, `_fused_kernels.ts`)
+ * that accumulates each in float64 and rounds it to float32 once; elsewhere
+ * (wasm, webgpu, tensorflow, or other dtypes, cast to float32 first) they are
+ * float32 TF.js reductions, several kernel calls per variable. The two differ
+ * at float32 rounding level (the fused values are the more accurate); a sum
+ * beyond float32's range is ±Inf either way, so the finiteness checks agree.
  *
  * @param main The main task's gradients by variable name.
  * @param aux The auxiliary task's gradients, over the same names and shapes.
@@ -58,16 +67,8 @@ export function gradientStats(main: tf.NamedTensorMap, aux: tf.NamedTensorMap): 
       throw new RangeError(`Expected equal shapes for '${k}' but found [${a}] and [${b}]`);
     }
   }
-  const values = tf.tidy(() => {
-    const parts: tf.Tensor[] = [];
-    for (const k of keys) {
-      const m = tf.cast(main[k], "float32"), a = tf.cast(aux[k], "float32");
-      parts.push(tf.sum(tf.mul(m, a)), tf.sum(tf.square(m)), tf.sum(tf.square(a)));
-    }
-    return tf.stack(parts);
-  });
-  const v = values.dataSync();
-  values.dispose();
+  const v = fusedGradientStats(keys.map((k) => main[k]), keys.map((k) => aux[k])) ??
+    _statsByOps(keys, main, aux);
   const s: GradientStats = {
     keys,
     dot: [],
@@ -95,6 +96,25 @@ export function gradientStats(main: tf.NamedTensorMap, aux: tf.NamedTensorMap): 
   return s;
 }
 
+/** The fallback of `gradientStats`: float32 TF.js ops, one device read. */
+function _statsByOps(
+  keys: string[],
+  main: tf.NamedTensorMap,
+  aux: tf.NamedTensorMap,
+): ArrayLike<number> {
+  const values = tf.tidy(() => {
+    const parts: tf.Tensor[] = [];
+    for (const k of keys) {
+      const m = tf.cast(main[k], "float32"), a = tf.cast(aux[k], "float32");
+      parts.push(tf.sum(tf.mul(m, a)), tf.sum(tf.square(m)), tf.sum(tf.square(a)));
+    }
+    return tf.stack(parts);
+  });
+  const v = values.dataSync();
+  values.dispose();
+  return v;
+}
+
 /**
  * cos = ⟨a, b⟩ / (|a|·|b|), defined as 0 when either vector is zero, and
  * clamped to [-1, 1] against rounding.
@@ -119,6 +139,13 @@ export function cosineOf(dot: number, aSq: number, bSq: number): number {
 
 /**
  * `main + w·aux` per key, with a weight per key (a fresh map; inputs untouched).
+ * A weight of 0 gives a copy of `main`, 1 gives `main + aux` (no multiply);
+ * any other w computes float32(main + float32(w·aux)).
+ *
+ * On the cpu and onednn backends, with float32 gradients, all keys take one
+ * fused kernel call (`GradpromLinearCombine`, `_fused_kernels.ts`) whose
+ * results are bit-identical to those of the per-key TF.js ops, which the other
+ * backends and dtypes run.
  *
  * @param main Gradients by variable name.
  * @param aux Gradients over the same names.
@@ -140,9 +167,13 @@ export function combine(
   aux: tf.NamedTensorMap,
   weight: (key: string, index: number) => number,
 ): tf.NamedTensorMap {
+  const keys = Object.keys(main);
+  const weights = keys.map((k, i) => weight(k, i));
+  const fused = fusedLinearCombine(main, aux, keys.map(() => 1), weights);
+  if (fused) return fused;
   const out: tf.NamedTensorMap = {};
-  Object.keys(main).forEach((k, i) => {
-    const w = weight(k, i);
+  keys.forEach((k, i) => {
+    const w = weights[i];
     out[k] = tf.tidy(() =>
       w === 0
         ? tf.clone(main[k])
