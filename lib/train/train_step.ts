@@ -8,6 +8,7 @@ import type { ForwardContext, Module } from "../models/module.ts";
 import type { SrResNet } from "../models/sr_resnet.ts";
 import type { Strategy } from "../strategies/types.ts";
 import { cosineOf, gradientStats } from "../strategies/grad_math.ts";
+import { linearCombine } from "../strategies/_linear.ts";
 import { mseLoss, recognitionLoss, softCrossEntropyLoss } from "./losses.ts";
 import { recordTape, type TapeRecording } from "./tape.ts";
 
@@ -184,11 +185,11 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
       const grads = rec.variableGrads(rec.value.lossVrs[k], [...ipVars, ...vrVars]);
       owned.push(...Object.values(grads));
       checkAllGrads(grads, [...ipVars, ...vrVars], "L_VR");
-      const gVr: tf.NamedTensorMap = {}, gPhi: tf.NamedTensorMap = {};
-      for (const v of ipVars) {
-        gVr[v.name] = tf.mul(grads[v.name], s.lambda);
-        owned.push(gVr[v.name]);
-      }
+      const gPhi: tf.NamedTensorMap = {};
+      const gThetaVr = Object.fromEntries(ipVars.map((v) => [v.name, grads[v.name]]));
+      // G_VR = λ·∇θ L_VR, every variable in one kernel call where the backend fuses it.
+      const gVr = linearCombine(gThetaVr, gThetaVr, s.lambda, 0);
+      owned.push(...Object.values(gVr));
       for (const v of vrVars) gPhi[v.name] = grads[v.name];
       if (k === 0 && s.layerCosines) {
         const st = gradientStats(gIp, gVr);
