@@ -170,7 +170,10 @@ const DNNL = {
   backwardWeights: 192,
   convolutionDirect: 0x1,
   eltwiseRelu: 0x1f,
+  eltwiseTanh: 0x2f,
   eltwiseSquare: 0x4f,
+  /** tanh whose backward pass reads the forward output: dx = dy·(1 − y²). */
+  eltwiseTanhUseDstForBwd: 0x101,
   bnUseGlobalStats: 0x1,
   bnUseScale: 0x8,
   bnUseShift: 0x10,
@@ -291,7 +294,9 @@ export function loadDnnl(): string {
     [_cstr(lib.dnnl_engine_kind2str(DNNL.cpu)), "cpu"],
     [_cstr(lib.dnnl_alg_kind2str(DNNL.convolutionDirect)), "convolution_direct"],
     [_cstr(lib.dnnl_alg_kind2str(DNNL.eltwiseRelu)), "eltwise_relu"],
+    [_cstr(lib.dnnl_alg_kind2str(DNNL.eltwiseTanh)), "eltwise_tanh"],
     [_cstr(lib.dnnl_alg_kind2str(DNNL.eltwiseSquare)), "eltwise_square"],
+    [_cstr(lib.dnnl_alg_kind2str(DNNL.eltwiseTanhUseDstForBwd)), "eltwise_tanh_use_dst_for_bwd"],
     [_cstr(lib.dnnl_alg_kind2str(DNNL.binaryAdd)), "binary_add"],
     [_cstr(lib.dnnl_alg_kind2str(DNNL.binaryMul)), "binary_mul"],
     [_cstr(lib.dnnl_alg_kind2str(DNNL.binarySub)), "binary_sub"],
@@ -633,7 +638,7 @@ const _bwdWeightsCache = new Map<string, _ConvPlan>();
 const _commonCache = new Map<string, _ConvCommon>();
 
 /** The value cached under `key`, built by `build` on first use. */
-function _cached<T>(cache: Map<string, T>, key: string, build: () => T): T {
+function _cached<K, T>(cache: Map<K, T>, key: K, build: () => T): T {
   let v = cache.get(key);
   if (v === undefined) {
     v = build();
@@ -813,12 +818,18 @@ function _eltwiseForwardOp(kind: number, md: Uint8Array): Uint8Array {
 }
 
 /** Element-wise functions the kernels use. */
-export type EltwiseAlg = "relu" | "square";
+export type EltwiseAlg = "relu" | "square" | "tanh";
+
+const _eltwiseAlg: Record<EltwiseAlg, number> = {
+  relu: DNNL.eltwiseRelu,
+  square: DNNL.eltwiseSquare,
+  tanh: DNNL.eltwiseTanh,
+};
 
 /**
  * Element-wise `y = f(x)` over `x.length` floats.
  *
- * @param alg `relu` (max(x, 0)) or `square` (x²).
+ * @param alg `relu` (max(x, 0)), `square` (x²) or `tanh`.
  * @param x Input.
  * @param y Output (written; may be `x`).
  */
@@ -826,7 +837,7 @@ export function eltwise(alg: EltwiseAlg, x: F32, y: F32): void {
   const key = `${alg}|${x.length}`;
   const e = _eltExec(key, () => {
     const md = _flatMd(x.length);
-    const op = _eltwiseForwardOp(alg === "relu" ? DNNL.eltwiseRelu : DNNL.eltwiseSquare, md);
+    const op = _eltwiseForwardOp(_eltwiseAlg[alg], md);
     return new _Exec(_primitive(_pd(op)), [[DNNL.argSrc, _memory(md)], [DNNL.argDst, _memory(md)]]);
   });
   e.run([x, y]);
@@ -1142,6 +1153,33 @@ export function reluBackward(dy: F32, x: F32, dx: F32): void {
   e.run([dy, x, dx]);
 }
 
+/**
+ * tanh gradient `dx = dy · (1 − y²)` over `y.length` floats, from the forward output `y`
+ * (oneDNN's `eltwise_tanh_use_dst_for_bwd`).
+ *
+ * @param dy Gradient of the output.
+ * @param y Output of the forward tanh.
+ * @param dx Gradient of the input (written).
+ */
+export function tanhBackward(dy: F32, y: F32, dx: F32): void {
+  const key = `tanhgrad|${y.length}`;
+  const e = _eltExec(key, () => {
+    const md = _flatMd(y.length);
+    const fwd = _eltwiseForwardOp(DNNL.eltwiseTanhUseDstForBwd, md);
+    const op = new Uint8Array(_OP_BYTES);
+    _check(
+      _L().dnnl_eltwise_backward_desc_init(op, DNNL.eltwiseTanhUseDstForBwd, md, md, 0, 0),
+      "eltwise_backward_desc_init",
+    );
+    return new _Exec(_primitive(_pd(op, _pd(fwd))), [
+      [DNNL.argDiffDst, _memory(md)],
+      [DNNL.argDst, _memory(md)],
+      [DNNL.argDiffSrc, _memory(md)],
+    ]);
+  });
+  e.run([dy, y, dx]);
+}
+
 const _binaryAlg: Record<BinaryAlg, number> = {
   add: DNNL.binaryAdd,
   mul: DNNL.binaryMul,
@@ -1201,10 +1239,10 @@ export function convImplementations(g?: ConvGeometry): string[] {
   return [...names];
 }
 
-const _ones = new Map<number, F32>();
+const _ones = new Map<string, F32>();
 
 function _onesOf(n: number, value: number): F32 {
-  const key = n * 1e9 + value; // the values used are 1 and 1/m, distinct per n
+  const key = `${n}|${value}`;
   let o = _ones.get(key);
   if (!o) {
     o = new Float32Array(Math.max(n, 32)).fill(value).subarray(0, n);
@@ -1212,6 +1250,9 @@ function _onesOf(n: number, value: number): F32 {
   }
   return o;
 }
+
+/** `sumMatrix`'s per-column partial sums, one array per width (kept for the process). */
+const _partials = new Map<number, F32>();
 
 /**
  * Dense row-major matrix product `c[m, n] = a[m, k] · b[k, n]`.
@@ -1245,6 +1286,11 @@ export function matmul(m: number, k: number, n: number, a: F32, b: F32, c: F32):
  * over its columns (`y[rows]`), as a matrix product with a vector of `scale`s: the gemm is
  * memory-bound and ~20× faster than oneDNN 2.6's reduction primitive on these shapes.
  *
+ * oneDNN 2.6's gemm is slow on narrow matrices (one thread, 24,576 values: 35 µs as
+ * [1, k]·[k, 1], 3 µs as [1, 384]·[384, 64]), so a sum over the rows of fewer than 64 columns
+ * sums groups of g consecutive rows as rows of g·cols values (g a power of two dividing `rows`),
+ * and the g partial sums of each column are added here.
+ *
  * @param rows Rows of `x`.
  * @param cols Columns of `x`.
  * @param overRows Sum over the rows (else over the columns).
@@ -1260,6 +1306,22 @@ export function sumMatrix(
   x: F32,
   y: F32,
 ): void {
-  if (overRows) matmul(1, rows, cols, _onesOf(rows, scale), x, y);
-  else matmul(rows, cols, 1, x, _onesOf(cols, scale), y);
+  if (!overRows) {
+    matmul(rows, cols, 1, x, _onesOf(cols, scale), y);
+    return;
+  }
+  let g = 1;
+  while (g * cols < 64 && rows % (2 * g) === 0) g *= 2;
+  if (g === 1) {
+    matmul(1, rows, cols, _onesOf(rows, scale), x, y);
+    return;
+  }
+  const width = g * cols;
+  const partial = _cached(_partials, width, () => new Float32Array(width));
+  matmul(1, rows / g, width, _onesOf(rows / g, scale), x, partial);
+  for (let c = 0; c < cols; c++) {
+    let sum = 0;
+    for (let k = c; k < width; k += cols) sum += partial[k];
+    y[c] = sum;
+  }
 }

@@ -5,23 +5,34 @@
  *
  * Native kernels (`_kernels.ts`, the list `nativeKernels`): `Conv2D`, `FusedConv2D` (bias and
  * ReLU fused), `Conv2DBackpropInput`, `Conv2DBackpropFilter` (oneDNN convolutions, activations
- * NHWC, weights reordered per call into the layout oneDNN picks), `Relu` and its gradient
- * (oneDNN eltwise; the gradient of `Relu` is re-registered to use one kernel on this backend
- * instead of Step, Cast and Multiply), `Prelu` and its gradient (oneDNN prelu), `Square`
- * (eltwise), `FusedBatchNorm` with given statistics (oneDNN batch normalization), batch
- * norm in training mode as one kernel each way (`GradpromOnednnBatchNormTrain`: oneDNN forward
- * training, batch statistics included; its gradient `GradpromOnednnBatchNormTrainGrad`: oneDNN
- * backward; `batch_norm_train.ts`, used by `batchNorm` in lib/models/module.ts), the gradient
- * of `Mean` (one oneDNN broadcast instead of Fill, Multiply and RealDiv), `Add`, `Sub`,
- * `Multiply`, `RealDiv` (oneDNN binary; the second operand may broadcast, and for `Add` and
- * `Multiply` either one), `Sum` and `Mean` over a leading or a trailing block of axes (a oneDNN
- * matrix product with a vector of ones). They run on float32 tensors of at least 4096 elements
- * (`NATIVE_MIN_SIZE`; convolutions and training-mode batch norm of any size); the cases they do not cover (NCHW, other
- * dtypes, smaller tensors, a broadcast first operand of `Sub`/`RealDiv`, reductions over all
- * axes or over middle ones) run the cpu kernels.
+ * NHWC, weights reordered per call into the layout oneDNN picks), `Relu` and `Tanh` and their
+ * gradients (oneDNN eltwise; both gradients are re-registered to use one kernel on this
+ * backend: `GradpromOnednnReluGrad` instead of Step, Cast and Multiply,
+ * `GradpromOnednnTanhGrad` instead of Square, Sub and Multiply), `Prelu` and its gradient
+ * (oneDNN prelu), `Square` (eltwise), `FusedBatchNorm` with given statistics (oneDNN batch
+ * normalization), batch norm in training mode as one kernel each way
+ * (`GradpromOnednnBatchNormTrain`: oneDNN forward training, batch statistics included; its
+ * gradient `GradpromOnednnBatchNormTrainGrad`: oneDNN backward; `batch_norm_train.ts`, used by
+ * `batchNorm` in lib/models/module.ts), the gradient of `Mean` (one oneDNN broadcast instead of
+ * Fill, Multiply and RealDiv), `Add`, `Sub`, `Multiply`, `RealDiv` (oneDNN binary; the second
+ * operand may broadcast, and for `Add` and `Multiply` either one), `Sum` and `Mean` over a
+ * leading or a trailing block of axes or over all of them (a oneDNN matrix product with a
+ * vector of ones). They run oneDNN on float32 tensors of at least 4096 elements
+ * (`NATIVE_MIN_SIZE`; convolutions and training-mode batch norm of any size).
+ *
+ * Below that size, and where oneDNN does not apply, some of them run JS loops (counted as
+ * `js`): the binary ops where one operand is full and the other a scalar or one value per row
+ * or per column (`[C]` against `[..., C]`; a broadcast first operand of `Sub` and `RealDiv`
+ * included), bit-identical to the cpu kernels; `Sum` and `Mean` over any one block of axes
+ * (the global average pool `mean(x, [1, 2])` of NHWC), bit-identical to the cpu kernels; the
+ * ReLU and tanh gradients. The rest (NCHW, other dtypes, `Relu`, `Tanh`, `Square`, `Prelu` and
+ * `FusedBatchNorm` under 4096 elements, broadcasts in more than one block, reductions over
+ * several blocks of axes) runs the cpu kernels.
  *
  * Plain-JS kernels (`jsKernels`, no oneDNN): `MaxPoolGrad`, `SplitV` and `Concat`, loops that
- * are ~100× faster than the cpu kernels. Everything else runs the cpu kernels.
+ * are ~100× faster than the cpu kernels, `SquaredDifference` (the binary ops' loop) and
+ * `Softmax` over the last axis (one pass per row), both bit-identical to the cpu kernels.
+ * Everything else runs the cpu kernels.
  *
  * `nativeCallCounts()` tells, per replacement kernel, how many calls ran oneDNN, ran JS, or
  * fell back to the cpu kernel.
@@ -46,6 +57,7 @@ import {
   NATIVE_KERNELS,
   PRELU_GRAD_KERNEL,
   RELU_GRAD_KERNEL,
+  TANH_GRAD_KERNEL,
 } from "./_kernels.ts";
 import { registerBatchNormGradient } from "./batch_norm_gradient.ts";
 import { registerBatchNormTrainGradient } from "./batch_norm_train.ts";
@@ -79,8 +91,8 @@ function _stockGradient(kernelName: string): tf.GradConfig {
 }
 
 /**
- * Re-registers the `Relu` and `Prelu` gradients so that on the onednn backend each is one
- * native kernel; on every other backend they run the gradients they replace.
+ * Re-registers the `Relu`, `Tanh`, `Mean` and `Prelu` gradients so that on the onednn backend
+ * each is one kernel; on every other backend they run the gradients they replace.
  */
 function _registerGradients(): void {
   const relu = _stockGradient("Relu");
@@ -92,6 +104,18 @@ function _registerGradients(): void {
       const [x] = saved;
       return {
         x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }) as tf.Tensor,
+      };
+    },
+  });
+  const tanh = _stockGradient("Tanh");
+  tf.registerGradient({
+    kernelName: "Tanh",
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      if (tf.getBackend() !== ONEDNN_BACKEND) return tanh.gradFunc(dy, saved, attrs);
+      const [y] = saved;
+      return {
+        x: () => tf.engine().runKernel(TANH_GRAD_KERNEL, { dy: dy as tf.Tensor, y }) as tf.Tensor,
       };
     },
   });
