@@ -7,7 +7,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { type Profile, PROFILES } from "../lib/experiments/registry.ts";
+import { DEFAULT_SEEDS, type Profile, PROFILES } from "../lib/experiments/registry.ts";
 
 /**
  * The folder the user ran the tool from: `deno task` runs a task in the folder of `deno.json`
@@ -42,14 +42,15 @@ export function cliPath(flag: string, path: string): string {
 
 /**
  * The parseArgs options `--profile`, `--seeds` and `--data`, with the defaults
- * read now from `GRADPROM_PROFILE` (else `quick`) and `GRADPROM_SEEDS` (else 1).
+ * read now from `GRADPROM_PROFILE` (else `quick`) and `GRADPROM_SEEDS` (else the profile's:
+ * `DEFAULT_SEEDS`, 3 for quick and paper, 1 for smoke; see {@link runArgs}).
  *
  * @returns Options to spread into a tool's parseArgs options.
  */
 export function runOptions() {
   return {
     profile: { type: "string", default: Deno.env.get("GRADPROM_PROFILE") ?? "quick" },
-    seeds: { type: "string", default: Deno.env.get("GRADPROM_SEEDS") ?? "1" },
+    seeds: { type: "string", default: Deno.env.get("GRADPROM_SEEDS") || undefined },
     data: { type: "string" },
   } as const;
 }
@@ -91,7 +92,7 @@ export function runArgs(
   if (!PROFILES.includes(profile)) {
     throw new RangeError(`Expected --profile ${PROFILES.join("|")} but found ${profile}`);
   }
-  const seeds = Number(values.seeds);
+  const seeds = values.seeds === undefined ? DEFAULT_SEEDS[profile] : Number(values.seeds);
   if (!Number.isInteger(seeds) || seeds < 1) {
     throw new RangeError(
       `Expected --seeds ${options.seedsExpected ?? "≥ 1"} but found ${values.seeds}`,

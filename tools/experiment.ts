@@ -24,7 +24,7 @@ import { runGrid } from "../lib/experiments/run_grid.ts";
 import { readConfigFile, runConfig } from "../lib/experiments/worker.ts";
 import { checkClaims, summarize, tableMarkdown } from "../lib/experiments/summarize.ts";
 import { applySlurmArgs, SLURM_ARGS, SLURM_USAGE, slurmBranch } from "../lib/slurm/slurm_cli.ts";
-import { cliPath, runArgs } from "./_cli.ts";
+import { cliPath, runArgs, runOptions } from "./_cli.ts";
 
 const USAGE = `usage:
   deno task experiment --list
@@ -39,9 +39,7 @@ async function main(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       list: { type: "boolean" },
-      profile: { type: "string", default: "quick" },
-      seeds: { type: "string", default: "1" },
-      data: { type: "string" },
+      ...runOptions(),
       dataset: { type: "string" },
       workers: { type: "string" },
       config: { type: "string" },

@@ -21,6 +21,13 @@ export type Profile = "smoke" | "quick" | "paper";
 /** Every profile, for argument checking. */
 export const PROFILES: Profile[] = ["smoke", "quick", "paper"];
 
+/**
+ * Training seeds of each profile when none is asked for (`--seeds`, `GRADPROM_SEEDS`, a grid's
+ * `seeds`): three where the numbers are meant to be read, so that every verdict carries its
+ * error bar (mean ± std over the seeds); one for the smoke profile, whose numbers mean nothing.
+ */
+export const DEFAULT_SEEDS: Record<Profile, number> = { smoke: 1, quick: 3, paper: 3 };
+
 /** A paper value to show beside ours. */
 export interface PaperValue {
   method: Method;
@@ -38,7 +45,7 @@ export interface ExperimentSpec {
   id: string;
   title: string;
   description: string;
-  /** The runs of the grid for a profile and a number of seeds. */
+  /** The runs of the grid for a profile and a number of seeds (default {@link DEFAULT_SEEDS}). */
   grid(
     profile: Profile,
     options?: { seeds?: number; dataRoot?: string | null },
@@ -173,7 +180,7 @@ const table1: ExperimentSpec = {
         TABLE1_METHODS.map((method) => ({ method, degradation: { sigma } }))
       ),
       base,
-      options.seeds ?? 1,
+      options.seeds ?? DEFAULT_SEEDS[profile],
     );
   },
 };
@@ -341,7 +348,7 @@ const datasetsSpec: ExperimentSpec = {
         )
       ),
       base,
-      options.seeds ?? 1,
+      options.seeds ?? DEFAULT_SEEDS[profile],
     );
   },
 };
@@ -388,7 +395,7 @@ const srSpec: ExperimentSpec = {
         }))
       ),
       base,
-      options.seeds ?? 1,
+      options.seeds ?? DEFAULT_SEEDS[profile],
     );
   },
 };
@@ -445,7 +452,7 @@ const table5: ExperimentSpec = {
     return withSeeds(
       sigmas.map((sigma) => TABLE5_METHODS.map((method) => ({ method, degradation: { sigma } }))),
       base,
-      options.seeds ?? 1,
+      options.seeds ?? DEFAULT_SEEDS[profile],
     );
   },
 };
@@ -485,7 +492,7 @@ const unsupervisedSpec: ExperimentSpec = {
         }))
       ),
       base,
-      options.seeds ?? 1,
+      options.seeds ?? DEFAULT_SEEDS[profile],
     );
   },
 };
@@ -534,7 +541,7 @@ const multitaskSpec: ExperimentSpec = {
         )
       ),
       base,
-      options.seeds ?? 1,
+      options.seeds ?? DEFAULT_SEEDS[profile],
     );
   },
 };
@@ -570,7 +577,7 @@ const compositeSpec: ExperimentSpec = {
     return withSeeds(
       [CORE_METHODS.map((method) => ({ method, degradation: { ...COMPOSITE_DEGRADATION } }))],
       base,
-      options.seeds ?? 1,
+      options.seeds ?? DEFAULT_SEEDS[profile],
     );
   },
 };
@@ -608,7 +615,7 @@ const crossDomainSpec: ExperimentSpec = {
         ) => ({ method, train: { auxLoss }, data: { evalDataset, evalRoot } }))
       ),
       base,
-      options.seeds ?? 1,
+      options.seeds ?? DEFAULT_SEEDS[profile],
     );
   },
 };
@@ -639,7 +646,7 @@ const lambdaSpec: ExperimentSpec = {
           .map((method) => ({ method, train: { lambda } }))
       ),
       base,
-      options.seeds ?? 1,
+      options.seeds ?? DEFAULT_SEEDS[profile],
     );
   },
 };
@@ -675,7 +682,7 @@ const optimizerSpec: ExperimentSpec = {
         }))
       ),
       base,
-      options.seeds ?? 1,
+      options.seeds ?? DEFAULT_SEEDS[profile],
     );
   },
 };
@@ -707,7 +714,7 @@ const dynamicsSpec: ExperimentSpec = {
         [{ method: "gradprom" as Method, train: { granularity: "layer" as const } }],
       ],
       base,
-      options.seeds ?? 1,
+      options.seeds ?? DEFAULT_SEEDS[profile],
     );
   },
 };
@@ -737,7 +744,8 @@ export const EXPERIMENTS: Record<string, ExperimentSpec> = Object.fromEntries(
  * ```ts
  * import assert from "node:assert/strict";
  * import { getExperiment } from "./registry.ts";
- * assert.equal(getExperiment("table1-isic-denoise").grid("quick").length, 10);
+ * assert.equal(getExperiment("table1-isic-denoise").grid("quick").length, 30); // 3 seeds
+ * assert.equal(getExperiment("table1-isic-denoise").grid("quick", { seeds: 1 }).length, 10);
  * ```
  */
 export function getExperiment(id: string): ExperimentSpec {

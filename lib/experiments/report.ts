@@ -25,6 +25,7 @@ import {
 import type { ExperimentConfig, Method } from "./config.ts";
 import {
   CROSS_DOMAIN_PAPER,
+  DEFAULT_SEEDS,
   type ExperimentSpec,
   getExperiment,
   type Profile,
@@ -67,7 +68,8 @@ export interface NotebookParams {
 const _NOTEBOOK_DATASET: DatasetSource = { dataset: "GRADPROM_DATASET", data: "GRADPROM_DATA" };
 
 /**
- * A notebook's parameters: `$GRADPROM_PROFILE` (default `quick`), `$GRADPROM_SEEDS` (default 1)
+ * A notebook's parameters: `$GRADPROM_PROFILE` (default `quick`), `$GRADPROM_SEEDS` (default: the
+ * profile's, {@link DEFAULT_SEEDS}: 3 for quick and paper, 1 for smoke)
  * and `$GRADPROM_DATA` (default: the embedded synthetic data), as `deno task reproduce` sets
  * them, and `$GRADPROM_DATASET` (default: none, each run's own dataset; e.g. `folder` to run the
  * notebook's experiments on the images in `$GRADPROM_DATA`), with `overrides` on top.
@@ -99,7 +101,8 @@ export function notebookParams(overrides: Partial<NotebookParams> = {}): Noteboo
       `Expected the profile to be one of ${PROFILES.join(", ")} but found ${profile}`,
     );
   }
-  const seeds = overrides.seeds ?? Number(Deno.env.get("GRADPROM_SEEDS") ?? "1");
+  const seeds = overrides.seeds ??
+    Number(Deno.env.get("GRADPROM_SEEDS") || DEFAULT_SEEDS[profile as Profile]);
   if (!Number.isInteger(seeds) || seeds < 1) {
     throw new RangeError(`Expected the number of seeds to be an integer ≥ 1 but found ${seeds}`);
   }
@@ -118,7 +121,7 @@ export function notebookParams(overrides: Partial<NotebookParams> = {}): Noteboo
 /** Which runs to load, and where from. */
 export interface LoadOptions {
   profile: Profile;
-  /** Seeds per grid cell (default 1). */
+  /** Seeds per grid cell (default: the profile's, {@link DEFAULT_SEEDS}). */
   seeds?: number;
   /** Real dataset folder, or null (default) for the embedded synthetic data. */
   dataRoot?: string | null;
@@ -171,7 +174,7 @@ export async function loadRuns(
       }
     }
     if (missing.length) {
-      const seeds = options.seeds ?? 1;
+      const seeds = options.seeds ?? DEFAULT_SEEDS[options.profile];
       const many = experiments.length > 1;
       throw new Error(
         `${many ? "Experiments" : "Experiment"} ${experiments.join(" and ")} (${options.profile} ` +
@@ -240,7 +243,7 @@ export function buildReport(
   return {
     spec,
     profile: meta.profile,
-    seeds: meta.seeds ?? 1,
+    seeds: meta.seeds ?? DEFAULT_SEEDS[meta.profile],
     dataRoot: meta.dataRoot ?? null,
     configs: results.map((r) => r.config),
     results,
@@ -269,7 +272,7 @@ export async function experimentReport(
   options: LoadOptions,
 ): Promise<ExperimentReport> {
   const spec = getExperiment(id);
-  const seeds = options.seeds ?? 1;
+  const seeds = options.seeds ?? DEFAULT_SEEDS[options.profile];
   const dataRoot = options.dataRoot ?? null;
   const configs = spec.grid(options.profile, { seeds, dataRoot });
   const results = await loadRuns(configs, { ...options, seeds }, [id]);

@@ -86,7 +86,7 @@ export function applySlurmArgs(values: SlurmArgValues): void {
  * // One notebook: the runs of its experiment's grid.
  * const only = "table1_isic_denoise";
  * const table1 = reproduceEntries("quick", { seeds: 1, dataRoot: null, only });
- * assert.equal(table1.length, getExperiment("table1-isic-denoise").grid("quick").length);
+ * assert.equal(table1.length, getExperiment("table1-isic-denoise").grid("quick", { seeds: 1 }).length);
  * assert.ok(table1.every((e) => e.experiment === "table1-isic-denoise"));
  * ```
  */
