@@ -255,6 +255,8 @@ const _JS_CASES: Record<string, () => unknown> = {
   Concat: () => tf.concat([_big(1), _big(2, [4, 8, 8, 3])], 3),
   SquaredDifference: () => tf.squaredDifference(_big(1), _big(2)),
   Softmax: () => tf.softmax(_big(1)),
+  GatherV2: () => tf.gather(_big(1), tf.tensor1d([3, 0, 1], "int32")),
+  ClipByValue: () => tf.clipByValue(_big(1), -0.5, 0.5),
 };
 
 test("every kernel in nativeKernels runs oneDNN, and every one in jsKernels its JS code", async () => {
@@ -712,6 +714,42 @@ test("softmax on onednn runs its JS loop, bit-identical to cpu, and its gradient
   };
   await sameBits("softmax with ties, infinities, NaN", [odd], (a) => tf.softmax(a), {
     Softmax: "js",
+  });
+});
+
+test("gather and clipByValue on onednn run their JS loops, bit-identical to cpu", async () => {
+  const rng = new Rng(25);
+  const x = _spec(rng, [6, 5, 4, 3]);
+  for (const axis of [0, 1, 2, 3]) {
+    const picks = [0, 2, 2, 1];
+    await sameBits(
+      `gather axis ${axis}`,
+      [x],
+      (a) => tf.gather(a, tf.tensor1d(picks, "int32"), axis),
+      { GatherV2: "js" },
+    );
+  }
+  // Indices of any shape (their shape replaces the axis), and int32 data.
+  await sameBits("gather [2, 2] indices", [x], (a) => {
+    const ints = tf.cast(tf.mul(a, 100), "int32");
+    return tf.cast(tf.gather(ints, tf.tensor2d([[1, 0], [5, 5]], [2, 2], "int32")), "float32");
+  }, { GatherV2: "js" });
+  // Out of range: the cpu kernel runs and reports it.
+  await on("onednn", () => {
+    resetNativeCallCounts();
+    assert.throws(
+      () => tf.gather(_make(x), tf.tensor1d([6], "int32")),
+      /GatherV2: the index value 6 is not in \[0, 5\]/,
+    );
+    assertRan(nativeCallCounts(), { GatherV2: "cpu" }, "gather out of range");
+  });
+  const odd: _Spec = {
+    shape: [2, 4],
+    values: new Float32Array([-2, -0.5, 0, 0.25, NaN, Infinity, -Infinity, 1e-30]),
+  };
+  await sameBits("clip", [x], (a) => tf.clipByValue(a, -0.3, 0.6), { ClipByValue: "js" });
+  await sameBits("clip with NaN and infinities", [odd], (a) => tf.clipByValue(a, -1, 0.5), {
+    ClipByValue: "js",
   });
 });
 
