@@ -451,21 +451,28 @@ function _whereTheTimeGoes(rows: _WorkerResult[]): string {
       "through IP than PyTorch's Joint.",
   );
   parts.push(
-    "**What is fused, and what would close the rest** (the target is the default backend " +
-      "within 1.5× of PyTorch on the SR-ResNet configs, and GradProm within 1.7× of Joint; " +
-      "compare the table above). Fused so far: one forward pass for both backward passes (above); batch norm in training mode is one oneDNN " +
-      "forward-training and one backward primitive behind a custom gradient " +
-      "(lib/backend/onednn/batch_norm_train.ts; one layer's forward and backward went from " +
-      "59 kernel calls to 6), and the optimizers' update is one pass per variable instead " +
-      "of ~10 kernel calls (Adam) or 2 (SGD), bit-identical to TF.js's " +
-      "(lib/train/fused_optimizer.ts). Still open: (1) the convolution bias fused into the " +
-      "convolution (`tf.fused.conv2d` in lib/models/module.ts; the native FusedConv2D " +
-      "already takes a bias) and the remaining small element-wise kernels, each a trip " +
-      "through the engine (tape records, tidy scopes, data bookkeeping). (2) A Joint " +
-      "step backpropagating L_IP + λ·L_VR once, as PyTorch's does, when the strategy is a " +
-      "plain sum and no cosine is asked for. (3) " +
-      "oneDNN's convolutions at 16–32 channels run well below their 64-channel efficiency; " +
-      "PyTorch, on the same library, pays that too.",
+    "**What is fused, and what would close the rest** (the target is the default backend at " +
+      "or below PyTorch's step on every config, and GradProm within 1.35× of Joint; compare " +
+      "the table above). Fused so far: one forward pass for both backward passes (above); " +
+      "batch norm in training mode is one oneDNN forward-training and one backward primitive " +
+      "behind a custom gradient (lib/backend/onednn/batch_norm_train.ts; one layer's forward " +
+      "and backward went from 59 kernel calls to 6); the optimizers' update is one pass per " +
+      "variable instead of ~10 kernel calls (Adam) or 2 (SGD), bit-identical to TF.js's " +
+      "(lib/train/fused_optimizer.ts); a convolution's bias is added inside it " +
+      "(`FusedConv2D`); the strategies' ⟨G_IP, G_VR⟩, |G_IP|², |G_VR|² over every variable " +
+      "are one kernel call, and so are their combinations and λ·∇θ L_VR " +
+      "(lib/strategies/_fused_kernels.ts; a quick-profile GradProm step went from 883 to 659 " +
+      "kernel calls); tanh and its gradient are native; and the small element-wise kernels, " +
+      "reductions over middle axes, softmax and gather run plain-JS loops instead of the cpu " +
+      "kernels' per-element index arithmetic, bit for bit (lib/backend/onednn/_kernels.ts). " +
+      "Still open: (1) a Joint step backpropagating L_IP + λ·L_VR once, as PyTorch's does: " +
+      "every run logs cos(G_IP, G_VR) at every step (the gradient-dynamics figures read it), " +
+      "which needs G_IP and G_VR apart, so ours pays one backward pass through IP more; " +
+      "(2) what is left is mostly oneDNN's own time: in a quick-profile GradProm step (32×32, " +
+      "16 channels, one thread) oneDNN's verbose log puts about 15.6 of the step's ~23 ms in " +
+      "its primitives (convolutions at about 145 GFLOP/s on one AVX-512 core, batch norm, " +
+      "PReLU), and the rest in the engine's per-call bookkeeping (~660 calls: tape records, " +
+      "tidy scopes, the copies TF.js saves for the backward pass).",
   );
   return parts.join("\n\n");
 }
