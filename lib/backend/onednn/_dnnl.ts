@@ -1128,6 +1128,35 @@ export function batchNormTrainBackward(
 }
 
 /**
+ * The backward pass of element-wise `alg` over `n` floats: `dx` from `dy` and `saved` (the
+ * forward input for ReLU, the forward output for `eltwise_tanh_use_dst_for_bwd`, as `savedArg`).
+ */
+function _eltwiseBackward(
+  name: string,
+  alg: number,
+  savedArg: number,
+  dy: F32,
+  saved: F32,
+  dx: F32,
+): void {
+  const e = _eltExec(`${name}|${saved.length}`, () => {
+    const md = _flatMd(saved.length);
+    const fwd = _eltwiseForwardOp(alg, md);
+    const op = new Uint8Array(_OP_BYTES);
+    _check(
+      _L().dnnl_eltwise_backward_desc_init(op, alg, md, md, 0, 0),
+      "eltwise_backward_desc_init",
+    );
+    return new _Exec(_primitive(_pd(op, _pd(fwd))), [
+      [DNNL.argDiffDst, _memory(md)],
+      [savedArg, _memory(md)],
+      [DNNL.argDiffSrc, _memory(md)],
+    ]);
+  });
+  e.run([dy, saved, dx]);
+}
+
+/**
  * ReLU gradient `dx = dy · (x > 0)` over `x.length` floats.
  *
  * @param dy Gradient of the output.
@@ -1135,22 +1164,7 @@ export function batchNormTrainBackward(
  * @param dx Gradient of the input (written).
  */
 export function reluBackward(dy: F32, x: F32, dx: F32): void {
-  const key = `relugrad|${x.length}`;
-  const e = _eltExec(key, () => {
-    const md = _flatMd(x.length);
-    const fwd = _eltwiseForwardOp(DNNL.eltwiseRelu, md);
-    const op = new Uint8Array(_OP_BYTES);
-    _check(
-      _L().dnnl_eltwise_backward_desc_init(op, DNNL.eltwiseRelu, md, md, 0, 0),
-      "eltwise_backward_desc_init",
-    );
-    return new _Exec(_primitive(_pd(op, _pd(fwd))), [
-      [DNNL.argDiffDst, _memory(md)],
-      [DNNL.argSrc, _memory(md)],
-      [DNNL.argDiffSrc, _memory(md)],
-    ]);
-  });
-  e.run([dy, x, dx]);
+  _eltwiseBackward("relugrad", DNNL.eltwiseRelu, DNNL.argSrc, dy, x, dx);
 }
 
 /**
@@ -1162,22 +1176,7 @@ export function reluBackward(dy: F32, x: F32, dx: F32): void {
  * @param dx Gradient of the input (written).
  */
 export function tanhBackward(dy: F32, y: F32, dx: F32): void {
-  const key = `tanhgrad|${y.length}`;
-  const e = _eltExec(key, () => {
-    const md = _flatMd(y.length);
-    const fwd = _eltwiseForwardOp(DNNL.eltwiseTanhUseDstForBwd, md);
-    const op = new Uint8Array(_OP_BYTES);
-    _check(
-      _L().dnnl_eltwise_backward_desc_init(op, DNNL.eltwiseTanhUseDstForBwd, md, md, 0, 0),
-      "eltwise_backward_desc_init",
-    );
-    return new _Exec(_primitive(_pd(op, _pd(fwd))), [
-      [DNNL.argDiffDst, _memory(md)],
-      [DNNL.argDst, _memory(md)],
-      [DNNL.argDiffSrc, _memory(md)],
-    ]);
-  });
-  e.run([dy, y, dx]);
+  _eltwiseBackward("tanhgrad", DNNL.eltwiseTanhUseDstForBwd, DNNL.argDst, dy, y, dx);
 }
 
 const _binaryAlg: Record<BinaryAlg, number> = {

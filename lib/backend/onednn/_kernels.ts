@@ -333,57 +333,53 @@ function _eltwiseKernel(alg: EltwiseAlg): _Body {
   };
 }
 
+/**
+ * An element-wise gradient kernel `dx = f(dy, saved)` (inputs `dy` and `saved`, one shape,
+ * float32): oneDNN's backward primitive (`native`) from `NATIVE_MIN_SIZE` elements, else the
+ * JS loop `small`; counted under `name`.
+ */
+function _eltwiseGradKernel(
+  name: string,
+  saved: string,
+  native: (dy: F32, s: F32, dx: F32) => void,
+  small: (dy: F32, s: F32, dx: F32) => void,
+): KernelFunc {
+  const counts = _counter(name);
+  return ({ inputs, backend }) => {
+    const b = backend as _Backend;
+    const dy = inputs.dy as TensorInfo, s = inputs[saved] as TensorInfo;
+    const dyv = _values(b, dy), sv = _values(b, s);
+    if (!dyv || !sv || dyv.length !== sv.length) {
+      throw new TypeError(
+        `Expected float32 dy and ${saved} of one shape but found ${dy.dtype} [${dy.shape}], ` +
+          `${s.dtype} [${s.shape}]`,
+      );
+    }
+    const dx = _alloc(backend, sv.length);
+    if (sv.length >= NATIVE_MIN_SIZE) {
+      native(dyv, sv, dx);
+      counts.native++;
+    } else {
+      small(dyv, sv, dx);
+      counts.js++;
+    }
+    return _out(b, [...s.shape], dx);
+  };
+}
+
 /** `dy · (x > 0)`: the cpu backend's Relu gradient is three kernels (Step, Cast, Multiply). */
-const _reluGrad: KernelFunc = ({ inputs, backend }) => {
-  const b = backend as _Backend;
-  const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
-  const dyv = _values(b, dy), xv = _values(b, x);
-  if (!dyv || !xv || dyv.length !== xv.length) {
-    throw new TypeError(
-      `Expected float32 dy and x of one shape but found ${dy.dtype} [${dy.shape}], ` +
-        `${x.dtype} [${x.shape}]`,
-    );
-  }
-  const dx = _alloc(backend, xv.length);
-  if (xv.length >= NATIVE_MIN_SIZE) {
-    reluBackward(dyv, xv, dx);
-    _reluGradCounts.native++;
-  } else {
-    for (let i = 0; i < xv.length; i++) dx[i] = xv[i] > 0 ? dyv[i] : 0;
-    _reluGradCounts.js++;
-  }
-  return _out(b, [...x.shape], dx);
-};
-const _reluGradCounts = _counter(RELU_GRAD_KERNEL);
+const _reluGrad = _eltwiseGradKernel(RELU_GRAD_KERNEL, "x", reluBackward, (dy, x, dx) => {
+  for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
+});
 
 /**
  * `dy · (1 − y²)` from tanh's output `y`: TF.js's gradient is Square, Sub (of a scalar, the
  * cpu kernel's slow broadcast) and Multiply. Under `NATIVE_MIN_SIZE` a JS loop with the same
  * float32 roundings as those three kernels (bit-identical); from it oneDNN.
  */
-const _tanhGrad: KernelFunc = ({ inputs, backend }) => {
-  const b = backend as _Backend;
-  const { dy, y } = inputs as { dy: TensorInfo; y: TensorInfo };
-  const dyv = _values(b, dy), yv = _values(b, y);
-  if (!dyv || !yv || dyv.length !== yv.length) {
-    throw new TypeError(
-      `Expected float32 dy and y of one shape but found ${dy.dtype} [${dy.shape}], ` +
-        `${y.dtype} [${y.shape}]`,
-    );
-  }
-  const dx = _alloc(backend, yv.length);
-  if (yv.length >= NATIVE_MIN_SIZE) {
-    tanhBackward(dyv, yv, dx);
-    _tanhGradCounts.native++;
-  } else {
-    for (let i = 0; i < yv.length; i++) {
-      dx[i] = Math.fround(1 - Math.fround(yv[i] * yv[i])) * dyv[i];
-    }
-    _tanhGradCounts.js++;
-  }
-  return _out(b, [...y.shape], dx);
-};
-const _tanhGradCounts = _counter(TANH_GRAD_KERNEL);
+const _tanhGrad = _eltwiseGradKernel(TANH_GRAD_KERNEL, "y", tanhBackward, (dy, y, dx) => {
+  for (let i = 0; i < y.length; i++) dx[i] = Math.fround(1 - Math.fround(y[i] * y[i])) * dy[i];
+});
 
 /** `[rows, channels]` if `alpha` has one value per channel (last axis) of `x`. */
 function _perChannel(x: TensorInfo, alpha: TensorInfo): [number, number] | undefined {
