@@ -193,3 +193,63 @@ Deno.test("trainStep() runs one forward pass of IP and VR per step (Joint, GradP
     dispose(s);
   }
 });
+
+// Joint's update is G_IP + G_VR whatever the two are, so a step that does not measure their
+// cosine backpropagates L_IP + λ·L_VR once, as PyTorch's joint training does: one backward pass
+// through IP instead of two, and the same training as the two-pass step up to float rounding.
+Deno.test("trainStep() with Joint and measureCosine false: one backward pass through IP, the two-pass update to 1e-5", async () => {
+  const isFilterGrad = (name: string) => name === "Conv2DBackpropFilter";
+  const filterGrads = async (s: ReturnType<typeof setup>, b: ReturnType<typeof toyBatch>) =>
+    (await tf.profile(() => {
+      trainStep(s, b);
+    })).kernels.filter((k) => isFilterGrad(k.name)).length;
+  const rng = new Rng(5);
+  const b = toyBatch(rng);
+  const ipAlone = setup("none");
+  trainStep(ipAlone, b);
+  const ipPass = await filterGrads(ipAlone, b);
+  dispose(ipAlone);
+  assert.ok(ipPass > 0, "IP's backward pass computed no filter gradient");
+  for (const mode of ["trained", "frozen"] as VrMode[]) {
+    const two = { ...setup(mode), strategy: joint };
+    const one = { ...setup(mode), strategy: joint, measureCosine: false };
+    try {
+      let before = 0;
+      for (let i = 0; i < 6; i++) {
+        // The first step creates Adam's slots; the count stays flat after it.
+        if (i === 1) before = tf.memory().numTensors;
+        const batch = toyBatch(new Rng(100 + i));
+        const a = trainStep(two, batch), c = trainStep(one, batch);
+        tf.dispose([batch.input, batch.target, batch.labels]);
+        assert.ok(Number.isFinite(a.cosine), `${mode}: the two-pass step measures the cosine`);
+        assert.ok(Number.isNaN(c.cosine), `${mode}: the one-pass step cannot know the cosine`);
+        assert.equal(c.auxWeight, 1);
+        assert.ok(Math.abs(a.lossIp - c.lossIp) <= 1e-5 * Math.abs(a.lossIp), `${mode} L_IP`);
+        assert.ok(Math.abs(a.lossVr - c.lossVr) <= 1e-5 * Math.abs(a.lossVr), `${mode} L_VR`);
+      }
+      assert.equal(tf.memory().numTensors, before, `${mode}: tensors leaked`);
+      // Every variable of IP and VR (and the batch-norm statistics) after six Adam steps.
+      const vars = (s: typeof two) =>
+        [s.ip.module, s.vr.module].flatMap((m) => [...m.params.values(), ...m.state.values()]);
+      const [va, vc] = [vars(two), vars(one)];
+      assert.equal(va.length, vc.length);
+      let worst = 0;
+      va.forEach((v, i) => {
+        const x = v.dataSync(), y = vc[i].dataSync();
+        const scale = Math.max(1e-3, ...Array.from(x, Math.abs));
+        for (let j = 0; j < x.length; j++) worst = Math.max(worst, Math.abs(x[j] - y[j]) / scale);
+      });
+      assert.ok(worst <= 1e-5, `${mode}: one pass and two passes differ by ${worst}`);
+      // One backward pass through IP fewer.
+      const rngB = new Rng(7);
+      const bb = toyBatch(rngB);
+      const diff = (await filterGrads(two, bb)) - (await filterGrads(one, bb));
+      assert.equal(diff, ipPass, `${mode}: the one-pass step saves one backward pass through IP`);
+      tf.dispose([bb.input, bb.target, bb.labels]);
+    } finally {
+      dispose(two);
+      dispose(one);
+    }
+  }
+  tf.dispose([b.input, b.target, b.labels]);
+});

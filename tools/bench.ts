@@ -257,6 +257,8 @@ async function _worker(a: _Args): Promise<void> {
     vr,
     vrMode: step === "ip" ? "none" as const : "trained" as const,
     strategy: step === "gradprom" ? gradProm() : joint,
+    // Joint's training steps that do not log the cosine (most of a run): one backward pass.
+    measureCosine: step !== "joint",
     lambda: _LAMBDA,
     ipOptimizer,
     vrOptimizer,
@@ -447,8 +449,8 @@ function _whereTheTimeGoes(rows: _WorkerResult[]): string {
     "The library's step records one forward pass of IP and VR and runs one backward pass " +
       "per loss over it (lib/train/tape.ts: TF.js's own tape kept for a second backward " +
       "pass, PyTorch's `retain_graph`), so its GradProm step does the passes PyTorch's " +
-      "does; its Joint step takes G_IP and G_VR separately as well, one backward pass more " +
-      "through IP than PyTorch's Joint.",
+      "does. Its Joint step (`measureCosine: false`, as on the steps of a run that do not " +
+      "log the cosine) backpropagates L_IP + λ·L_VR once, as PyTorch's Joint does.",
   );
   parts.push(
     "**What is fused, and what would close the rest** (the target is the default backend at " +
@@ -465,10 +467,9 @@ function _whereTheTimeGoes(rows: _WorkerResult[]): string {
       "kernel calls); tanh and its gradient are native; and the small element-wise kernels, " +
       "reductions over middle axes, softmax and gather run plain-JS loops instead of the cpu " +
       "kernels' per-element index arithmetic, bit for bit (lib/backend/onednn/_kernels.ts). " +
-      "Still open: (1) a Joint step backpropagating L_IP + λ·L_VR once, as PyTorch's does: " +
-      "every run logs cos(G_IP, G_VR) at every step (the gradient-dynamics figures read it), " +
-      "which needs G_IP and G_VR apart, so ours pays one backward pass through IP more; " +
-      "(2) what is left is mostly oneDNN's own time: in a quick-profile GradProm step (32×32, " +
+      "A Joint step backpropagates L_IP + λ·L_VR once (λ applied to the gradient entering " +
+      "VR), except on the steps that log cos(G_IP, G_VR) (about 50 a run, `cosineEvery`). " +
+      "What is left is mostly oneDNN's own time: in a quick-profile GradProm step (32×32, " +
       "16 channels, one thread) oneDNN's verbose log puts about 15.6 of the step's ~23 ms in " +
       "its primitives (convolutions at about 145 GFLOP/s on one AVX-512 core, batch norm, " +
       "PReLU), and the rest in the engine's per-call bookkeeping (~660 calls: tape records, " +
@@ -663,11 +664,10 @@ One call of the library's \`trainStep\` (lib/train/train_step.ts) on a fixed bat
     `done). PyTorch runs the same architectures (tools/bench_torch.py; parameter counts checked ` +
     `equal) with the same steps: Joint is one backward of L_IP + λ·L_VR; GradProm is ` +
     `\`torch.autograd.grad\` of L_IP (graph retained) and of L_VR over θ ∪ φ, the cosine of the ` +
-    `flattened θ gradients, the gate, then both optimizer steps. The library's Joint and GradProm ` +
-    `rows run the same passes (\`trainStep\` always takes G_IP and G_VR separately, so the ` +
-    `strategies can see them: one recorded forward, one backward per loss) and differ only in ` +
-    `the strategy, so ours GradProm / Joint is ≈ 1; PyTorch's Joint has one backward, its ` +
-    `GradProm two. The cpu backend (pure JS, ~10× ` +
+    `flattened θ gradients, the gate, then both optimizer steps. The library's rows run the ` +
+    `same passes: GradProm one recorded forward and one backward per loss (G_IP and G_VR ` +
+    `apart, as the gate needs them), Joint one backward of L_IP + λ·L_VR (\`measureCosine: ` +
+    `false\`, as on a run's steps that do not log the cosine). The cpu backend (pure JS, ~10× ` +
     `slower than wasm) runs only with \`--backends cpu\`, and only the small IP config. Peak RSS is \`Deno.memoryUsage().rss\` ` +
     `sampled after every step of that process; tf.memory is after the timed steps; step peak is ` +
     `\`tf.profile(...).peakBytes\` of one extra step (onednn, wasm). Backends: \`onednn\` is ` +

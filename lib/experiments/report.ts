@@ -443,11 +443,17 @@ export function gateDynamicsFigure(
 }
 
 const _pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-const _share = (xs: number[]) => xs.length ? xs.filter((x) => x > 0).length / xs.length : NaN;
+/** Share of the steps with a measured cosine (finite) where it was positive. */
+const _share = (xs: number[]) => {
+  const measured = xs.filter(Number.isFinite);
+  return measured.length ? measured.filter((x) => x > 0).length / measured.length : NaN;
+};
 
 /**
- * How often the two gradients agreed (cos > 0) over all steps, the first and the last tenth of
- * training, and the mean weight on G_VR, one row per run.
+ * How often the two gradients agreed (cos > 0) over the steps that measured the cosine, over the
+ * first and the last tenth of training, and the mean weight on G_VR, one row per run. Joint
+ * measures the cosine on some steps only (`trainLoop`'s `cosineEvery`: its update does not need
+ * it), the other methods on every step; the table says how many.
  *
  * @param runs E.g. {@link gateDynamicsRuns} of the gradient-dynamics experiment.
  * @returns Markdown.
@@ -455,20 +461,24 @@ const _share = (xs: number[]) => xs.length ? xs.filter((x) => x > 0).length / xs
 export function gateShareMarkdown(runs: RunResult[]): string {
   const rows = runs.map((r) => {
     const c = r.log.cosine, n = c.length, tenth = Math.max(1, Math.floor(n / 10));
-    return `| ${r.config.method} (${r.config.train.granularity} gate) | ${_pct(_share(c))} | ${
-      _pct(_share(c.slice(0, tenth)))
-    } | ${_pct(_share(c.slice(n - tenth)))} | ${
+    const measured = c.filter(Number.isFinite).length;
+    return `| ${r.config.method} (${r.config.train.granularity} gate) | ${measured} of ${n} | ${
+      _pct(_share(c))
+    } | ${_pct(_share(c.slice(0, tenth)))} | ${_pct(_share(c.slice(n - tenth)))} | ${
       r.config.method === PAPER_ROLES.joint
         ? "always (no gate)"
         : _pct(r.log.auxWeight.reduce((a, b) => a + b, 0) / n)
     } |`;
   });
   return [
-    "| Run | cos > 0 (all steps) | first 10% | last 10% | weight on G_VR (mean) |",
-    "| --- | --- | --- | --- | --- |",
+    "| Run | steps with a cosine | cos > 0 | first 10% | last 10% | weight on G_VR (mean) |",
+    "| --- | --- | --- | --- | --- | --- |",
     ...rows,
   ].join("\n") +
-    "\n\nFor the per-layer gate the weight is the share of variables whose own gate was open.";
+    "\n\nThe shares are over the steps that measured the cosine: every step for the gated " +
+    "methods, which need it, and a sample for Joint, whose update does not (the other steps " +
+    "backpropagate L_IP + λ·L_VR once). For the per-layer gate the weight is the share of " +
+    "variables whose own gate was open.";
 }
 
 /**

@@ -1,5 +1,5 @@
 import { combine, cosineOf, gradientStats } from "./grad_math.ts";
-import type { StrategyResult } from "./types.ts";
+import type { Strategy, StrategyResult } from "./types.ts";
 import type * as tf from "@tensorflow/tfjs-core";
 
 /**
@@ -7,6 +7,9 @@ import type * as tf from "@tensorflow/tfjs-core";
  *
  * @param main ∇θ L_IP by variable name.
  * @param aux ∇θ λ·L_VR by variable name (same keys and shapes).
+ * It is marked {@link Strategy.sumOnly}: `trainStep` takes its update as one gradient of
+ * L_IP + λ·L_VR, without calling it, on steps that do not measure the cosine.
+ *
  * @returns `{grads: main + aux, cosine, auxWeight: 1}`.
  * @example
  * ```ts
@@ -18,13 +21,17 @@ import type * as tf from "@tensorflow/tfjs-core";
  * const r = joint({ w: tf.tensor([1, 0]) }, { w: tf.tensor([0, 2]) });
  * assert.equal(r.cosine, 0);
  * assert.deepEqual([...r.grads.w.dataSync()], [1, 2]);
+ * assert.equal(joint.sumOnly, true);
  * ```
  */
-export function joint(main: tf.NamedTensorMap, aux: tf.NamedTensorMap): StrategyResult {
-  const s = gradientStats(main, aux);
-  return {
-    grads: combine(main, aux, () => 1),
-    cosine: cosineOf(s.totalDot, s.totalMainSq, s.totalAuxSq),
-    auxWeight: 1,
-  };
-}
+export const joint: Strategy = Object.assign(
+  (main: tf.NamedTensorMap, aux: tf.NamedTensorMap): StrategyResult => {
+    const s = gradientStats(main, aux);
+    return {
+      grads: combine(main, aux, () => 1),
+      cosine: cosineOf(s.totalDot, s.totalMainSq, s.totalAuxSq),
+      auxWeight: 1,
+    };
+  },
+  { sumOnly: true } as const,
+);

@@ -27,4 +27,11 @@ export interface StrategyResult {
  * and the returned tensors (a strategy never disposes its inputs, and never
  * returns an input tensor itself, so the caller may dispose both).
  */
-export type Strategy = (main: tf.NamedTensorMap, aux: tf.NamedTensorMap) => StrategyResult;
+export type Strategy = ((main: tf.NamedTensorMap, aux: tf.NamedTensorMap) => StrategyResult) & {
+  /**
+   * True when the update is always `main + aux`, with weight 1 (Joint). A caller that does not
+   * need cos(main, aux) on a step may then skip the strategy and take the update as one gradient
+   * of L_IP + λ·L_VR: one backward pass through θ instead of two (`trainStep`'s `measureCosine`).
+   */
+  readonly sumOnly?: boolean;
+};

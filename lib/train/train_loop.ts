@@ -107,6 +107,14 @@ export interface TrainLoopOptions<S extends TrainStepSetup | VrTrainSetup> {
   /** Log per-variable cosines every this many steps (default: about 50 times a run). */
   layerEvery?: number;
   /**
+   * With a strategy whose update is always G_IP + G_VR (Joint, Frozen-params:
+   * `Strategy.sumOnly`), measure cos(G_IP, G_VR) every this many steps only (default:
+   * `layerEvery`, the same steps). The other steps backpropagate L_IP + λ·L_VR once, as PyTorch's
+   * joint training does, and log a NaN cosine. 1 measures every step (one backward pass more
+   * through IP per step). Other strategies measure it on every step, as they need both gradients.
+   */
+  cosineEvery?: number;
+  /**
    * Save the state (models, optimizers, log) to `path` every `every` steps
    * (default: a tenth of the run, at least 10), and start from the state
    * found there unless `resume` is false (a checkpoint that cannot be read is
@@ -186,6 +194,10 @@ export async function trainLoop<S extends TrainStepSetup | VrTrainSetup>(
   const parts = trainingParts(setup);
   const every = checkpoint?.every ?? Math.max(10, Math.ceil(total / 10));
   const layerEvery = options.layerEvery ?? Math.max(1, Math.floor(total / 50));
+  const cosineEvery = options.cosineEvery ?? layerEvery;
+  if (!Number.isInteger(cosineEvery) || cosineEvery < 1) {
+    throw new RangeError(`Expected cosineEvery to be an integer ≥ 1 but found ${cosineEvery}`);
+  }
   let start = 0;
   if (checkpoint) {
     // A process killed while saving leaves its temporary beside the checkpoint.
@@ -207,7 +219,12 @@ export async function trainLoop<S extends TrainStepSetup | VrTrainSetup>(
     const batch = batches.next();
     let out: StepLog;
     try {
-      out = runStep(setup, batch, !!log.layers && step % layerEvery === 0);
+      out = runStep(
+        setup,
+        batch,
+        !!log.layers && step % layerEvery === 0,
+        step % cosineEvery === 0,
+      );
     } catch (e) {
       const last = checkpoint && step >= every ? Math.floor(step / every) * every : 0;
       if (e instanceof Error) {
@@ -242,9 +259,12 @@ function runStep<S extends TrainStepSetup | VrTrainSetup>(
   setup: S,
   batch: BatchOf<S>,
   layerCosines: boolean,
+  measureCosine: boolean,
 ): StepLog {
   try {
-    if (isIpSetup(setup)) return trainStep({ ...setup, layerCosines }, batch as TrainBatch);
+    if (isIpSetup(setup)) {
+      return trainStep({ ...setup, layerCosines, measureCosine }, batch as TrainBatch);
+    }
     const { images, labels } = batch as VrBatch;
     const lossVr = trainVrStep(setup.vr, setup.optimizer, images, labels);
     return { lossIp: NaN, lossVr, cosine: NaN, auxWeight: NaN };

@@ -62,6 +62,14 @@ export interface TrainStepSetup {
    * the first auxiliary): a few reductions more, so runs ask for it on some steps only.
    */
   layerCosines?: boolean;
+  /**
+   * Measure cos(G_IP, G_VR) (default true). With `false` and a strategy whose update is always
+   * G_IP + G_VR ({@link Strategy.sumOnly}: Joint, Frozen-params), the step takes that update as
+   * one gradient of L_IP + λ·L_VR, one backward pass through IP as PyTorch's
+   * `(l_ip + lam * l_vr).backward()`, and reports a NaN cosine. Other strategies need both
+   * gradients anyway and always measure it.
+   */
+  measureCosine?: boolean;
 }
 
 /** A batch: degraded input X, high-quality target Y, labels (class indices `[N]` or masks `[N, H, W, 1]`). */
@@ -105,7 +113,10 @@ export class NonFiniteLossError extends Error {
  * PyTorch's `retain_graph`), then one backward pass per loss through it: L_IP
  * through IP, L_VR through VR and IP (which gives G_VR and ∇φ L_VR together).
  * That is the floor for GradProm, whose G_IP and G_VR are two different
- * vector–Jacobian products through IP; Joint pays the same.
+ * vector–Jacobian products through IP. Joint pays the same on steps that
+ * measure cos(G_IP, G_VR); with `measureCosine: false` it backpropagates
+ * L_IP + λ·L_VR once (λ applied to the gradient entering VR, so ∇φ is ∇φ L_VR
+ * exactly), and its update equals the two-pass one up to float rounding.
  *
  * Nothing is updated when a loss is not finite: the step throws
  * {@link NonFiniteLossError} before touching any variable.
@@ -119,7 +130,9 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
   const ipUpdates = new Map<string, tf.Tensor>();
   const vrUpdateMaps: Map<string, tf.Tensor>[] = [];
   const owned: tf.Tensor[] = [];
-  let rec: TapeRecording<{ lossIp: tf.Tensor; lossVrs: tf.Tensor[] }> | undefined;
+  let rec:
+    | TapeRecording<{ lossIp: tf.Tensor; lossVrs: tf.Tensor[]; total?: tf.Tensor }>
+    | undefined;
   try {
     const unsupervised = s.auxLoss === "unsupervised";
     const trainVr = s.vrMode === "trained";
@@ -145,20 +158,26 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
       return soft;
     });
     for (let k = 0; k < auxes.length; k++) vrUpdateMaps.push(new Map());
+    const oneBackward = auxes.length > 0 && s.measureCosine === false && !s.layerCosines &&
+      s.strategy.sumOnly === true;
     rec = recordTape(() => {
       const enhanced = s.ip.apply(batch.input, { training: true, updates: ipUpdates });
       const lossIp = mseLoss(enhanced, batch.target);
+      // One backward pass: VR sees the enhanced image with its gradient scaled by λ on the way back.
+      const vrInput = oneBackward ? scaleGradient(enhanced, s.lambda) : enhanced;
       const lossVrs = auxes.map((aux, k) => {
-        const logits = aux.vr!.apply(enhanced, {
+        const logits = aux.vr!.apply(vrInput, {
           training: trainVr,
           updates: trainVr ? vrUpdateMaps[k] : undefined,
         });
         const soft = softs[k];
         return soft ? softCrossEntropyLoss(logits, soft) : recognitionLoss(logits, aux.labels!);
       });
-      return { lossIp, lossVrs };
+      const total = oneBackward ? lossVrs.reduce((a, l) => tf.add(a, l), lossIp) : undefined;
+      return { lossIp, lossVrs, ...(total ? { total } : {}) };
     });
     owned.push(rec.value.lossIp, ...rec.value.lossVrs);
+    if (rec.value.total) owned.push(rec.value.total);
     const lossIp = rec.value.lossIp.dataSync()[0];
     if (!Number.isFinite(lossIp)) throw new NonFiniteLossError("L_IP", lossIp);
     const lossVrs = rec.value.lossVrs.map((l) => l.dataSync()[0]);
@@ -167,6 +186,32 @@ export function trainStep(s: TrainStepSetup, batch: TrainBatch): StepLog {
         throw new NonFiniteLossError(k ? `L_VR of auxiliary ${k}` : "L_VR", l);
       }
     });
+    if (oneBackward) {
+      // G_IP + G_VR (and every ∇φ L_VR) from one backward pass of L_IP + λ·L_VR.
+      const vrVars = trainVr ? auxes.map((aux) => aux.vr!.module.trainable()) : [];
+      const all = [...ipVars, ...vrVars.flat()];
+      const grads = rec.variableGrads(rec.value.total!, all);
+      owned.push(...Object.values(grads));
+      checkAllGrads(grads, all, "L_IP + λ·L_VR");
+      rec.dispose();
+      const pick = (vars: tf.Variable[]) =>
+        Object.fromEntries(vars.map((v) => [v.name, grads[v.name]]));
+      s.ipOptimizer.applyGradients(pick(ipVars) as Record<string, tf.Variable>);
+      vrVars.forEach((vars, k) =>
+        auxes[k].vrOptimizer!.applyGradients(pick(vars) as Record<string, tf.Variable>)
+      );
+      s.ip.module.commitUpdates(ipUpdates);
+      auxes.forEach((aux, k) => aux.vr!.module.commitUpdates(vrUpdateMaps[k]));
+      return {
+        lossIp,
+        lossVr: lossVrs.reduce((a, l) => a + l, 0),
+        cosine: NaN,
+        auxWeight: 1,
+        ...(auxes.length > 1
+          ? { perAux: lossVrs.map((lossVr) => ({ lossVr, cosine: NaN, auxWeight: 1 })) }
+          : {}),
+      };
+    }
     const gIp = rec.variableGrads(rec.value.lossIp, ipVars);
     owned.push(...Object.values(gIp));
     checkAllGrads(gIp, ipVars, "L_IP");
@@ -260,6 +305,16 @@ export function trainVrStep(
   } finally {
     tf.dispose([value, ...Object.values(grads), ...updates.values()]);
   }
+}
+
+/** `x` on the way forward; its gradient times `k` on the way back (the identity when k is 1). */
+function scaleGradient(x: tf.Tensor4D, k: number): tf.Tensor4D {
+  if (k === 1) return x;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.clone(args[0] as tf.Tensor),
+    gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.scalar(k)),
+  }));
+  return f(x) as tf.Tensor4D;
 }
 
 function checkAllGrads(grads: tf.NamedTensorMap, vars: tf.Variable[], loss: string): void {
