@@ -22,6 +22,7 @@ import {
   type Conv2DAttrs,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropInputAttrs,
+  type DepthwiseConv2dNativeAttrs,
   type FusedConv2DAttrs,
   type GatherV2Attrs,
   type KernelConfig,
@@ -841,9 +842,18 @@ function _splitV(args: Parameters<KernelFunc>[0]): TensorInfo[] | undefined {
   return sizes.map((size) => {
     const block = size * inner;
     const out = _alloc(backend, outer * block);
-    for (let o = 0; o < outer; o++) {
-      const from = o * rowLen + offset;
-      out.set(xv.subarray(from, from + block), o * block);
+    if (block < _SHORT_BLOCK) {
+      // Short blocks (a few channels): element copies beat a subarray per block.
+      for (let o = 0, j = 0; o < outer; o++) {
+        for (let from = o * rowLen + offset, end = from + block; from < end; from++) {
+          out[j++] = xv[from];
+        }
+      }
+    } else {
+      for (let o = 0; o < outer; o++) {
+        const from = o * rowLen + offset;
+        out.set(xv.subarray(from, from + block), o * block);
+      }
     }
     offset += block;
     const shape = [...x.shape];
@@ -874,12 +884,72 @@ function _concat(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
   inputs.forEach((t, i) => {
     const v = values[i]!;
     const block = t.shape[$axis] * inner;
-    for (let o = 0; o < outer; o++) {
-      out.set(v.subarray(o * block, (o + 1) * block), o * rowLen + offset);
+    if (block < _SHORT_BLOCK) {
+      for (let o = 0, j = 0; o < outer; o++) {
+        for (let to = o * rowLen + offset, end = to + block; to < end; to++) out[to] = v[j++];
+      }
+    } else {
+      for (let o = 0; o < outer; o++) {
+        out.set(v.subarray(o * block, (o + 1) * block), o * rowLen + offset);
+      }
     }
     offset += block;
   });
   return _out(backend, outShape, out);
+}
+
+/** Below this many floats, `_splitV` and `_concat` copy element by element. */
+const _SHORT_BLOCK = 64;
+
+/**
+ * `DepthwiseConv2dNative` with a channel multiplier of 1 (SSIM's Gaussian windows) as a JS loop
+ * that keeps the cpu kernel's arithmetic: each output starts at 0 and adds `x·w` tap by tap,
+ * filter rows outer and columns inner, rounded to float32 after every addition (bit-identical).
+ * The cpu kernel walks the same sums with its loops nested around the output row; this one
+ * finishes one output pixel's channels at a time (about 5× faster for SSIM's 11-tap windows).
+ */
+function _depthwiseConv2d(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+  const a = args.attrs as unknown as DepthwiseConv2dNativeAttrs;
+  const xv = _values(backend, x), wv = _values(backend, filter);
+  if (!xv || !wv || x.dtype !== "float32" || filter.dtype !== "float32") return undefined;
+  const dilations = a.dilations ?? [1, 1];
+  // Invalid strides and dilations together: the cpu kernel gives the error.
+  if (!backend_util.eitherStridesOrDilationsAreOne(a.strides, dilations)) return undefined;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    a.strides,
+    dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+  );
+  if (info.outChannels !== info.inChannels) return undefined;
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
+  const top = info.padInfo.top, left = info.padInfo.left;
+  const y = _alloc(backend, util.sizeFromShape(info.outShape));
+  for (let b = 0, o = 0; b < batchSize; b++) {
+    for (let yR = 0; yR < outHeight; yR++) {
+      for (let yC = 0; yC < outWidth; yC++, o += c) {
+        y.fill(0, o, o + c);
+        for (let wR = 0; wR < fh; wR++) {
+          const xR = yR * sh - top + wR * dh;
+          if (xR < 0 || xR >= inHeight) continue;
+          for (let wC = 0; wC < fw; wC++) {
+            const xC = yC * sw - left + wC * dw;
+            if (xC < 0 || xC >= inWidth) continue;
+            const xo = ((b * inHeight + xR) * inWidth + xC) * c, wo = (wR * fw + wC) * c;
+            for (let d = 0; d < c; d++) y[o + d] += xv[xo + d] * wv[wo + d];
+          }
+        }
+      }
+    }
+  }
+  return _out(backend, info.outShape, y);
 }
 
 /**
@@ -998,6 +1068,7 @@ const _JS: Record<string, _Body> = {
   Softmax: _softmax,
   GatherV2: _gather,
   ClipByValue: _clipByValue,
+  DepthwiseConv2dNative: _depthwiseConv2d,
 };
 
 /**

@@ -19,6 +19,7 @@ import {
   TANH_GRAD_KERNEL,
 } from "./_kernels.ts";
 import { convImplementations } from "./_dnnl.ts";
+import { ssimPerImage } from "../../metrics/ssim.ts";
 import {
   BATCH_NORM_TRAIN_GRAD_KERNEL,
   BATCH_NORM_TRAIN_KERNEL,
@@ -257,6 +258,8 @@ const _JS_CASES: Record<string, () => unknown> = {
   Softmax: () => tf.softmax(_big(1)),
   GatherV2: () => tf.gather(_big(1), tf.tensor1d([3, 0, 1], "int32")),
   ClipByValue: () => tf.clipByValue(_big(1), -0.5, 0.5),
+  DepthwiseConv2dNative: () =>
+    tf.depthwiseConv2d(_big(1) as tf.Tensor4D, _big(2, [3, 3, 16, 1]) as tf.Tensor4D, 1, "same"),
 };
 
 test("every kernel in nativeKernels runs oneDNN, and every one in jsKernels its JS code", async () => {
@@ -750,6 +753,42 @@ test("gather and clipByValue on onednn run their JS loops, bit-identical to cpu"
   await sameBits("clip", [x], (a) => tf.clipByValue(a, -0.3, 0.6), { ClipByValue: "js" });
   await sameBits("clip with NaN and infinities", [odd], (a) => tf.clipByValue(a, -1, 0.5), {
     ClipByValue: "js",
+  });
+});
+
+test("depthwise conv2d on onednn runs its JS loop, bit-identical to cpu (windows, strides, dilations, padding), and so does SSIM", async () => {
+  const rng = new Rng(26);
+  const x = _spec(rng, [2, 13, 11, 5]);
+  const cases: [number, number, number, number, "valid" | "same" | number][] = [
+    [11, 1, 1, 1, "valid"], // SSIM's separable Gaussian window
+    [1, 11, 1, 1, "valid"],
+    [3, 3, 2, 1, "same"],
+    [3, 2, 1, 2, "same"],
+    [5, 4, 1, 1, 1],
+    [2, 2, 3, 1, "valid"],
+  ];
+  for (const [fh, fw, stride, dilation, pad] of cases) {
+    const w = _spec(rng, [fh, fw, 5, 1]);
+    await sameBits(
+      `depthwise ${fh}×${fw}, stride ${stride}, dilation ${dilation}, pad ${pad}`,
+      [x, w],
+      (a, b) =>
+        tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad, "NHWC", dilation),
+      { DepthwiseConv2dNative: "js" },
+    );
+  }
+  // A channel multiplier above 1 takes the cpu kernel.
+  const w2 = _spec(rng, [3, 3, 5, 2]);
+  await sameBits(
+    "depthwise, channel multiplier 2",
+    [x, w2],
+    (a, b) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same"),
+    { DepthwiseConv2dNative: "cpu" },
+  );
+  // SSIM (11×11 Gaussian as two depthwise passes, concat and split over 15 channels).
+  const p = _spec(rng, [3, 16, 16, 3]), q = _spec(rng, [3, 16, 16, 3]);
+  await sameBits("ssimPerImage", [p, q], (a, b) => tf.tensor(ssimPerImage(a, b)), {
+    DepthwiseConv2dNative: "js",
   });
 });
 
