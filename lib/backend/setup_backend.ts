@@ -36,6 +36,7 @@ import { registerResizeGradKernels } from "./resize_grad_kernels.ts";
 import { registerWasmGradientKernels } from "./wasm_kernels.ts";
 import { registerOnednnBackend } from "./onednn/register_onednn_backend.ts";
 import { registerBatchNormGradient } from "./onednn/batch_norm_gradient.ts";
+import { lightenSavedTensors } from "./saved_tensors.ts";
 
 /** The backends `setupBackend` can choose. */
 export type BackendName = "tensorflow" | "onednn" | "wasm" | "cpu";
@@ -191,7 +192,8 @@ function _describe(info: BackendInfo): string {
  * Chooses and activates the TF.js backend, once per process: later calls return the same
  * info (and throw if they ask for a different backend). Also registers the TF.js gradients
  * (`register_gradients.ts`) and the kernel fixes (`resize_grad_kernels.ts`, and for wasm
- * `wasm_kernels.ts`).
+ * `wasm_kernels.ts`), and saves tensors for backward passes without a kernel call each
+ * (`saved_tensors.ts`).
  *
  * @param options `backend` to force one (else the env variable `GRADPROM_BACKEND`, else the
  *   first of tensorflow, onednn, wasm, cpu that starts); `quiet` to not print the choice to stderr.
@@ -217,6 +219,7 @@ export async function setupBackend(options: SetupBackendOptions = {}): Promise<B
     registerGradients();
     registerBatchNormGradient();
     registerResizeGradKernels();
+    lightenSavedTensors();
     const source = options.backend !== undefined ? "options.backend" : "GRADPROM_BACKEND";
     _setup = _start(requested, source).then(
       (info) => {

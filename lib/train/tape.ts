@@ -42,6 +42,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { lightenSavedTensors } from "../backend/saved_tensors.ts";
 
 /** A recorded forward pass whose tape stays alive until {@link TapeRecording.dispose}. */
 export interface TapeRecording<T> {
@@ -77,6 +78,7 @@ export interface TapeRecording<T> {
  */
 export function recordTape<T extends tf.TensorContainer>(f: () => T): TapeRecording<T> {
   const engine = _engine();
+  lightenSavedTensors();
   if (engine.state.gradientDepth !== 0) {
     throw new Error(
       "recordTape cannot start inside tf.grads, tf.variableGrads or another recording " +
