@@ -27,6 +27,7 @@ import {
   type GatherV2Attrs,
   type KernelConfig,
   type KernelFunc,
+  type MaxPoolAttrs,
   type MaxPoolGradAttrs,
   type SoftmaxAttrs,
   type SumAttrs,
@@ -749,6 +750,7 @@ function _reducePlan(
  * `Sum` (or `Mean`) of a `_reducePlan` in plain JS, bit-identical to the cpu kernel: it sums
  * each output in float64 in the same order (the reduced index ascending), after dividing each
  * element by the count and rounding to float32 for `Mean` (its Mean is RealDiv, then Sum).
+ * (`_reduceKernel` repeats the loop for int32, which keeps this one monomorphic.)
  */
 function _reduceJs(
   { outer, reduced, inner }: { outer: number; reduced: number; inner: number },
@@ -768,26 +770,46 @@ function _reduceJs(
 
 /**
  * `Sum` or `Mean` of a float32 tensor over any axes that form one block once size-1 axes are
- * dropped (`_reducePlan`): from `NATIVE_MIN_SIZE` elements over a leading or a trailing block
- * (or all axes) a oneDNN matrix product with a vector of ones (`sumMatrix`, float32
- * accumulation), else a JS loop (`_reduceJs`; a middle block such as the global average pool
- * `mean(x, [1, 2])` of NHWC, for which the cpu kernel first transposes x).
+ * dropped (`_reducePlan`): from `NATIVE_MIN_SIZE` elements over a trailing block, or a leading
+ * block that leaves rows of at least `_SHORT_ROW` values, a oneDNN matrix product with a vector
+ * of ones (`sumMatrix`, float32 accumulation), else a JS loop (`_reduceJs`; a middle block such
+ * as the global average pool `mean(x, [1, 2])` of NHWC, for which the cpu kernel first
+ * transposes x, or per-class sums over a few classes). An int32 `Sum` runs the JS loop too.
  */
 function _reduceKernel(mean: boolean): _Body {
   return (args) => {
     const backend = args.backend as _Backend;
     const { x } = args.inputs as { x: TensorInfo };
     const a = args.attrs as unknown as SumAttrs;
-    const xv = _values(backend, x);
-    if (!xv || x.dtype !== "float32" || xv.length === 0) return undefined;
     const axes = util.parseAxisParam(a.axis, x.shape);
     const plan = _reducePlan(x.shape, axes);
     if (!plan) return undefined;
     const [outShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
     const shape = a.keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
     const { outer, reduced, inner } = plan;
+    if (x.dtype === "int32" && !mean) {
+      // Class counts of one-hot labels: the cpu kernel transposes first (4 ms for [8, 32, 32,
+      // 7]); the same float64 sums, stored as int32, here. (The cpu backend's int32 data may sit
+      // in a Float32Array, as its oneHot leaves it.)
+      const iv = backend.data.get(x.dataId)?.values;
+      if (!(iv instanceof Int32Array || iv instanceof Float32Array) || iv.length === 0) {
+        return undefined;
+      }
+      const y = new Int32Array(outer * inner);
+      const acc = new Float64Array(inner);
+      for (let o = 0, k = 0; o < outer; o++) {
+        acc.fill(0);
+        for (let r = 0; r < reduced; r++) for (let i = 0; i < inner; i++, k++) acc[i] += iv[k];
+        y.set(acc, o * inner);
+      }
+      return new _Js(backend.makeTensorInfo(shape, "int32", y));
+    }
+    const xv = _values(backend, x);
+    if (!xv || x.dtype !== "float32" || xv.length === 0) return undefined;
     const y = _alloc(backend, outer * inner);
-    if (xv.length >= NATIVE_MIN_SIZE && (outer === 1 || inner === 1)) {
+    // oneDNN's product with a vector of ones, except over rows of fewer than _SHORT_ROW values
+    // (per-class sums of [N, H, W, classes] logits), where it runs far below the JS loop.
+    if (xv.length >= NATIVE_MIN_SIZE && (inner === 1 || (outer === 1 && inner >= _SHORT_ROW))) {
       const overRows = outer === 1;
       const [rows, cols] = overRows ? [reduced, inner] : [outer, reduced];
       sumMatrix(rows, cols, overRows, mean ? 1 / reduced : 1, xv, y);
@@ -796,6 +818,72 @@ function _reduceKernel(mean: boolean): _Body {
     _reduceJs(plan, mean, xv, y);
     return new _Js(_out(backend, shape, y));
   };
+}
+
+/** Rows shorter than this are summed by `_reduceJs` (see `_reduceKernel`). */
+const _SHORT_ROW = 16;
+
+/**
+ * `MaxPool` of float32 data as one JS pass, bit-identical to the cpu kernel (`pool` of
+ * tfjs-backend-cpu): each window's valid pixels in row-major order, the first strictly larger
+ * value kept (so NaN never wins and, of +0 and −0, the first seen), −∞ for an empty window. The
+ * cpu kernel walks channel by channel through the strided input and allocates a fresh output
+ * (1.2 ms for the U-Net's three pools in a training step).
+ */
+function _maxPool(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const a = args.attrs as unknown as MaxPoolAttrs;
+  const xv = _values(backend, x);
+  if (!xv || x.dtype !== "float32" || x.shape.length !== 4) return undefined;
+  if (!backend_util.eitherStridesOrDilationsAreOne(a.strides, 1)) return undefined;
+  const info = backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const { strideHeight: sh, strideWidth: sw } = info;
+  const fh = info.effectiveFilterHeight, fw = info.effectiveFilterWidth;
+  const top = info.padInfo.top, left = info.padInfo.left;
+  const y = _alloc(backend, util.sizeFromShape(info.outShape));
+  for (let b = 0, o = 0; b < batchSize; b++) {
+    for (let yR = 0; yR < outHeight; yR++) {
+      const r0 = Math.max(0, yR * sh - top), r1 = Math.min(inHeight, yR * sh - top + fh);
+      for (let yC = 0; yC < outWidth; yC++, o += c) {
+        const c0 = Math.max(0, yC * sw - left), c1 = Math.min(inWidth, yC * sw - left + fw);
+        // Channels innermost (contiguous); each channel still sees its window in row-major order.
+        y.fill(Number.NEGATIVE_INFINITY, o, o + c);
+        for (let xR = r0; xR < r1; xR++) {
+          for (let xC = c0, k = ((b * inHeight + xR) * inWidth + c0) * c; xC < c1; xC++) {
+            for (let d = 0; d < c; d++, k++) {
+              const p = xv[k];
+              if (p > y[o + d]) y[o + d] = p;
+            }
+          }
+        }
+      }
+    }
+  }
+  return _out(backend, info.outShape, y);
+}
+
+/**
+ * `Exp` of float32 data as one loop of `Math.exp` into a pooled buffer, bit-identical to the cpu
+ * kernel (which calls it through a closure per element into a fresh array): 2.3 ms for the two
+ * of a U-Net step's cross-entropy.
+ */
+function _exp(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const backend = args.backend as _Backend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const xv = _values(backend, x);
+  if (!xv || x.dtype !== "float32") return undefined;
+  const y = _alloc(backend, xv.length);
+  for (let i = 0; i < xv.length; i++) y[i] = Math.exp(xv[i]);
+  return _out(backend, [...x.shape], y);
 }
 
 /**
@@ -1069,6 +1157,8 @@ const _JS: Record<string, _Body> = {
   GatherV2: _gather,
   ClipByValue: _clipByValue,
   DepthwiseConv2dNative: _depthwiseConv2d,
+  MaxPool: _maxPool,
+  Exp: _exp,
 };
 
 /**

@@ -166,17 +166,18 @@ for (const seg of [false, true]) {
       assert.ok(err <= 1e-3, `${path}: change after ${STEPS} steps off by ${err}`);
     }
     // The onednn run used its native kernels: convolutions, PReLU and training-mode batch
-    // norm (one kernel each way) always; the bias add and its gradient's sum on the larger
-    // tensors (the smaller ones fall back by design; since batch norm is one kernel, these
-    // tiny models have no other element-wise work of NATIVE_MIN_SIZE: the other kernels'
-    // native paths are checked in register_onednn_backend_test.ts); the plain-JS max-pool
-    // gradient (and concat/split in U-Net).
+    // norm (one kernel each way) always; the bias add on the larger tensors (the smaller ones
+    // fall back by design; since batch norm is one kernel, these tiny models have no other
+    // element-wise work of NATIVE_MIN_SIZE: the other kernels' native paths are checked in
+    // register_onednn_backend_test.ts); plain JS for the max pool and its gradient, the
+    // bias gradients' sums (rows of 3 or 4 channels, too short for oneDNN's product), and
+    // concat/split in U-Net.
     const convs = ["Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"];
     const bn = [BATCH_NORM_TRAIN_KERNEL, BATCH_NORM_TRAIN_GRAD_KERNEL];
     assertCalls(dnn.calls, [...convs, ...bn, "Prelu", PRELU_GRAD_KERNEL], "native");
-    const elementwise = ["Add", "Sum"];
-    assertCalls(dnn.calls, elementwise, "native", true);
-    assertCalls(dnn.calls, seg ? ["MaxPoolGrad", "SplitV", "Concat"] : ["MaxPoolGrad"], "js");
+    assertCalls(dnn.calls, ["Add"], "native", true);
+    const js = ["MaxPool", "MaxPoolGrad", "Sum"];
+    assertCalls(dnn.calls, seg ? [...js, "SplitV", "Concat"] : js, "js", true);
     // No optimizer slots (SGD): the tensor count is flat from the first step.
     assert.deepEqual(dnn.tensors, dnn.tensors.map(() => dnn.tensors[0]));
     assert.equal(tf.memory().numTensors, start);

@@ -258,6 +258,8 @@ const _JS_CASES: Record<string, () => unknown> = {
   Softmax: () => tf.softmax(_big(1)),
   GatherV2: () => tf.gather(_big(1), tf.tensor1d([3, 0, 1], "int32")),
   ClipByValue: () => tf.clipByValue(_big(1), -0.5, 0.5),
+  MaxPool: () => tf.maxPool(_big(1) as tf.Tensor4D, 2, 2, "valid"),
+  Exp: () => tf.exp(_big(1)),
   DepthwiseConv2dNative: () =>
     tf.depthwiseConv2d(_big(1) as tf.Tensor4D, _big(2, [3, 3, 16, 1]) as tf.Tensor4D, 1, "same"),
 };
@@ -852,6 +854,53 @@ test("Sum and Mean on onednn over a middle block of axes run the JS loop, bit-id
       }, 1e-5);
     }
   }
+});
+
+test("Sum on onednn over rows of a few classes, and int32 Sum, run the JS loop, bit-identical to cpu", async () => {
+  const rng = new Rng(27);
+  for (const c of [3, 7, 15]) {
+    const x = _spec(rng, [8, 16, 16, c]); // ≥ NATIVE_MIN_SIZE values
+    await sameBits(`sum [0, 1, 2] of [8, 16, 16, ${c}]`, [x], (a) => tf.sum(a, [0, 1, 2]), {
+      Sum: "js",
+    });
+    await sameBits(`mean [0, 1, 2] of [8, 16, 16, ${c}]`, [x], (a) => tf.mean(a, [0, 1, 2]), {
+      Mean: "js",
+    });
+  }
+  // Class counts of one-hot labels (the cpu backend keeps oneHot's int32 data in a Float32Array),
+  // and of an int32 tensor made by cast (an Int32Array).
+  const labels = _spec(rng, [4, 16, 16]);
+  await sameBits("sum of one-hot int32 labels", [labels], (a) => {
+    const k = tf.cast(tf.mul(tf.abs(a), 3), "int32") as tf.Tensor3D;
+    return tf.cast(tf.sum(tf.oneHot(k, 7), [0, 1, 2]), "float32");
+  }, { Sum: "js" });
+  await sameBits("sum of a cast int32 tensor, keepDims", [labels], (a) => {
+    const k = tf.cast(tf.mul(a, 1000), "int32");
+    return tf.cast(tf.sum(k, [0, 1], true), "float32");
+  }, { Sum: "js" });
+});
+
+test("Exp and MaxPool on onednn run their JS loops, bit-identical to cpu (pads, strides, ties, NaN, ±0)", async () => {
+  const rng = new Rng(28);
+  const x = _spec(rng, [3, 9, 11, 5], 4);
+  await sameBits("exp", [x], (a) => tf.exp(a), { Exp: "js" });
+  for (const [k, stride, pad] of [[2, 2, "valid"], [3, 2, "same"], [3, 1, "same"], [2, 3, 1]]) {
+    await sameBits(
+      `max pool ${k}×${k}, stride ${stride}, pad ${pad}`,
+      [x],
+      (a) => tf.maxPool(a as tf.Tensor4D, k as number, stride as number, pad as "same"),
+      { MaxPool: "js" },
+    );
+  }
+  const odd: _Spec = {
+    shape: [1, 2, 6, 1],
+    // Windows: [+0, −0, −1, −2] (the first zero wins: +0), [NaN, 1, −∞, NaN], all NaN (−∞).
+    values: new Float32Array([0, -0, NaN, 1, NaN, NaN, -1, -2, -Infinity, NaN, NaN, NaN]),
+  };
+  await sameBits("max pool with ±0, NaN, −∞", [odd], (a) => {
+    // 1/y tells +0 from −0 (±∞); NaN stays NaN.
+    return tf.div(1, tf.maxPool(a as tf.Tensor4D, 2, 2, "valid"));
+  }, { MaxPool: "js" });
 });
 
 test("Sum and Mean on onednn over several blocks of axes fall back to the cpu kernels by design, and match cpu", async () => {
