@@ -20,7 +20,11 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../util/rng.ts";
-import { batchNormTrain, batchNormTrainApplies } from "../backend/onednn/batch_norm_train.ts";
+import {
+  batchNormTrain,
+  batchNormTrainApplies,
+  runningStatistics,
+} from "../backend/onednn/batch_norm_train.ts";
 
 /** How a forward pass runs. */
 export interface ForwardContext {
@@ -228,11 +232,13 @@ export function batchNorm(
   const { mean, variance } = native ?? tf.moments(x, [0, 1, 2]);
   if (ctx.updates) {
     const n = x.shape[0] * x.shape[1] * x.shape[2];
-    const unbiased = tf.mul(variance, n / Math.max(1, n - 1));
-    const newMean = tf.add(tf.mul(mm, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM));
-    const newVar = tf.add(
-      tf.mul(mv, 1 - BN_MOMENTUM),
-      tf.mul(unbiased, BN_MOMENTUM),
+    const [newMean, newVar] = runningStatistics(
+      mm,
+      mv,
+      mean as tf.Tensor1D,
+      variance as tf.Tensor1D,
+      n,
+      BN_MOMENTUM,
     );
     ctx.updates.set(mm.name, tf.keep(newMean));
     ctx.updates.set(mv.name, tf.keep(newVar));

@@ -57,7 +57,11 @@ import {
   sumMatrix,
   tanhBackward,
 } from "./_dnnl.ts";
-import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from "./batch_norm_train.ts";
+import {
+  BATCH_NORM_TRAIN_GRAD_KERNEL,
+  BATCH_NORM_TRAIN_KERNEL,
+  RUNNING_STATISTICS_KERNEL,
+} from "./batch_norm_train.ts";
 
 /** Below this many elements, element-wise work stays in JS (an FFI call costs ~5 µs). */
 export const NATIVE_MIN_SIZE = 4096;
@@ -1128,6 +1132,32 @@ function _clipByValue(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
   return _out(backend, [...x.shape], y);
 }
 
+/**
+ * The running statistics of `runningStatistics` in one JS loop, with the roundings of the ops it
+ * replaces (each product and sum of two float32 values rounded to float32, the scalars too, as
+ * `tf.mul(t, 0.9)` makes 0.9 a float32 scalar): bit-identical to them, in one kernel call
+ * instead of seven per batch-norm layer.
+ */
+function _runningStatistics(args: Parameters<KernelFunc>[0]): TensorInfo[] {
+  const backend = args.backend as _Backend;
+  const { movingMean, movingVariance, mean, variance } = args.inputs as Record<string, TensorInfo>;
+  const { count, momentum } = args.attrs as unknown as { count: number; momentum: number };
+  const [mm, mv, m, v] = [movingMean, movingVariance, mean, variance].map((t) => {
+    const values = _values(backend, t);
+    if (!values) throw new TypeError(`${RUNNING_STATISTICS_KERNEL} takes float32 inputs`);
+    return values;
+  });
+  const keep = Math.fround(1 - momentum), take = Math.fround(momentum);
+  const unbias = Math.fround(count / Math.max(1, count - 1));
+  const newMean = new Float32Array(m.length), newVariance = new Float32Array(m.length);
+  for (let c = 0; c < m.length; c++) {
+    newMean[c] = Math.fround(mm[c] * keep) + Math.fround(m[c] * take);
+    const unbiased = Math.fround(v[c] * unbias);
+    newVariance[c] = Math.fround(mv[c] * keep) + Math.fround(unbiased * take);
+  }
+  return [_out(backend, [m.length], newMean), _out(backend, [m.length], newVariance)];
+}
+
 /** oneDNN kernel bodies by kernel name; each falls back to the cpu kernel. */
 const _NATIVE: Record<string, _Body> = {
   Conv2D: _conv2d,
@@ -1209,6 +1239,11 @@ export function _onednnKernelConfigs(
     kernelName: BATCH_NORM_TRAIN_GRAD_KERNEL,
     backendName,
     kernelFunc: _batchNormTrainGrad,
+  });
+  configs.push({
+    kernelName: RUNNING_STATISTICS_KERNEL,
+    backendName,
+    kernelFunc: _runningStatistics as unknown as KernelFunc,
   });
   return configs;
 }

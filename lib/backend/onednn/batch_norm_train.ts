@@ -31,6 +31,12 @@ export const BATCH_NORM_TRAIN_KERNEL = "GradpromOnednnBatchNormTrain";
  */
 export const BATCH_NORM_TRAIN_GRAD_KERNEL = "GradpromOnednnBatchNormTrainGrad";
 
+/**
+ * Kernel: inputs `movingMean`, `movingVariance`, `mean`, `variance` (`[C]` each), attributes
+ * `count` and `momentum`; outputs `[newMean, newVariance]` (see {@link runningStatistics}).
+ */
+export const RUNNING_STATISTICS_KERNEL = "GradpromOnednnRunningStatistics";
+
 /** The backend these kernels are registered for (`ONEDNN_BACKEND`, not imported: see above). */
 const _BACKEND = "onednn";
 
@@ -96,6 +102,50 @@ export function batchNormTrain(
     { varianceEpsilon } as unknown as tf.NamedAttrMap,
   ) as tf.Tensor[];
   return { y: y as tf.Tensor4D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+}
+
+/**
+ * The running statistics after a training step, as PyTorch keeps them: `moving·(1 − momentum) +
+ * batch·momentum`, the variance made unbiased first (`variance·count/(count − 1)`, `count` =
+ * N·H·W). On the onednn backend one kernel computes both with the float32 roundings of the
+ * five multiplications and two additions below (bit-identical to them, checked in the tests);
+ * elsewhere, those ops.
+ *
+ * @param movingMean Running mean `[C]`.
+ * @param movingVariance Running variance `[C]`.
+ * @param mean Batch mean `[C]`.
+ * @param variance Biased batch variance `[C]`.
+ * @param count Values per channel in the batch (N·H·W).
+ * @param momentum Weight of the batch statistics.
+ * @returns The new running mean and variance (new tensors).
+ */
+export function runningStatistics(
+  movingMean: tf.Tensor1D,
+  movingVariance: tf.Tensor1D,
+  mean: tf.Tensor1D,
+  variance: tf.Tensor1D,
+  count: number,
+  momentum: number,
+): [tf.Tensor1D, tf.Tensor1D] {
+  const all = [movingMean, movingVariance, mean, variance];
+  if (
+    tf.getBackend() === _BACKEND &&
+    tf.getKernel(RUNNING_STATISTICS_KERNEL, _BACKEND) !== undefined &&
+    all.every((t) => t.dtype === "float32" && t.rank === 1 && t.size === mean.size)
+  ) {
+    return tf.engine().runKernel(
+      RUNNING_STATISTICS_KERNEL,
+      { movingMean, movingVariance, mean, variance },
+      { count, momentum } as unknown as tf.NamedAttrMap,
+    ) as [tf.Tensor1D, tf.Tensor1D];
+  }
+  return tf.tidy(() => {
+    const unbiased = tf.mul(variance, count / Math.max(1, count - 1));
+    return [
+      tf.add(tf.mul(movingMean, 1 - momentum), tf.mul(mean, momentum)),
+      tf.add(tf.mul(movingVariance, 1 - momentum), tf.mul(unbiased, momentum)),
+    ];
+  });
 }
 
 /** True if some value of `t` is not zero. */

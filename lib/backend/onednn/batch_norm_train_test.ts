@@ -32,6 +32,8 @@ import {
   BATCH_NORM_TRAIN_KERNEL,
   batchNormTrain,
   batchNormTrainApplies,
+  RUNNING_STATISTICS_KERNEL,
+  runningStatistics,
 } from "./batch_norm_train.ts";
 import {
   type KernelCallCounts,
@@ -365,3 +367,35 @@ for (const backend of ["cpu", "wasm"] as const) {
     await tf.setBackend("cpu");
   });
 }
+
+test("runningStatistics on onednn is one kernel, bit-identical to its ops on cpu", async () => {
+  const rng = new Rng(41);
+  for (const [c, count] of [[16, 8192], [7, 2], [33, 1], [128, 512]]) {
+    const values = [0, 1, 2, 3].map((k) => {
+      const a = _randn(rng, c, 3);
+      // The variances positive, as batch statistics are.
+      return k % 2 ? a.map((v) => Math.abs(v) + 0.1) : a;
+    });
+    const run = () =>
+      tf.tidy(() => {
+        const [mm, mv, m, v] = values.map((a) => tf.tensor1d(a));
+        return runningStatistics(mm, mv, m, v, count, BN_MOMENTUM);
+      }).map((t) => {
+        const out = t.dataSync() as Float32Array;
+        t.dispose();
+        return out;
+      });
+    const cpu = await on("cpu", run);
+    const dnn = await on(ONEDNN_BACKEND, run);
+    assert.deepEqual(dnn, cpu, `C = ${c}, count ${count}: the kernel and the ops differ`);
+  }
+  // One kernel call on onednn.
+  await on(ONEDNN_BACKEND, async () => {
+    const t = tf.ones([4]) as tf.Tensor1D;
+    const p = await tf.profile(() => {
+      tf.dispose(runningStatistics(t, t, t, t, 10, 0.1));
+    });
+    assert.deepEqual(p.kernels.map((k) => k.name), [RUNNING_STATISTICS_KERNEL]);
+    t.dispose();
+  });
+});
