@@ -464,16 +464,22 @@ function _whereTheTimeGoes(rows: _WorkerResult[]): string {
       "(`FusedConv2D`); the strategies' ⟨G_IP, G_VR⟩, |G_IP|², |G_VR|² over every variable " +
       "are one kernel call, and so are their combinations and λ·∇θ L_VR " +
       "(lib/strategies/_fused_kernels.ts; a quick-profile GradProm step went from 883 to 659 " +
-      "kernel calls); tanh and its gradient are native; and the small element-wise kernels, " +
-      "reductions over middle axes, softmax and gather run plain-JS loops instead of the cpu " +
-      "kernels' per-element index arithmetic, bit for bit (lib/backend/onednn/_kernels.ts). " +
-      "A Joint step backpropagates L_IP + λ·L_VR once (λ applied to the gradient entering " +
-      "VR), except on the steps that log cos(G_IP, G_VR) (about 50 a run, `cosineEvery`). " +
-      "What is left is mostly oneDNN's own time: in a quick-profile GradProm step (32×32, " +
-      "16 channels, one thread) oneDNN's verbose log puts about 15.6 of the step's ~23 ms in " +
-      "its primitives (convolutions at about 145 GFLOP/s on one AVX-512 core, batch norm, " +
-      "PReLU), and the rest in the engine's per-call bookkeeping (~660 calls: tape records, " +
-      "tidy scopes, the copies TF.js saves for the backward pass).",
+      "kernel calls); the tensors TF.js saves for the backward pass are new references to " +
+      "the same data instead of an Identity kernel call and a tape node each " +
+      "(lib/backend/saved_tensors.ts; 659 → 336 calls); batch norm's running statistics are " +
+      "one kernel per layer instead of seven; tanh and its gradient are native; batch norm " +
+      "runs oneDNN's channels-last kernel over the rows as one spatial axis (about twice as " +
+      "fast, the same bits); and the small element-wise kernels, reductions over middle axes " +
+      "or into a few classes, softmax, exp, max pooling, depthwise convolution (SSIM) and " +
+      "gather run plain-JS loops instead of the cpu kernels' per-element index arithmetic, " +
+      "bit for bit (lib/backend/onednn/_kernels.ts). A Joint step backpropagates L_IP + " +
+      "λ·L_VR once (λ applied to the gradient entering VR), except on the steps that log " +
+      "cos(G_IP, G_VR) (about 50 a run, `cosineEvery`). What is left is mostly oneDNN's own " +
+      "time: in a quick-profile GradProm step (32×32, 16 channels, one thread, about 21 ms) " +
+      "the convolutions take about 11.6 ms (about 145 GFLOP/s on one AVX-512 core for the " +
+      "16-channel ones, 60–65 GFLOP/s for the 3-channel head and tail), batch norm 2.7 ms " +
+      "and PReLU 1.3 ms; the engine's bookkeeping for the ~340 kernel calls (tape, tidy " +
+      "scopes) most of the rest.",
   );
   return parts.join("\n\n");
 }

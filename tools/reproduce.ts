@@ -18,6 +18,12 @@ import { mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { getExperiment } from "../lib/experiments/registry.ts";
 import { NOTEBOOKS } from "../lib/experiments/notebook_index.ts";
+import { FigureExporter } from "../lib/figures/figure_exporter.ts";
+import {
+  FIGURE_SERVER_ENV,
+  type FigureServer,
+  serveFigures,
+} from "../lib/figures/figure_server.ts";
 import { REPO_ROOT, ResultsCache, writeFileAtomic } from "../lib/experiments/results_cache.ts";
 import { runGrid } from "../lib/experiments/run_grid.ts";
 import { experimentReport, gateDynamicsFigure, tableFigures } from "../lib/experiments/report.ts";
@@ -134,6 +140,9 @@ async function main(args: string[]): Promise<void> {
   //    (each is a kernel process that mostly starts up and type-checks).
   const executed: string[] = [];
   await mkdir(join(out, "notebooks"), { recursive: true });
+  // One Chromium draws every notebook's static figures (a kernel would otherwise start its own,
+  // ~4 s each); without Chromium the kernels say so in each figure, as they do alone.
+  await using figures = await _figureServer();
   const queue = notebooks.map((nb, i) => ({ nb, i }));
   const lanes = Math.max(1, Math.min(2, navigator.hardwareConcurrency || 1));
   await Promise.all(
@@ -151,6 +160,7 @@ async function main(args: string[]): Promise<void> {
               GRADPROM_SEEDS: String(seeds),
               GRADPROM_CACHE: cache.dir,
               ...(dataRoot ? { GRADPROM_DATA: dataRoot } : {}),
+              ...(figures.server ? { [FIGURE_SERVER_ENV]: figures.server.url } : {}),
             },
           },
         ).catch((e) => {
@@ -214,4 +224,27 @@ if (import.meta.main) {
     console.error(`\nreproduce: error: ${(e as Error).message}`);
     Deno.exit(1);
   }
+}
+
+/**
+ * A figure server for the notebooks (`lib/figures/figure_server.ts`), or none when Chromium
+ * cannot start (each kernel then reports it in its figures, as it would alone).
+ */
+async function _figureServer(): Promise<
+  { server?: FigureServer; [Symbol.asyncDispose](): Promise<void> }
+> {
+  let exporter: FigureExporter | undefined;
+  try {
+    exporter = await FigureExporter.launch();
+  } catch {
+    return { [Symbol.asyncDispose]: async () => {} };
+  }
+  const server = serveFigures(exporter);
+  return {
+    server,
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await exporter.close();
+    },
+  };
 }

@@ -56,8 +56,24 @@ export type ExporterSource = (() => Promise<StaticFigureExporter>) | null;
 export const STATIC_FIGURES_ENV = "GRADPROM_STATIC_FIGURES";
 
 /** The process's shared headless Chromium (loaded only when a figure is displayed). */
-const _sharedExporter = async (): Promise<StaticFigureExporter> =>
+const _localExporter = async (): Promise<StaticFigureExporter> =>
   (await import("../figures/shared_exporter.ts")).sharedFigureExporter();
+
+/**
+ * The figure server named by `GRADPROM_FIGURE_SERVER` (`deno task reproduce` serves one
+ * Chromium to all its notebooks: `lib/figures/figure_server.ts`), else, or when it cannot be
+ * reached, the process's own Chromium.
+ */
+let _remote: StaticFigureExporter | undefined;
+const _sharedExporter = async (): Promise<StaticFigureExporter> => {
+  const { FIGURE_SERVER_ENV, remoteFigureExporter } = await import(
+    "../figures/figure_server.ts"
+  );
+  const url = Deno.env.get(FIGURE_SERVER_ENV);
+  if (!url) return await _localExporter();
+  _remote ??= remoteFigureExporter(url, _localExporter);
+  return _remote;
+};
 
 /**
  * Wraps a figure so that a notebook cell displays it: interactive Plotly JSON,
