@@ -6,6 +6,7 @@ import type { Module } from "../models/module.ts";
 import { resNet } from "../models/resnet.ts";
 import { srResNet } from "../models/sr_resnet.ts";
 import { gradProm } from "../strategies/grad_prom.ts";
+import { joint } from "../strategies/joint.ts";
 import { Rng } from "../util/rng.ts";
 import { type TrainEvent, trainLoop, type VrBatch } from "./train_loop.ts";
 import { NonFiniteLossError, type TrainBatch, type TrainStepSetup } from "./train_step.ts";
@@ -244,4 +245,38 @@ Deno.test("trainLoop() keeps one series per auxiliary, named by auxTasks, and ch
     segOptimizer.dispose();
     tf.dispose(data);
   }
+});
+
+Deno.test("trainLoop() with Joint measures the cosine every cosineEvery steps only, GradProm every step; cosineEvery is checked", async () => {
+  const data = toyData();
+  const run = async (strategy: TrainStepSetup["strategy"], cosineEvery?: number) => {
+    const setup = { ...ipVrSetup(), strategy };
+    try {
+      const { log } = await trainLoop({
+        setup,
+        batches: toyBatches(data, 3),
+        steps: 12,
+        progress: false,
+        layerEvery: 4,
+        ...(cosineEvery !== undefined ? { cosineEvery } : {}),
+      });
+      return log;
+    } finally {
+      disposeSetup(setup);
+    }
+  };
+  const measured = (log: { cosine: number[] }) =>
+    log.cosine.flatMap((c, i) => (Number.isFinite(c) ? [i + 1] : []));
+  // Default: the per-layer log's steps (1, 5, 9 with layerEvery 4).
+  const j = await run(joint);
+  assert.deepEqual(measured(j), [1, 5, 9]);
+  assert.deepEqual(j.layers!.steps, [1, 5, 9]);
+  assert.ok(j.auxWeight.every((w) => w === 1), `${j.auxWeight}`);
+  assert.ok(j.lossVr.every(Number.isFinite));
+  assert.deepEqual(measured(await run(joint, 3)), [1, 4, 5, 7, 9, 10]);
+  assert.deepEqual(measured(await run(gradProm(), 3)), Array.from({ length: 12 }, (_, i) => i + 1));
+  for (const bad of [0, 1.5, -2]) {
+    await assert.rejects(() => run(joint, bad), /Expected cosineEvery to be an integer ≥ 1/);
+  }
+  tf.dispose([data.images, data.labels]);
 });
