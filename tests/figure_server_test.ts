@@ -6,16 +6,10 @@
 import assert from "node:assert/strict";
 import { FigureExporter } from "../lib/figures/figure_exporter.ts";
 import { remoteFigureExporter, serveFigures } from "../lib/figures/figure_server.ts";
-import { ChromiumNotFoundError, findChromium } from "../lib/figures/find_chromium.ts";
+import { chromiumForTests } from "./_chromium.ts";
 import type { PlotlyFigure, StaticFigureExporter } from "../lib/plots/plotly.ts";
 
-let chromium: string | null = null, skip = "";
-try {
-  chromium = await findChromium();
-} catch (e) {
-  if (!(e instanceof ChromiumNotFoundError)) throw e;
-  skip = ` (skipped: ${e.message})`;
-}
+const { chromium, skip } = await chromiumForTests("figure_server_test");
 
 const FIG: PlotlyFigure = {
   data: [{ type: "bar", x: ["Joint", "GradProm"], y: [22.3, 22.5] }],

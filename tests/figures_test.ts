@@ -10,17 +10,11 @@ import { ResultsCache } from "../lib/experiments/results_cache.ts";
 import { exportFigures } from "../lib/figures/export_figures.ts";
 import { FigureExporter } from "../lib/figures/figure_exporter.ts";
 import { ChromiumNotFoundError, findChromium } from "../lib/figures/find_chromium.ts";
+import { chromiumForTests } from "./_chromium.ts";
 import type { FigureSpec } from "../lib/figures/registry.ts";
 import type { PlotlyFigure } from "../lib/plots/plotly.ts";
 
-let chromium: string | null = null, skip = "";
-try {
-  chromium = await findChromium();
-} catch (e) {
-  if (!(e instanceof ChromiumNotFoundError)) throw e;
-  skip = ` (skipped: ${e.message})`;
-  console.warn(`figures_test${skip}`);
-}
+const { chromium, skip } = await chromiumForTests("figures_test");
 
 /** Small, but with what makes SVG output random without a seeded Math.random: clip paths. */
 const small: PlotlyFigure = {
