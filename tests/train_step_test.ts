@@ -194,6 +194,36 @@ Deno.test("trainStep() runs one forward pass of IP and VR per step (Joint, GradP
   }
 });
 
+// Nothing differentiates with respect to the input image, so no backward pass convolves back into
+// it: the one backward-data convolution that lands on an image-shaped tensor is VR's first layer's,
+// the gradient of L_VR with respect to the enhanced image, on which G_VR depends.
+Deno.test("trainStep() computes no gradient of the input image (GradProm, Joint one-pass, no VR)", async () => {
+  const cases: [VrMode, boolean, number][] = [["trained", true, 1], ["trained", false, 1], [
+    "none",
+    true,
+    0,
+  ]];
+  for (const [mode, gradPromStep, expected] of cases) {
+    const s = {
+      ...setup(mode),
+      ...(gradPromStep ? {} : { strategy: joint, measureCosine: false }),
+    };
+    const b = toyBatch(new Rng(4));
+    trainStep(s, b);
+    const image = JSON.stringify(b.input.shape);
+    const p = await tf.profile(() => {
+      trainStep(s, b);
+    });
+    const intoImage = p.kernels.filter((k) =>
+      k.name === "Conv2DBackpropInput" && JSON.stringify(k.outputShapes[0]) === image
+    );
+    assert.ok(p.kernels.some((k) => k.name === "Conv2DBackpropFilter"), mode);
+    assert.equal(intoImage.length, expected, `${mode}, ${gradPromStep ? "GradProm" : "Joint"}`);
+    tf.dispose([b.input, b.target, b.labels]);
+    dispose(s);
+  }
+});
+
 // Joint's update is G_IP + G_VR whatever the two are, so a step that does not measure their
 // cosine backpropagates L_IP + λ·L_VR once, as PyTorch's joint training does: one backward pass
 // through IP instead of two, and the same training as the two-pass step up to float rounding.

@@ -9,6 +9,12 @@
  * "gradient function not found for Greater" as soon as `tf.where(tf.greater(a, b), …)` lies
  * between the loss and a variable.
  *
+ * `FusedConv2D` (convolution plus bias, no activation) gets a gradient of its own kernel, so that
+ * `lib/models/module.ts`'s `conv` can run the kernel directly: `tf.fused.conv2d` wraps it in a
+ * custom gradient that computes the gradient of every input at once, including the input image's
+ * (a convolution of the full output back to the input) that no step needs. A kernel gradient is
+ * one function per input, and the tape calls only those on a path from a variable.
+ *
  * @module
  */
 
@@ -32,6 +38,58 @@ const _NON_DIFFERENTIABLE: Readonly<Record<string, readonly string[]>> = {
   IsFinite: ["x"],
   All: ["x"],
   Any: ["x"],
+};
+
+/**
+ * The gradient of `FusedConv2D` without an activation: the same `Conv2DBackpropInput`,
+ * `Conv2DBackpropFilter` and bias sum over N, H, W that `tf.fused.conv2d`'s custom gradient runs,
+ * one function per input. Registered only for activation "linear" (others throw when
+ * differentiated: `tf.fused.conv2d` handles those with its own gradient).
+ */
+const _FUSED_CONV2D_GRADIENT: tf.GradConfig = {
+  kernelName: "FusedConv2D",
+  inputsToSave: ["x", "filter"],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const a = attrs as unknown as {
+      strides: number | [number, number];
+      pad: "same" | "valid" | number;
+      dataFormat: "NHWC" | "NCHW";
+      dilations: number | [number, number];
+      dimRoundingMode?: "floor" | "round" | "ceil";
+      activation?: string;
+    };
+    if ((a.activation ?? "linear") !== "linear") {
+      throw new Error(
+        `Expected FusedConv2D with activation "linear" to differentiate through its kernel ` +
+          `gradient but found "${a.activation}"; use tf.fused.conv2d, which has its own`,
+      );
+    }
+    const d = typeof a.dilations === "number" ? [a.dilations, a.dilations] : a.dilations ?? [1, 1];
+    if (a.dataFormat !== "NHWC" || d[0] !== 1 || d[1] !== 1) {
+      throw new Error(
+        `Expected FusedConv2D in NHWC without dilation to differentiate but found ` +
+          `${a.dataFormat}, dilations ${d}`,
+      );
+    }
+    const g = dy as tf.Tensor4D;
+    const common = { strides: a.strides, pad: a.pad, dataFormat: a.dataFormat };
+    return {
+      x: () =>
+        tf.engine().runKernel("Conv2DBackpropInput", { dy: g, filter }, {
+          ...common,
+          dimRoundingMode: a.dimRoundingMode,
+          inputShape: x.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      filter: () =>
+        tf.engine().runKernel("Conv2DBackpropFilter", { x, dy: g }, {
+          ...common,
+          dimRoundingMode: a.dimRoundingMode,
+          filterShape: filter.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      bias: () => tf.sum(g, [0, 1, 2]),
+    };
+  },
 };
 
 let _done = false;
@@ -78,6 +136,10 @@ export function registerGradients(): string[] {
         ),
     });
     added.push(kernelName);
+  }
+  if (tf.getGradient(_FUSED_CONV2D_GRADIENT.kernelName) === undefined) {
+    tf.registerGradient(_FUSED_CONV2D_GRADIENT);
+    added.push(_FUSED_CONV2D_GRADIENT.kernelName);
   }
   _done = true;
   return added;

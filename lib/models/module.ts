@@ -181,13 +181,29 @@ export function convParams(
 /**
  * Applies a convolution registered by {@link convParams} ('same' padding). With a bias it is one
  * `FusedConv2D` kernel (the bias added inside the convolution; its gradient is the sum of `dy`
- * over N, H, W, as an added bias's), rather than a convolution and an `Add`.
+ * over N, H, W, as an added bias's), rather than a convolution and an `Add`. The kernel runs
+ * directly, with the gradient `lib/backend/register_gradients.ts` registers for it, not through
+ * `tf.fused.conv2d`, whose custom gradient would also compute the gradient of `x` where nothing
+ * needs it (a network's input image: a full backward-data convolution per backward pass).
  */
 export function conv(m: Module, path: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
   const filter = m.p(`${path}/kernel`) as tf.Tensor4D;
   const bias = m.params.get(m.key(`${path}/bias`));
   if (!bias) return tf.conv2d(x, filter, stride, "same");
-  return tf.fused.conv2d({ x, filter, strides: stride, pad: "same", bias });
+  if (x.rank !== 4 || x.shape[3] !== filter.shape[2]) {
+    throw new RangeError(
+      `Expected ${path}'s input as [n, h, w, ${filter.shape[2]}] but found [${x.shape}]`,
+    );
+  }
+  return tf.engine().runKernel("FusedConv2D", { x, filter, bias }, {
+    strides: stride,
+    pad: "same",
+    dataFormat: "NHWC",
+    dilations: 1,
+    dimRoundingMode: undefined,
+    activation: "linear",
+    leakyreluAlpha: undefined,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /** Registers batch-norm scale, shift and running statistics for `c` channels. */
