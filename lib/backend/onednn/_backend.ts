@@ -52,6 +52,19 @@ export class _OnednnBackend extends MathBackendCPU {
     return new Float32Array(n);
   }
 
+  /**
+   * Hands back an array from {@link alloc} that never became a tensor's data (a kernel's
+   * scratch buffer), for a later `alloc` of the same length.
+   */
+  release(a: Float32Array): void {
+    const buf = a.buffer;
+    if (
+      a.length < _MIN_POOLED || !(buf instanceof ArrayBuffer) || a.byteLength !== buf.byteLength ||
+      this.#users.has(buf) || this.#foreign.has(buf)
+    ) return;
+    this.#recycle(buf);
+  }
+
   /** Number of bytes waiting in the pool (for tests). */
   get pooledBytes(): number {
     return this.#freeBytes;

@@ -38,6 +38,12 @@ import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { maxPoolGradInfo, maxPoolGradInto } from "../_max_pool_grad.ts";
 import { _OnednnBackend } from "./_backend.ts";
 import {
+  narrowConvBackwardWeights,
+  narrowConvForward,
+  narrowOutputConv,
+  type NarrowScratch,
+} from "./_narrow_conv.ts";
+import {
   batchNormForward,
   batchNormTrainBackward,
   batchNormTrainForward,
@@ -86,6 +92,13 @@ function _alloc(backend: unknown, n: number): F32 {
   return backend instanceof _OnednnBackend ? backend.alloc(n) : new Float32Array(n);
 }
 
+/** Scratch buffers from the backend's pool (plain arrays on another backend). */
+function _scratch(backend: unknown): NarrowScratch {
+  return backend instanceof _OnednnBackend
+    ? { alloc: (n) => backend.alloc(n), release: (a) => backend.release(a) }
+    : { alloc: (n) => new Float32Array(n), release: () => {} };
+}
+
 function _out(backend: _Backend, shape: number[], values: F32): TensorInfo {
   return backend.makeTensorInfo(shape, "float32", values);
 }
@@ -109,10 +122,19 @@ function _geometry(info: backend_util.Conv2DInfo): ConvGeometry {
   };
 }
 
-/** True if oneDNN can run this convolution (empty or negative-size ones go to JS). */
+/**
+ * True if oneDNN can run this convolution: not empty, no negative padding, and an output size
+ * that follows from the input, filter, strides and padding. (TF.js sizes the output of a
+ * non-square filter with a numeric `pad` from the filter's height in both directions; the cpu
+ * kernel runs that geometry, oneDNN refuses it.)
+ */
 function _convable(g: ConvGeometry): boolean {
+  const out = (size: number, k: number, s: number, d: number, lo: number, hi: number) =>
+    Math.floor((size + lo + hi - ((k - 1) * d + 1)) / s) + 1;
   return g.n > 0 && g.outH > 0 && g.outW > 0 && g.inC > 0 && g.outC > 0 &&
-    g.pad.every((p) => p >= 0);
+    g.pad.every((p) => p >= 0) &&
+    g.outH === out(g.inH, g.kh, g.strides[0], g.dilations[0], g.pad[0], g.pad[1]) &&
+    g.outW === out(g.inW, g.kw, g.strides[1], g.dilations[1], g.pad[2], g.pad[3]);
 }
 
 /** How the calls of one replacement kernel ran (see `nativeCallCounts`). */
@@ -240,7 +262,8 @@ function _convForward(
     if (bv === null) return undefined;
   }
   const y = _alloc(backend, util.sizeFromShape(info.outShape));
-  convForward(g, xv, wv, bv, y);
+  if (narrowOutputConv(g)) narrowConvForward(g, xv, wv, bv, y, _scratch(backend));
+  else convForward(g, xv, wv, bv, y);
   if (relu) reluForward(y, y);
   return _out(backend, info.outShape, y);
 }
@@ -319,7 +342,8 @@ function _conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo | un
   const g = _backwardGeometry(x.shape as _Shape4, a.filterShape, a, a.dilations ?? 1, dy);
   if (!g) return undefined;
   const dw = _alloc(backend, util.sizeFromShape(a.filterShape));
-  convBackwardWeights(g, xv, dyv, dw);
+  if (narrowOutputConv(g)) narrowConvBackwardWeights(g, xv, dyv, dw, _scratch(backend));
+  else convBackwardWeights(g, xv, dyv, dw);
   return _out(backend, [...a.filterShape], dw);
 }
 

@@ -19,6 +19,7 @@ import {
   TANH_GRAD_KERNEL,
 } from "./_kernels.ts";
 import { convImplementations } from "./_dnnl.ts";
+import { narrowConvCalls } from "./_narrow_conv.ts";
 import { ssimPerImage } from "../../metrics/ssim.ts";
 import {
   BATCH_NORM_TRAIN_GRAD_KERNEL,
@@ -320,6 +321,55 @@ test("conv2d on onednn runs natively and matches cpu, forward and backward (rand
     );
   }
   assert.ok(convImplementations().length >= 3, `${convImplementations()}`);
+});
+
+test("convolutions into 1–4 channels on onednn take the row-split path and match cpu (bias, relu, filter gradient; every padding, even and non-square filters)", async () => {
+  const rng = new Rng(17);
+  const before = { ...narrowConvCalls };
+  for (let i = 0; i < 16; i++) {
+    // Filters from 5×5 over 32 channels: where the row split pays (narrowOutputConv).
+    const kh = 5 + rng.int(5), kw = 5 + rng.int(5);
+    const n = 1 + rng.int(2), h = kh + rng.int(6), w = kw + rng.int(6);
+    const cin = 32 + rng.int(9), cout = 1 + rng.int(4);
+    // A numeric pad with a non-square filter has TF.js's own output size (below).
+    const random = randomPad(rng);
+    const pad = typeof random === "number" && kh !== kw ? "same" : random;
+    const x = _spec(rng, [n, h, w, cin]);
+    const f = _spec(rng, [kh, kw, cin, cout], 0.3);
+    const b = _spec(rng, [cout]);
+    const what = `x=[${x.shape}] f=[${f.shape}] pad=${JSON.stringify(pad)}`;
+    const fused = i % 2 === 1;
+    await agree(
+      what,
+      fused ? [x, f, b] : [x, f],
+      (xt, ft, bt) =>
+        fused
+          ? tf.fused.conv2d({
+            x: xt as tf.Tensor4D,
+            filter: ft as tf.Tensor4D,
+            bias: bt,
+            strides: 1,
+            pad,
+            activation: i % 4 === 1 ? "relu" : "linear",
+          })
+          : tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, 1, pad),
+      {
+        forward: { [fused ? "FusedConv2D" : "Conv2D"]: "native" },
+        backward: { Conv2DBackpropInput: "native", Conv2DBackpropFilter: "native" },
+      },
+    );
+  }
+  assert.ok(narrowConvCalls.forward >= before.forward + 16, JSON.stringify(narrowConvCalls));
+  assert.ok(narrowConvCalls.filter >= before.filter + 16, JSON.stringify(narrowConvCalls));
+  // TF.js sizes the output of a non-square filter with a numeric pad from the filter's height
+  // in both directions (8×14 through 6×9 with pad 1: 5×11, not 5×8); oneDNN refuses that
+  // geometry, so it runs on the cpu kernels, as on the cpu backend.
+  await agree(
+    "6×9 filter, pad 1",
+    [_spec(rng, [2, 8, 14, 32]), _spec(rng, [6, 9, 32, 3], 0.3)],
+    (xt, ft) => tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, 1, 1),
+    { forward: { Conv2D: "cpu" }, backward: { Conv2DBackpropFilter: "cpu" } },
+  );
 });
 
 /**
