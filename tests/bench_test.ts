@@ -70,6 +70,10 @@ Deno.test("tools/bench.ts --json prints one row per config and writes the report
         assert.ok(Math.abs(r.ratio - (ratios[0] + ratios[1]) / 2) < 1e-9);
         assert.equal(r.ratio_min, Math.min(...ratios));
         assert.equal(r.ratio_max, Math.max(...ratios));
+        assert.equal(
+          r.ratio_best,
+          Math.min(...r.rounds_ms) / Math.min(...r.pytorch_rounds_ms),
+        );
       } else {
         assert.equal(r.pytorch_ms, null);
         assert.equal(r.ratio, null);
