@@ -42,6 +42,7 @@ import {
   narrowConvForward,
   narrowOutputConv,
   type NarrowScratch,
+  swappedFilterGradient,
 } from "./_narrow_conv.ts";
 import {
   batchNormForward,
@@ -342,8 +343,9 @@ function _conv2dBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo | un
   const g = _backwardGeometry(x.shape as _Shape4, a.filterShape, a, a.dilations ?? 1, dy);
   if (!g) return undefined;
   const dw = _alloc(backend, util.sizeFromShape(a.filterShape));
-  if (narrowOutputConv(g)) narrowConvBackwardWeights(g, xv, dyv, dw, _scratch(backend));
-  else convBackwardWeights(g, xv, dyv, dw);
+  const narrow = swappedFilterGradient(g) &&
+    narrowConvBackwardWeights(g, xv, dyv, dw, _scratch(backend));
+  if (!narrow) convBackwardWeights(g, xv, dyv, dw);
   return _out(backend, [...a.filterShape], dw);
 }
 

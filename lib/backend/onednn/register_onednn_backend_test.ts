@@ -372,6 +372,39 @@ test("convolutions into 1–4 channels on onednn take the row-split path and mat
   );
 });
 
+test("filter gradients of convolutions into 1–4 channels on onednn swap the two images and match cpu (small filters, every padding)", async () => {
+  const rng = new Rng(19);
+  const before = narrowConvCalls.filter;
+  let expected = 0;
+  for (let i = 0; i < 16; i++) {
+    const kh = 1 + rng.int(5), kw = 1 + rng.int(5);
+    const n = 1 + rng.int(2), h = kh + rng.int(8), w = kw + rng.int(8);
+    const cin = 5 + rng.int(16), cout = 1 + rng.int(4);
+    const random = randomPad(rng);
+    const pad = typeof random === "number" && kh !== kw ? "valid" : random;
+    const x = _spec(rng, [n, h, w, cin]);
+    const f = _spec(rng, [kh, kw, cin, cout], 0.3);
+    // Paddings wider than the filter have no mirror image: the direct filter gradient runs.
+    const pads = typeof pad === "number"
+      ? [pad, pad, pad, pad]
+      : Array.isArray(pad)
+      ? [pad[1][0], pad[1][1], pad[2][0], pad[2][1]]
+      : [0, 0, 0, 0];
+    if (pads[0] < kh && pads[1] < kh && pads[2] < kw && pads[3] < kw) expected++;
+    await agree(
+      `x=[${x.shape}] f=[${f.shape}] pad=${JSON.stringify(pad)}`,
+      [x, f],
+      (xt, ft) => tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, 1, pad),
+      {
+        forward: { Conv2D: "native" },
+        backward: { Conv2DBackpropInput: "native", Conv2DBackpropFilter: "native" },
+      },
+    );
+  }
+  assert.ok(expected >= 8, `${expected}`);
+  assert.equal(narrowConvCalls.filter - before, expected);
+});
+
 /**
  * dW of a dilated, strided NHWC convolution in float64 (the cpu backend's
  * Conv2DBackpropFilter ignores dilations, so it cannot be the reference here).
