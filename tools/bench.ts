@@ -545,7 +545,12 @@ function _whereTheTimeGoes(rows: _WorkerResult[]): string {
       "(lib/backend/saved_tensors.ts; 659 → 336 calls); batch norm's running statistics are " +
       "one kernel per layer instead of seven; tanh and its gradient are native; batch norm " +
       "runs oneDNN's channels-last kernel over the rows as one spatial axis (about twice as " +
-      "fast, the same bits); and the small element-wise kernels, reductions over middle axes " +
+      "fast, the same bits); a convolution into a few channels (IP's last layer, which " +
+      "oneDNN computes as if into 16) takes its filter gradient with the two images swapped " +
+      "and, with large filters, its forward as a 1×kw convolution into kh·3 channels plus a " +
+      "shifted sum (lib/backend/onednn/_narrow_conv.ts; 32→3 9×9 at 8×64×64: 8.0 → 3.1 ms " +
+      "forward, 6.6 → 1.8 ms filter gradient); and the small element-wise kernels, " +
+      "reductions over middle axes " +
       "or into a few classes, softmax, exp, max pooling, depthwise convolution (SSIM) and " +
       "gather run plain-JS loops instead of the cpu kernels' per-element index arithmetic, " +
       "bit for bit (lib/backend/onednn/_kernels.ts). A Joint step backpropagates L_IP + " +
@@ -553,7 +558,8 @@ function _whereTheTimeGoes(rows: _WorkerResult[]): string {
       "cos(G_IP, G_VR) (about 50 a run, `cosineEvery`). What is left is mostly oneDNN's own " +
       "time: in a quick-profile GradProm step (32×32, 16 channels, one thread, about 21 ms) " +
       "the convolutions take about 11.6 ms (about 145 GFLOP/s on one AVX-512 core for the " +
-      "16-channel ones, 60–65 GFLOP/s for the 3-channel head and tail), batch norm 2.7 ms " +
+      "16-channel ones, 60–65 GFLOP/s for the 3-channel head and tail before the tail's " +
+      "filter gradient swapped its images), batch norm 2.7 ms " +
       "and PReLU 1.3 ms; the engine's bookkeeping for the ~340 kernel calls (tape, tidy " +
       "scopes) most of the rest.",
   );
