@@ -5,8 +5,9 @@
  * oneDNN's convolution kernels work on blocks of 16 output channels (a vector), so a convolution
  * into 3 channels costs what one into 16 costs: at 8×64×64, a 32→3 9×9 forward takes 8 ms (62
  * GFLOP/s on 2 cores, where its 32→32 3×3 convolutions run at 350) and its filter gradient 7 ms.
- * Both are the same products as a 1×kw convolution into kh·cout channels (one group of cout per
- * filter row), whose output rows, shifted by their filter row, add up to the convolution's:
+ * The forward pass is the same products as a 1×kw convolution into kh·cout channels (one group of
+ * cout per filter row), whose output rows, shifted by their filter row, add up to the
+ * convolution's:
  *
  *   y[b, i, j, c] = Σ_r T[b, i + r − top, j, r·cout + c],
  *   T = conv_{1×kw}(x, W′), W′[0, s, ci, r·cout + c] = W[r, s, ci, c].
@@ -25,7 +26,7 @@
 
 import { convBackwardWeights, convForward, type ConvGeometry, type F32 } from "./_dnnl.ts";
 
-/** Output channels up to this many take the row-split path. */
+/** Output channels up to this many take this module's paths. */
 const _MAX_OUT = 4;
 
 /** Scratch buffers: an allocator and a way to hand them back. */
@@ -34,19 +35,20 @@ export interface NarrowScratch {
   release(a: F32): void;
 }
 
-/** Calls of the row-split path (for tests: that a narrow convolution took it). */
+/** Calls of the forward row split and of the swapped filter gradient (for tests). */
 export const narrowConvCalls = { forward: 0, filter: 0 };
 
 /**
  * Filter taps × input channels from which the row split pays: measured at 8×32×32 and 8×64×64
  * into 3 channels, on one and two threads, it wins from 32 channels 5×5 (800; 0.69 → 0.60 ms
  * forward on two threads), loses at 16 channels 5×5 (0.31 → 0.43 ms), and at 32 channels 9×9
- * takes 8.0 → 3.1 ms forward and 6.6 → 2.9 ms for the filter gradient (8×64×64).
+ * takes 8.0 → 3.1 ms (8×64×64).
  */
 const _MIN_TAPS_CHANNELS = 800;
 
 /**
- * True if `g` is a convolution this module runs faster than oneDNN does directly: at most
+ * True if `g` is a convolution whose forward pass this module runs faster than oneDNN does
+ * directly (the row split): at most
  * {@link _MAX_OUT} output channels, at least {@link _MIN_TAPS_CHANNELS} filter taps × input
  * channels, a filter at least 3 rows tall, unit strides and dilations.
  */
