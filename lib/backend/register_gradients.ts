@@ -73,18 +73,21 @@ const _FUSED_CONV2D_GRADIENT: tf.GradConfig = {
       );
     }
     const g = dy as tf.Tensor4D;
-    const common = { strides: a.strides, pad: a.pad, dataFormat: a.dataFormat };
+    const common = {
+      strides: a.strides,
+      pad: a.pad,
+      dataFormat: a.dataFormat,
+      dimRoundingMode: a.dimRoundingMode,
+    };
     return {
       x: () =>
         tf.engine().runKernel("Conv2DBackpropInput", { dy: g, filter }, {
           ...common,
-          dimRoundingMode: a.dimRoundingMode,
           inputShape: x.shape,
         } as unknown as tf.NamedAttrMap) as tf.Tensor,
       filter: () =>
         tf.engine().runKernel("Conv2DBackpropFilter", { x, dy: g }, {
           ...common,
-          dimRoundingMode: a.dimRoundingMode,
           filterShape: filter.shape,
         } as unknown as tf.NamedAttrMap) as tf.Tensor,
       bias: () => tf.sum(g, [0, 1, 2]),
