@@ -433,7 +433,8 @@ const _conv2dBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
  * to nothing when the window touches padding), e.g. `[-3, -2, -1, -4]` in a 2×2 window gets
  * its gradient at -3. This one follows the cpu kernel exactly: the first maximum of the
  * window's valid (unpadded) pixels, in row-major order, receives the gradient; gradients of
- * overlapping windows add up (the loop of `_max_pool_grad.ts`, shared with the onednn backend).
+ * overlapping windows add up in a double, as the cpu kernel's do, bit for bit (the loop of
+ * `_max_pool_grad.ts`, shared with the onednn backend).
  */
 const _maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };

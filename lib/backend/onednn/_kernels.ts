@@ -35,7 +35,7 @@ import {
   util,
 } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
-import { maxPoolGradInfo, maxPoolGradInto } from "../_max_pool_grad.ts";
+import { maxPoolGradInfo, maxPoolGradInto, maxPoolPositions } from "../_max_pool_grad.ts";
 import { _OnednnBackend } from "./_backend.ts";
 import {
   narrowConvBackwardWeights,
@@ -853,12 +853,20 @@ function _reduceKernel(mean: boolean): _Body {
 /** Rows shorter than this are summed by `_reduceJs` (see `_reduceKernel`). */
 const _SHORT_ROW = 16;
 
+let _positionScratch = new Int32Array(0);
+
+/** A scratch of `n` indices for the max-pooling kernels, kept between calls (one JS thread). */
+function _positions(n: number): Int32Array {
+  if (_positionScratch.length < n) _positionScratch = new Int32Array(n);
+  return _positionScratch.subarray(0, n);
+}
+
 /**
  * `MaxPool` of float32 data as one JS pass, bit-identical to the cpu kernel (`pool` of
  * tfjs-backend-cpu): each window's valid pixels in row-major order, the first strictly larger
- * value kept (so NaN never wins and, of +0 and −0, the first seen), −∞ for an empty window. The
- * cpu kernel walks channel by channel through the strided input and allocates a fresh output
- * (1.2 ms for the U-Net's three pools in a training step).
+ * value kept (so NaN never wins and, of +0 and −0, the first seen), −∞ for an empty window; the
+ * window maxima come from `maxPoolPositions` (`../_max_pool_grad.ts`, branch-free). The cpu kernel
+ * walks channel by channel through the strided input and allocates a fresh output.
  */
 function _maxPool(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
   const backend = args.backend as _Backend;
@@ -875,28 +883,12 @@ function _maxPool(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
     a.pad,
     a.dimRoundingMode,
   );
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
-  const { strideHeight: sh, strideWidth: sw } = info;
-  const fh = info.effectiveFilterHeight, fw = info.effectiveFilterWidth;
-  const top = info.padInfo.top, left = info.padInfo.left;
   const y = _alloc(backend, util.sizeFromShape(info.outShape));
-  for (let b = 0, o = 0; b < batchSize; b++) {
-    for (let yR = 0; yR < outHeight; yR++) {
-      const r0 = Math.max(0, yR * sh - top), r1 = Math.min(inHeight, yR * sh - top + fh);
-      for (let yC = 0; yC < outWidth; yC++, o += c) {
-        const c0 = Math.max(0, yC * sw - left), c1 = Math.min(inWidth, yC * sw - left + fw);
-        // Channels innermost (contiguous); each channel still sees its window in row-major order.
-        y.fill(Number.NEGATIVE_INFINITY, o, o + c);
-        for (let xR = r0; xR < r1; xR++) {
-          for (let xC = c0, k = ((b * inHeight + xR) * inWidth + c0) * c; xC < c1; xC++) {
-            for (let d = 0; d < c; d++, k++) {
-              const p = xv[k];
-              if (p > y[o + d]) y[o + d] = p;
-            }
-          }
-        }
-      }
-    }
+  const pos = _positions(y.length);
+  maxPoolPositions(info, xv, pos);
+  for (let o = 0; o < y.length; o++) {
+    const p = pos[o];
+    y[o] = p >= 0 ? xv[p] : Number.NEGATIVE_INFINITY;
   }
   return _out(backend, info.outShape, y);
 }
@@ -919,7 +911,7 @@ function _exp(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
 /**
  * `MaxPoolGrad` as one pass in plain JS (the same rule as the cpu kernel: the first maximum
  * of each window's valid pixels, in row-major order, receives the gradient, and gradients of
- * overlapping windows add up). The cpu kernel reads through `TensorBuffer.get` and took
+ * overlapping windows add up in a double, bit for bit). The cpu kernel reads through `TensorBuffer.get` and took
  * ~0.7 s for one 8×32×32×16 input; this loop (`../_max_pool_grad.ts`, shared with the wasm
  * backend) takes milliseconds.
  * Not oneDNN: its max-pooling backward needs the forward pass's workspace, which TF.js does
@@ -932,7 +924,7 @@ function _maxPoolGrad(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
   if (!x || !g || input.shape.length !== 4) return undefined;
   const info = maxPoolGradInfo(input.shape, args.attrs as unknown as MaxPoolGradAttrs);
   const dx = _alloc(backend, x.length);
-  maxPoolGradInto(info, x, g, dx);
+  maxPoolGradInto(info, x, g, dx, _positions(g.length));
   return _out(backend, [...input.shape], dx);
 }
 

@@ -877,14 +877,34 @@ test("depthwise conv2d on onednn runs its JS loop, bit-identical to cpu (windows
   });
 });
 
-test("max pooling gradient on onednn runs its JS loop and matches cpu (ties, negative maxima, padding)", async () => {
+test("max pooling gradient on onednn runs its JS loop, bit-identical to cpu (ties, negative maxima, padding, NaN, −∞)", async () => {
   const rng = new Rng(18);
   const x = _spec(rng, [2, 9, 9, 4]);
   x.values.forEach((v, i) => (x.values[i] = i % 7 === 0 ? -1 : Math.round(v * 2) / 2 - 3));
   for (const [k, s, pad] of [[2, 2, "valid"], [3, 2, "same"], [3, 1, "same"]] as const) {
     await agree(`maxPool ${k}/${s} ${pad}`, [x], (a) => tf.maxPool(a as tf.Tensor4D, k, s, pad), {
       backward: { MaxPoolGrad: "js" },
-    });
+    }, 0);
+  }
+  const odd: _Spec = {
+    shape: [1, 2, 8, 1],
+    // Windows: [+0, −0, −1, −2], [NaN, 1, −∞, NaN] (1 wins), all NaN, [−∞, −∞, −∞, NaN] (none wins).
+    values: new Float32Array([
+      ...[0, -0, NaN, 1, NaN, NaN, -Infinity, -Infinity],
+      ...[-1, -2, -Infinity, NaN, NaN, NaN, -Infinity, NaN],
+    ]),
+  };
+  // Overlapping windows (3×3, stride 1) add their gradients up in the cpu kernel's order.
+  for (const [k, s, pad] of [[2, 2, "valid"], [3, 1, "same"]] as const) {
+    await agree(
+      `maxPool ${k}/${s} ${pad} of ±0, NaN, −∞`,
+      [odd],
+      (a) => tf.maxPool(a as tf.Tensor4D, k, s, pad),
+      {
+        backward: { MaxPoolGrad: "js" },
+      },
+      0,
+    );
   }
 });
 
