@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedSegmentationLoss } from "./_loss_kernels.ts";
 
 /**
  * Mean squared error over all elements, L_IP = mean((pred − target)²).
@@ -81,6 +82,9 @@ export function softCrossEntropyLoss(logits: tf.Tensor, probs: tf.Tensor): tf.Sc
  * L = −mean log softmax(z)[y] + (1 − mean_k 2·Σ p_k·t_k / (Σ p_k + Σ t_k + ε)),
  * with p = softmax(z), t the one-hot masks, the Dice mean over classes, ε = 1.
  *
+ * On the cpu and onednn backends this is one fused kernel each way (`_loss_kernels.ts`: float64
+ * sums, equal to the plain ops up to float32 rounding); elsewhere the plain ops with autodiff.
+ *
  * @param logits `[N, H, W, classes]`.
  * @param masks `[N, H, W, 1]` (or `[N, H, W]`) class indices.
  * @returns A scalar tensor.
@@ -95,6 +99,11 @@ export function softCrossEntropyLoss(logits: tf.Tensor, probs: tf.Tensor): tf.Sc
  * ```
  */
 export function segmentationLoss(logits: tf.Tensor4D, masks: tf.Tensor): tf.Scalar {
+  return fusedSegmentationLoss(logits, masks) ?? _segmentationLossOps(logits, masks);
+}
+
+/** {@link segmentationLoss} as plain ops (what backends without the fused kernels run). */
+export function _segmentationLossOps(logits: tf.Tensor4D, masks: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const k = logits.shape[3];
     const labels = tf.cast(tf.reshape(masks, logits.shape.slice(0, 3)), "int32");

@@ -11,7 +11,14 @@ import assert from "node:assert/strict";
 import { registerBatchNormGradient } from "../backend/onednn/batch_norm_gradient.ts";
 import { _onednnUnavailable } from "../backend/_testing.ts";
 import { registerGradients } from "../backend/register_gradients.ts";
-import { crossEntropyLoss, mseLoss, segmentationLoss, softCrossEntropyLoss } from "./losses.ts";
+import {
+  _segmentationLossOps,
+  crossEntropyLoss,
+  mseLoss,
+  segmentationLoss,
+  softCrossEntropyLoss,
+} from "./losses.ts";
+import { SEGMENTATION_LOSS_GRAD_KERNEL, SEGMENTATION_LOSS_KERNEL } from "./_loss_kernels.ts";
 
 registerGradients();
 registerBatchNormGradient();
@@ -97,6 +104,66 @@ for (const backend of ["cpu", "wasm", "onednn"]) {
           assert.ok(diff <= 1e-5 * scale, `${c.loss} gradient off by ${diff} (max |g| ${scale})`);
         });
       }
+      assert.equal(tf.memory().numTensors, before, "tensors leaked");
+    },
+  });
+}
+
+/** Value, gradient and the kernels that ran, of `f` at `z` on the active backend. */
+async function profiled(f: (z: tf.Tensor) => tf.Scalar, z: tf.Tensor) {
+  let value = NaN, grad: Float32Array = new Float32Array();
+  const p = await tf.profile(() => {
+    const r = tf.tidy(() => tf.valueAndGrad(f)(z));
+    value = r.value.dataSync()[0];
+    grad = r.grad.dataSync() as Float32Array;
+    tf.dispose([r.value, r.grad]);
+  });
+  return { value, grad, kernels: p.kernels.map((k) => k.name) };
+}
+
+for (const backend of ["cpu", "wasm", "onednn"]) {
+  const missing = backend === "onednn" ? ONEDNN_MISSING : undefined;
+  Deno.test({
+    name:
+      `segmentationLoss on ${backend} ${
+        backend === "wasm" ? "runs the plain ops" : "is one fused kernel each way"
+      }, equal to the plain ops (labels outside the classes, float and [N, H, W] masks)` +
+      (missing ? ` (skipped: ${missing})` : ""),
+    ignore: missing !== undefined,
+    fn: async () => {
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const [n, h, w, k] = [2, 12, 10, 5];
+      const z = tf.tidy(() => tf.mul(tf.randomNormal([n, h, w, k], 0, 1, "float32", 7), 3));
+      // Classes 0..4, and some pixels with none (−1 and 5, as tf.oneHot leaves them all zero).
+      const raw = Array.from({ length: n * h * w }, (_, i) => (i * 7) % 7 - 1);
+      const masks = [
+        tf.tensor4d(raw, [n, h, w, 1], "int32"),
+        tf.tensor3d(raw.map((v) => v + 0.75), [n, h, w], "float32"),
+      ];
+      for (const m of masks) {
+        const fused = await profiled((x) => segmentationLoss(x as tf.Tensor4D, m), z);
+        const ops = await profiled((x) => _segmentationLossOps(x as tf.Tensor4D, m), z);
+        const count = (name: string) => fused.kernels.filter((x) => x === name).length;
+        if (backend === "wasm") {
+          assert.equal(count(SEGMENTATION_LOSS_KERNEL), 0);
+          assert.deepEqual(fused.grad, ops.grad);
+        } else {
+          assert.equal(count(SEGMENTATION_LOSS_KERNEL), 1);
+          assert.equal(count(SEGMENTATION_LOSS_GRAD_KERNEL), 1);
+          assert.ok(!fused.kernels.includes("Softmax") && !fused.kernels.includes("Exp"));
+          assert.ok(fused.kernels.length <= 10, `${fused.kernels.length} kernels: ${fused.kernels}`);
+          assert.ok(ops.kernels.length > 40, "the plain ops take many kernels");
+        }
+        assert.ok(Math.abs(fused.value - ops.value) <= 1e-6 * Math.abs(ops.value));
+        let diff = 0, scale = 0;
+        fused.grad.forEach((g, i) => {
+          diff = Math.max(diff, Math.abs(g - ops.grad[i]));
+          scale = Math.max(scale, Math.abs(ops.grad[i]));
+        });
+        assert.ok(scale > 0 && diff <= 1e-5 * scale, `gradient off by ${diff} (max |g| ${scale})`);
+      }
+      tf.dispose([z, ...masks]);
       assert.equal(tf.memory().numTensors, before, "tensors leaked");
     },
   });
