@@ -152,7 +152,10 @@ for (const backend of ["cpu", "wasm", "onednn"]) {
           assert.equal(count(SEGMENTATION_LOSS_KERNEL), 1);
           assert.equal(count(SEGMENTATION_LOSS_GRAD_KERNEL), 1);
           assert.ok(!fused.kernels.includes("Softmax") && !fused.kernels.includes("Exp"));
-          assert.ok(fused.kernels.length <= 10, `${fused.kernels.length} kernels: ${fused.kernels}`);
+          assert.ok(
+            fused.kernels.length <= 10,
+            `${fused.kernels.length} kernels: ${fused.kernels}`,
+          );
           assert.ok(ops.kernels.length > 40, "the plain ops take many kernels");
         }
         assert.ok(Math.abs(fused.value - ops.value) <= 1e-6 * Math.abs(ops.value));
