@@ -549,9 +549,14 @@ function _whereTheTimeGoes(rows: _WorkerResult[]): string {
       "oneDNN computes as if into 16) takes its filter gradient with the two images swapped " +
       "and, with large filters, its forward as a 1×kw convolution into kh·3 channels plus a " +
       "shifted sum (lib/backend/onednn/_narrow_conv.ts; 32→3 9×9 at 8×64×64: 8.0 → 3.1 ms " +
-      "forward, 6.6 → 1.8 ms filter gradient); and the small element-wise kernels, " +
-      "reductions over middle axes " +
-      "or into a few classes, softmax, exp, max pooling, depthwise convolution (SSIM) and " +
+      "forward, 6.6 → 1.8 ms filter gradient); the segmentation loss (cross-entropy plus " +
+      "soft Dice) is one kernel each way instead of about 80 calls (lib/train/_loss_kernels.ts; " +
+      "18.9 ms of plain ops for a forward and backward pass over 8×64×64×4 logits); max " +
+      "pooling and its gradient find each window's maximum without a branch (the best index " +
+      "moves by (x[k] > x[best])·(k − best); after a ReLU the branchy loop mispredicted half " +
+      "its comparisons: 2.5 → 1.1 ms forward at 8×64×64×16), bit for bit the cpu kernel's; " +
+      "and the small element-wise kernels, reductions over middle axes " +
+      "or into a few classes, softmax, exp, depthwise convolution (SSIM) and " +
       "gather run plain-JS loops instead of the cpu kernels' per-element index arithmetic, " +
       "bit for bit (lib/backend/onednn/_kernels.ts). A Joint step backpropagates L_IP + " +
       "λ·L_VR once (λ applied to the gradient entering VR), except on the steps that log " +
