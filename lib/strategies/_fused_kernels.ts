@@ -27,22 +27,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { type HostBackend, kernelInput, registerHostKernels } from "../backend/host_kernels.ts";
 
 /** The name of the gradient-statistics kernel: output float32 `[3K]`, ⟨m, a⟩, |m|², |a|² per pair. */
 export const GRADIENT_STATS_KERNEL = "GradpromGradientStats";
 /** The name of the linear-combination kernel: output K tensors, `a_k·main_k + b_k·aux_k`. */
 export const LINEAR_COMBINE_KERNEL = "GradpromLinearCombine";
 
-/** What the kernels use of the cpu backend (and of the onednn backend, its subclass). */
-interface _HostBackend {
-  readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
-  incRef(dataId: tf.DataId): void;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-  /** The onednn backend's pooled allocation (contents undefined); absent on cpu. */
-  alloc?(n: number): Float32Array;
-}
-
-function _floats(backend: _HostBackend, t: tf.TensorInfo, name: string): Float32Array {
+function _floats(backend: HostBackend, t: tf.TensorInfo, name: string): Float32Array {
   const v = backend.readSync(t.dataId);
   if (!(v instanceof Float32Array)) {
     throw new TypeError(`Expected ${name} to hold float32 values but found ${t.dtype}`);
@@ -50,21 +42,15 @@ function _floats(backend: _HostBackend, t: tf.TensorInfo, name: string): Float32
   return v;
 }
 
-function _input(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
-  const t = inputs[name];
-  if (t === undefined) throw new RangeError(`Expected kernel input '${name}' but found none`);
-  return t;
-}
-
 function _gradientStats(
   { inputs, backend, attrs }: Parameters<tf.KernelFunc>[0],
 ): tf.TensorInfo {
-  const be = backend as _HostBackend;
+  const be = backend as HostBackend;
   const count = (attrs as { count: number }).count;
   const out = new Float32Array(3 * count);
   for (let k = 0; k < count; k++) {
-    const m = _floats(be, _input(inputs, `main${k}`), `main${k}`);
-    const a = _floats(be, _input(inputs, `aux${k}`), `aux${k}`);
+    const m = _floats(be, kernelInput(inputs, `main${k}`), `main${k}`);
+    const a = _floats(be, kernelInput(inputs, `aux${k}`), `aux${k}`);
     if (m.length !== a.length) {
       throw new RangeError(
         `Expected main${k} and aux${k} of equal size but found ${m.length} and ${a.length}`,
@@ -85,7 +71,7 @@ function _gradientStats(
   return be.makeTensorInfo([3 * count], "float32", out);
 }
 
-function _shared(backend: _HostBackend, t: tf.TensorInfo): tf.TensorInfo {
+function _shared(backend: HostBackend, t: tf.TensorInfo): tf.TensorInfo {
   // What the cpu Identity kernel (tf.clone) does: a new tensor over the same data.
   backend.incRef(t.dataId);
   return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
@@ -99,7 +85,7 @@ function _scaled(out: Float32Array, x: Float32Array, s: number): void {
 function _linearCombine(
   { inputs, backend, attrs }: Parameters<tf.KernelFunc>[0],
 ): tf.TensorInfo[] {
-  const be = backend as _HostBackend;
+  const be = backend as HostBackend;
   const { a, b } = attrs as { a: number[]; b: number[] };
   const alloc = be.alloc ? (n: number) => be.alloc!(n) : (n: number) => new Float32Array(n);
   return a.map((ak, k) => {
@@ -107,20 +93,20 @@ function _linearCombine(
     // Weights enter as float32 scalar tensors in the ops, so round them the same way.
     const af = Math.fround(ak), bf = Math.fround(bk);
     if (bk === 0) {
-      const m = _input(inputs, `main${k}`);
+      const m = kernelInput(inputs, `main${k}`);
       if (ak === 1) return _shared(be, m);
       const mv = _floats(be, m, `main${k}`), out = alloc(mv.length);
       _scaled(out, mv, af);
       return be.makeTensorInfo(m.shape, "float32", out);
     }
-    const x = _input(inputs, `aux${k}`);
+    const x = kernelInput(inputs, `aux${k}`);
     if (ak === 0) {
       if (bk === 1) return _shared(be, x);
       const xv = _floats(be, x, `aux${k}`), out = alloc(xv.length);
       _scaled(out, xv, bf);
       return be.makeTensorInfo(x.shape, "float32", out);
     }
-    const m = _input(inputs, `main${k}`);
+    const m = kernelInput(inputs, `main${k}`);
     const mv = _floats(be, m, `main${k}`), xv = _floats(be, x, `aux${k}`);
     if (mv.length !== xv.length) {
       throw new RangeError(
@@ -153,15 +139,7 @@ const _KERNELS: [string, tf.KernelFunc][] = [
  * (otherwise its registration copies them from `cpu`). Idempotent; runs when this module loads.
  */
 export function registerFusedKernels(): void {
-  const backends = ["cpu"];
-  if (tf.findBackendFactory("onednn") !== null) backends.push("onednn");
-  for (const backendName of backends) {
-    for (const [kernelName, kernelFunc] of _KERNELS) {
-      if (tf.getKernel(kernelName, backendName) === undefined) {
-        tf.registerKernel({ kernelName, backendName, kernelFunc });
-      }
-    }
-  }
+  registerHostKernels(_KERNELS);
 }
 
 registerFusedKernels();

@@ -24,33 +24,20 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { type HostBackend, kernelInput, registerHostKernels } from "../backend/host_kernels.ts";
 
 /** The forward kernel's name. */
 export const SEGMENTATION_LOSS_KERNEL = "GradpromSegmentationLoss";
 /** The gradient kernel's name. */
 export const SEGMENTATION_LOSS_GRAD_KERNEL = "GradpromSegmentationLossGrad";
 
-/** What the kernels use of the cpu backend (and of the onednn backend, its subclass). */
-interface _HostBackend {
-  readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-  /** The onednn backend's pooled allocation (contents undefined); absent on cpu. */
-  alloc?(n: number): Float32Array;
-}
-
 type _Labels = Float32Array | Int32Array;
 
-function _alloc(be: _HostBackend, n: number): Float32Array {
+function _alloc(be: HostBackend, n: number): Float32Array {
   return be.alloc ? be.alloc(n) : new Float32Array(n);
 }
 
-function _input(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
-  const t = inputs[name];
-  if (t === undefined) throw new RangeError(`Expected kernel input '${name}' but found none`);
-  return t;
-}
-
-function _read(be: _HostBackend, t: tf.TensorInfo, name: string): _Labels {
+function _read(be: HostBackend, t: tf.TensorInfo, name: string): _Labels {
   const v = be.readSync(t.dataId);
   if (!(v instanceof Float32Array) && !(v instanceof Int32Array)) {
     throw new TypeError(`Expected ${name} to hold numbers but found ${t.dtype}`);
@@ -86,8 +73,8 @@ function _diceSums(p: Float32Array, cls: Int32Array, k: number) {
 }
 
 function _forward({ inputs, backend }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
-  const be = backend as unknown as _HostBackend;
-  const logitsInfo = _input(inputs, "logits");
+  const be = backend as unknown as HostBackend;
+  const logitsInfo = kernelInput(inputs, "logits");
   const z = _read(be, logitsInfo, "logits");
   if (!(z instanceof Float32Array) || logitsInfo.shape.length !== 2) {
     throw new TypeError(
@@ -95,7 +82,7 @@ function _forward({ inputs, backend }: Parameters<tf.KernelFunc>[0]): tf.TensorI
     );
   }
   const [m, k] = logitsInfo.shape;
-  const cls = _classes(_read(be, _input(inputs, "labels"), "labels"), m, k);
+  const cls = _classes(_read(be, kernelInput(inputs, "labels"), "labels"), m, k);
   const p = _alloc(be, m * k);
   let ce = 0;
   for (let i = 0, o = 0; i < m; i++, o += k) {
@@ -118,12 +105,12 @@ function _forward({ inputs, backend }: Parameters<tf.KernelFunc>[0]): tf.TensorI
 }
 
 function _backward({ inputs, backend }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
-  const be = backend as unknown as _HostBackend;
-  const dy = _read(be, _input(inputs, "dy"), "dy")[0];
-  const pInfo = _input(inputs, "probs");
+  const be = backend as unknown as HostBackend;
+  const dy = _read(be, kernelInput(inputs, "dy"), "dy")[0];
+  const pInfo = kernelInput(inputs, "probs");
   const p = _read(be, pInfo, "probs") as Float32Array;
   const [m, k] = pInfo.shape;
-  const cls = _classes(_read(be, _input(inputs, "labels"), "labels"), m, k);
+  const cls = _classes(_read(be, kernelInput(inputs, "labels"), "labels"), m, k);
   const { inter, denom } = _diceSums(p, cls, k);
   // dDice/dp_mk = a_k − t_mk·b_k, then through the softmax: p_mk·(g_mk − Σ_j p_mj·g_mj).
   const a = new Float64Array(k), b = new Float64Array(k);
@@ -159,15 +146,7 @@ const _KERNELS: [string, tf.KernelFunc][] = [
  * and the forward kernel's gradient. Idempotent; runs when this module loads.
  */
 export function registerLossKernels(): void {
-  const backends = ["cpu"];
-  if (tf.findBackendFactory("onednn") !== null) backends.push("onednn");
-  for (const backendName of backends) {
-    for (const [kernelName, kernelFunc] of _KERNELS) {
-      if (tf.getKernel(kernelName, backendName) === undefined) {
-        tf.registerKernel({ kernelName, backendName, kernelFunc });
-      }
-    }
-  }
+  registerHostKernels(_KERNELS);
   if (tf.getGradient(SEGMENTATION_LOSS_KERNEL) === undefined) {
     tf.registerGradient({
       kernelName: SEGMENTATION_LOSS_KERNEL,
