@@ -85,12 +85,13 @@ function _forward({ inputs, backend }: Parameters<tf.KernelFunc>[0]): tf.TensorI
   const cls = _classes(_read(be, kernelInput(inputs, "labels"), "labels"), m, k);
   const p = _alloc(be, m * k);
   let ce = 0;
+  const e = new Float64Array(k); // one row's exponentials, each computed once
   for (let i = 0, o = 0; i < m; i++, o += k) {
     let max = -Infinity;
     for (let j = 0; j < k; j++) if (z[o + j] > max) max = z[o + j];
     let sum = 0;
-    for (let j = 0; j < k; j++) sum += Math.exp(z[o + j] - max);
-    for (let j = 0; j < k; j++) p[o + j] = Math.exp(z[o + j] - max) / sum;
+    for (let j = 0; j < k; j++) sum += e[j] = Math.exp(z[o + j] - max);
+    for (let j = 0; j < k; j++) p[o + j] = e[j] / sum;
     const c = cls[i];
     if (c >= 0) ce -= z[o + c] - max - Math.log(sum);
   }
